@@ -1,0 +1,70 @@
+import { Catch, HttpException, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { DomainError, isDomainError, type ErrorCode } from '@taxiway/domain';
+import { allowedMethods } from './routes';
+import { codeForStatus, TAXII_ERROR_MAP } from './taxii-error.map';
+import { sendTaxii } from './media';
+
+export const WWW_AUTHENTICATE = 'Basic realm="taxiway", charset="UTF-8"';
+
+interface Rendered {
+  readonly status: number;
+  readonly code: ErrorCode;
+  readonly description: string;
+  readonly details?: Readonly<Record<string, unknown>>;
+}
+
+function classify(err: unknown, req: FastifyRequest): Rendered {
+  if (isDomainError(err)) {
+    const m = TAXII_ERROR_MAP[err.code];
+    return { status: m.status, code: err.code, description: m.status >= 500 ? 'The server failed to process the request' : err.message, ...(err.details !== undefined && m.status < 500 && { details: err.details }) };
+  }
+  if (err instanceof HttpException) {
+    const status = err.getStatus();
+    if (status === 404 && allowedMethods(req.url) !== undefined) {
+      return { status: 405, code: 'MethodNotAllowed', description: `${req.method} is not allowed here` };
+    }
+    if (status === 404) return { status, code: 'NotFound', description: 'No such resource' };
+    const cause = (err as { cause?: { code?: string } }).cause;
+    const description = status === 413 ? 'The request body is larger than this API root accepts' : status < 500 ? err.message : 'The server failed to process the request';
+    return { status, code: codeForStatus(status), description, ...(cause?.code !== undefined && { details: { cause: cause.code } }) };
+  }
+  const fst = err as { statusCode?: unknown; code?: unknown; message?: unknown };
+  if (typeof fst.statusCode === 'number' && fst.statusCode >= 400 && fst.statusCode < 500) {
+    return { status: fst.statusCode, code: codeForStatus(fst.statusCode), description: typeof fst.message === 'string' ? fst.message : 'Bad request' };
+  }
+  return { status: 500, code: 'Internal', description: 'The server failed to process the request' };
+}
+
+/**
+ * Renders every error, from controllers, Fastify hooks, the body parser or the router, as a TAXII
+ * error resource in `application/taxii+json;version=2.1`, with `error_id` = the request id, which
+ * is also logged.
+ */
+@Catch()
+export class TaxiiExceptionFilter implements ExceptionFilter {
+  catch(err: unknown, host: ArgumentsHost): void {
+    const ctx = host.switchToHttp();
+    const req = ctx.getRequest<FastifyRequest>();
+    const reply = ctx.getResponse<FastifyReply>();
+    const r = classify(err, req);
+    const { title } = TAXII_ERROR_MAP[r.code];
+    const log = { error_id: req.id, status: r.status, error_code: r.code, method: req.method, url: req.url };
+    if (r.status >= 500) req.log.error({ ...log, err }, 'request failed');
+    else req.log.info({ ...log, reason: r.description }, 'request refused');
+    if (reply.sent) return;
+    if (r.status === 401) void reply.header('www-authenticate', WWW_AUTHENTICATE);
+    if (r.status === 405) void reply.header('allow', (allowedMethods(req.url) ?? []).join(', '));
+    const body = {
+      title,
+      description: r.description,
+      error_id: String(req.id),
+      error_code: r.code,
+      http_status: String(r.status),
+      ...(r.details !== undefined && { details: r.details }),
+    };
+    sendTaxii(reply, r.status, JSON.stringify(body));
+  }
+}
+
+export { DomainError };

@@ -1,0 +1,31 @@
+import { ConfigError, loadConfig } from '@taxiway/config';
+import { isDomainError } from '@taxiway/domain';
+import { createTaxiwayServer } from './server';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const server = await createTaxiwayServer(config);
+  const url = await server.listen();
+  server.app.getHttpAdapter().getInstance().log.info({ url, publicBaseUrl: config.publicBaseUrl, database: config.databaseUrl === undefined ? `embedded PGlite (${config.dataDir})` : 'postgresql' }, 'taxiway listening');
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    server.app.getHttpAdapter().getInstance().log.info({ signal }, 'shutting down');
+    server.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+main().catch((e: unknown) => {
+  if (e instanceof ConfigError || isDomainError(e)) {
+    process.stderr.write(`taxiway: ${(e as Error).message}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`taxiway: failed to start: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,146 @@
+import 'reflect-metadata';
+import { randomUUID } from 'node:crypto';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { DataSource } from 'typeorm';
+import { CredentialVerifier } from '@taxiway/auth';
+import type { Config } from '@taxiway/config';
+import { loadDesiredStateFile } from '@taxiway/control';
+import { CursorCodec, nowUs, type DesiredState } from '@taxiway/domain';
+import {
+  createDataSource,
+  migrate,
+  migrationsAtHead,
+  SqlCatalogStore,
+  SqlObjectStore,
+  startEmbeddedDatabase,
+  type EmbeddedDatabase,
+} from '@taxiway/store';
+import { AppModule } from './app.module';
+import { CatalogService } from './catalog/catalog.service';
+import type { Readiness } from './health/health.controller';
+import { TaxiiExceptionFilter } from './http/taxii-exception.filter';
+import { TaxiiService } from './taxii/taxii.service';
+import { CATALOG, CONFIG, READINESS, TAXII_SERVICE } from './taxii/tokens';
+import { installTenancy } from './tenancy/tenancy.hook';
+
+export interface TaxiwayServer {
+  readonly app: NestFastifyApplication;
+  readonly dataSource: DataSource;
+  readonly catalog: CatalogService;
+  /** Listens on config.host:config.port (0 = any free port) and returns the base URL. */
+  listen(): Promise<string>;
+  /** Applies desired state through the same path as the config file, then reloads the catalogue. */
+  apply(state: DesiredState, prune?: boolean): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface ServerOptions {
+  /** Desired state applied at start instead of reading config.configFile. */
+  readonly state?: DesiredState;
+  /** Fastify/pino logger options; false silences logs (tests). */
+  readonly logger?: boolean | { readonly level: string };
+}
+
+const HOUR_MS = 3_600_000;
+
+/**
+ * Composition root: database (PostgreSQL, or embedded PGlite when DATABASE_URL is unset), migrations
+ * under an advisory lock, the configuration applied through libs/control, the catalogue cache, then
+ * the NestJS application on Fastify.
+ */
+export async function createTaxiwayServer(config: Config, opts: ServerOptions = {}): Promise<TaxiwayServer> {
+  let embedded: EmbeddedDatabase | undefined;
+  let databaseUrl = config.databaseUrl;
+  if (databaseUrl === undefined) {
+    embedded = await startEmbeddedDatabase(config.dataDir === ':memory:' ? undefined : config.dataDir);
+    databaseUrl = embedded.url;
+  }
+  const ds = createDataSource(databaseUrl, embedded === undefined ? config.dbPoolSize : 1);
+  await ds.initialize();
+  await migrate(ds);
+  const catalogStore = new SqlCatalogStore(ds);
+  const state = opts.state ?? (config.configFile !== undefined ? loadDesiredStateFile(config.configFile) : undefined);
+  if (state !== undefined) await catalogStore.applyDesiredState(state, { prune: true });
+  const cursorKey = config.cursorSecret !== undefined ? Buffer.from(config.cursorSecret, 'utf8') : await catalogStore.secret('cursor-hmac');
+
+  const adapter = new FastifyAdapter({
+    logger: opts.logger ?? { level: config.logLevel },
+    genReqId: () => randomUUID(),
+    disableRequestLogging: true,
+    routerOptions: { ignoreTrailingSlash: true },
+    // The real limit is each API root's max_content_length, enforced while streaming (http/body.ts).
+    bodyLimit: Number.MAX_SAFE_INTEGER,
+  });
+  const fastify = adapter.getInstance();
+  const catalog = new CatalogService(catalogStore, fastify.log);
+  await catalog.reload();
+  await catalog.watch(embedded === undefined ? databaseUrl : undefined, 30_000);
+  const verifier = new CredentialVerifier(catalog, config.authCacheSeconds);
+  catalog.onChange(() => verifier.invalidate());
+  installTenancy(fastify, catalog, verifier);
+  fastify.addHook('onResponse', async (req, reply) => {
+    req.log.info(
+      { req_id: req.id, method: req.method, route: req.routeOptions.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, principal: req.taxii?.principal.name },
+      'request',
+    );
+  });
+
+  const store = new SqlObjectStore(ds);
+  const readiness: Readiness = {
+    draining: false,
+    async check() {
+      let db = false;
+      let migrations = false;
+      try {
+        migrations = await migrationsAtHead(ds);
+        db = true;
+      } catch {
+        db = false;
+      }
+      return { database: db, migrations, catalog: catalog.loaded, accepting: !readiness.draining };
+    },
+  };
+  const taxii = new TaxiiService(store, new CursorCodec(cursorKey, config.cursorTtlSeconds), config);
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.with([
+      { provide: CONFIG, useValue: config },
+      { provide: CATALOG, useValue: catalog },
+      { provide: TAXII_SERVICE, useValue: taxii },
+      { provide: READINESS, useValue: readiness },
+    ]),
+    adapter,
+    { logger: ['error', 'warn'] },
+  );
+  app.useGlobalFilters(new TaxiiExceptionFilter());
+  await app.init();
+
+  const purge = setInterval(() => {
+    store.purgeStatuses(nowUs() - config.statusRetentionHours * HOUR_MS * 1000).catch((err: unknown) => fastify.log.error({ err }, 'status purge failed'));
+  }, HOUR_MS);
+  purge.unref();
+
+  return {
+    app,
+    dataSource: ds,
+    catalog,
+    async listen() {
+      await app.listen({ port: config.port, host: config.host });
+      const addr = fastify.server.address();
+      const port = typeof addr === 'object' && addr !== null ? addr.port : config.port;
+      return `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
+    },
+    async apply(s: DesiredState, prune = true) {
+      await catalogStore.applyDesiredState(s, { prune });
+      await catalog.reload();
+    },
+    async close() {
+      readiness.draining = true;
+      clearInterval(purge);
+      await app.close();
+      await catalog.close();
+      await ds.destroy();
+      await embedded?.stop();
+    },
+  };
+}

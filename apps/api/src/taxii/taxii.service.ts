@@ -1,0 +1,160 @@
+import { randomUUID } from 'node:crypto';
+import {
+  ALL_VERSIONS,
+  CursorCodec,
+  DomainError,
+  filterFromKey,
+  filterKey,
+  formatTaxiiTimestamp,
+  LAST_VERSION,
+  notFound,
+  nowUs,
+  parseListQuery,
+  statusToJson,
+  unprocessable,
+  validateStixObject,
+  type CollectionInfo,
+  type Endpoint,
+  type ObjectFilter,
+  type ObjectStore,
+  type Page,
+  type Position,
+  type RawQuery,
+  type StatusDetail,
+  type StixRecord,
+} from '@taxiway/domain';
+import type { TaxiiContext } from '../tenancy/request-context';
+
+export interface TaxiiResponse {
+  readonly status: number;
+  readonly body: string | undefined;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+export interface PagingSettings {
+  readonly defaultPageSize: number;
+  readonly maxPageSize: number;
+}
+
+type ListEndpoint = Exclude<Endpoint, 'delete'>;
+
+const isUuid = (s: string): boolean => /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/.test(s);
+
+/** The TAXII 2.1 collection operations: parse → store → pre-serialized TAXII body. */
+export class TaxiiService {
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly cursors: CursorCodec,
+    private readonly paging: PagingSettings,
+  ) {}
+
+  /** Get Objects, Get Object Manifests, Get an Object, Get Object Versions. */
+  async list(ctx: Required<TaxiiContext>, endpoint: ListEndpoint, query: RawQuery, objectId?: string): Promise<TaxiiResponse> {
+    if (!ctx.access.read) throw new DomainError('Forbidden', 'You may not read this collection');
+    const q = parseListQuery(query, endpoint, this.paging.maxPageSize);
+    const scope = `${endpoint}:${ctx.collection.id}:${objectId ?? ''}`;
+    const principal = String(ctx.principal.pk);
+    let filter: ObjectFilter = q.filter;
+    let after: Position | undefined;
+    let limit = q.limit;
+    if (q.next !== undefined) {
+      const st = this.cursors.decode(q.next, Math.floor(Date.now() / 1000));
+      if (st.scope !== scope || st.principal !== principal) throw new DomainError('InvalidCursor', 'The "next" value was issued for another request');
+      if (q.hasFilter && filterKey(q.filter) !== st.filter)
+        throw new DomainError('InvalidCursor', 'The filters differ from the ones the "next" value was issued for; send the same filters or none');
+      filter = filterFromKey(st.filter);
+      after = { dateAddedUs: st.dateAddedUs, seq: st.seq };
+      limit = q.limit ?? Math.min(st.limit, this.paging.maxPageSize);
+    }
+    const pageSize = limit ?? this.paging.defaultPageSize;
+    const page = await this.store.page({
+      collectionPk: ctx.collection.pk,
+      ...(objectId !== undefined && { objectId }),
+      filter,
+      defaultVersions: endpoint === 'versions' ? ALL_VERSIONS : LAST_VERSION,
+      ...(after !== undefined && { after }),
+      limit: pageSize,
+      shape: endpoint === 'objects' || endpoint === 'object' ? 'objects' : 'manifest',
+    });
+    if (page.rows.length === 0 && after === undefined && objectId !== undefined && !(await this.store.objectExists(ctx.collection.pk, objectId))) {
+      throw notFound('No object with this id in this collection');
+    }
+    const next = page.more ? this.nextToken(page, scope, principal, filter, pageSize) : undefined;
+    return { status: 200, body: this.render(endpoint, page, next), headers: dateHeaders(page) };
+  }
+
+  private nextToken(page: Page, scope: string, principal: string, filter: ObjectFilter, limit: number): string {
+    const last = page.rows[page.rows.length - 1];
+    if (last === undefined) throw new Error('more without rows');
+    return this.cursors.encode({ scope, principal, filter: filterKey(filter), limit, dateAddedUs: last.dateAddedUs, seq: last.seq, issuedAt: Math.floor(Date.now() / 1000) });
+  }
+
+  private render(endpoint: ListEndpoint, page: Page, next: string | undefined): string {
+    const head = `{"more":${page.more}${next === undefined ? '' : `,"next":${JSON.stringify(next)}`}`;
+    if (page.rows.length === 0) return head + '}';
+    if (endpoint === 'objects' || endpoint === 'object') return `${head},"objects":[${page.rows.map((r) => r.raw).join(',')}]}`;
+    if (endpoint === 'versions') return `${head},"versions":[${page.rows.map((r) => JSON.stringify(r.version)).join(',')}]}`;
+    const records = page.rows.map(
+      (r) => `{"id":${JSON.stringify(r.id)},"date_added":"${formatTaxiiTimestamp(r.dateAddedUs)}","version":${JSON.stringify(r.version)},"media_type":${JSON.stringify(r.mediaType)}}`,
+    );
+    return `${head},"objects":[${records.join(',')}]}`;
+  }
+
+  /** Add Objects: stores the valid objects of the envelope and answers 202 with a complete status. */
+  async add(ctx: Required<TaxiiContext>, body: unknown): Promise<TaxiiResponse> {
+    const requestTimestampUs = nowUs();
+    const objects = envelopeObjects(body);
+    const valid: { index: number; record: StixRecord }[] = [];
+    const invalid: { index: number; detail: StatusDetail }[] = [];
+    objects.forEach((o, index) => {
+      const v = validateStixObject(o, ctx.collection.mediaTypes);
+      if (v.ok) valid.push({ index, record: v.record });
+      else invalid.push({ index, detail: { id: v.id, version: v.version, message: v.message } });
+    });
+    const status = await this.store.addObjects({
+      statusId: randomUUID(),
+      apiRootPk: ctx.root.pk,
+      collectionPk: ctx.collection.pk,
+      principalPk: ctx.principal.pk,
+      requestTimestampUs,
+      valid,
+      invalid,
+    });
+    return { status: 202, body: JSON.stringify(statusToJson(status, formatTaxiiTimestamp)), headers: {} };
+  }
+
+  /** Delete an Object: every version without filters, the selected ones with match[version]/match[spec_version]. */
+  async delete(ctx: Required<TaxiiContext>, objectId: string, query: RawQuery): Promise<TaxiiResponse> {
+    if (!ctx.access.read || !ctx.access.write) throw new DomainError('Forbidden', 'Deleting requires both read and write access to this collection');
+    const q = parseListQuery(query, 'delete', this.paging.maxPageSize);
+    if (!(await this.store.objectExists(ctx.collection.pk, objectId))) throw notFound('No object with this id in this collection');
+    const n = await this.store.deleteObject(ctx.collection.pk, objectId, q.filter);
+    if (n === 0) throw notFound('No version of this object matches the filters');
+    return { status: 200, body: undefined, headers: {} };
+  }
+
+  async status(ctx: TaxiiContext, statusId: string, isAdmin: boolean): Promise<TaxiiResponse> {
+    if (ctx.root === undefined || !isUuid(statusId)) throw notFound('No such status');
+    const s = await this.store.getStatus(ctx.root.pk, statusId.toLowerCase());
+    if (s === undefined || (s.principalPk !== ctx.principal.pk && !isAdmin)) throw notFound('No such status');
+    return { status: 200, body: JSON.stringify(statusToJson(s, formatTaxiiTimestamp)), headers: {} };
+  }
+}
+
+function dateHeaders(page: Page): Record<string, string> {
+  const first = page.rows[0];
+  const last = page.rows[page.rows.length - 1];
+  if (first === undefined || last === undefined) return {};
+  return { 'x-taxii-date-added-first': formatTaxiiTimestamp(first.dateAddedUs), 'x-taxii-date-added-last': formatTaxiiTimestamp(last.dateAddedUs) };
+}
+
+/** The `objects` list of a TAXII envelope (a STIX bundle is accepted too); otherwise 422. */
+function envelopeObjects(body: unknown): unknown[] {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw unprocessable('The request body must be a TAXII envelope: {"objects": [...]}');
+  const objects = (body as Record<string, unknown>)['objects'];
+  if (!Array.isArray(objects)) throw unprocessable('The envelope has no "objects" list');
+  if (objects.length === 0) throw unprocessable('The envelope\'s "objects" list is empty');
+  return objects;
+}
+
+export type { CollectionInfo };

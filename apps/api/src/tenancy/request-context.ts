@@ -1,0 +1,15 @@
+import type { Access, ApiRootInfo, CollectionInfo, PrincipalInfo } from '@taxiway/domain';
+
+/** What the tenancy hook resolved for a TAXII request, before its body was read. */
+export interface TaxiiContext {
+  readonly principal: PrincipalInfo;
+  readonly root?: ApiRootInfo;
+  readonly collection?: CollectionInfo;
+  readonly access?: Access;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    taxii: TaxiiContext | null;
+  }
+}

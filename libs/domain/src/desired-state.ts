@@ -1,0 +1,59 @@
+import type { Role } from './catalog';
+
+/** Validated desired state: what libs/control hands to the store's apply (one code path for file and operator). */
+export type DeletionPolicy = 'Retain' | 'Delete';
+
+export interface DesiredApiRoot {
+  readonly name: string;
+  readonly path: string;
+  readonly title: string;
+  readonly description: string | undefined;
+  readonly maxContentLength: number;
+  readonly deletionPolicy: DeletionPolicy;
+  readonly grants: readonly { readonly principal: string; readonly role: Role }[];
+}
+
+export interface DesiredCollection {
+  readonly name: string;
+  readonly apiRoot: string;
+  /** Pinned UUIDv4; otherwise the stored one is kept, or a new one is generated on create. */
+  readonly id: string | undefined;
+  readonly alias: string | undefined;
+  readonly title: string;
+  readonly description: string | undefined;
+  readonly mediaTypes: readonly string[];
+  readonly deletionPolicy: DeletionPolicy;
+  readonly grants: readonly { readonly principal: string; readonly read: boolean; readonly write: boolean }[];
+}
+
+export interface DesiredPrincipal {
+  readonly name: string;
+  readonly displayName: string | undefined;
+  /**
+   * Produces the hash to store, given the stored one: lets apply keep an existing hash that still
+   * matches the configured password (idempotent re-apply) and hash only when it changed.
+   */
+  readonly passwordHash: ((stored: string | undefined) => Promise<string | undefined>) | undefined;
+  readonly disabled: boolean;
+}
+
+export interface DesiredState {
+  readonly apiRoots: readonly DesiredApiRoot[];
+  readonly collections: readonly DesiredCollection[];
+  readonly principals: readonly DesiredPrincipal[];
+}
+
+export interface ApplyReport {
+  readonly created: readonly string[];
+  readonly updated: readonly string[];
+  readonly removed: readonly string[];
+  readonly retained: readonly string[];
+}
+
+export interface DesiredStateTarget {
+  /**
+   * Makes the database match `state` in one transaction. With `prune`, resources the state no longer
+   * names are removed (Delete policy) or retired and hidden, their data kept (Retain policy).
+   */
+  applyDesiredState(state: DesiredState, opts: { readonly prune: boolean }): Promise<ApplyReport>;
+}

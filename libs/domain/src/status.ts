@@ -1,0 +1,37 @@
+/** The TAXII `status` resource (spec D§8.3) as the domain sees it. */
+export interface StatusDetail {
+  readonly id: string;
+  readonly version: string;
+  readonly message?: string;
+}
+
+export interface StatusResource {
+  readonly id: string;
+  readonly status: 'complete' | 'pending';
+  readonly requestTimestampUs: number;
+  readonly totalCount: number;
+  readonly successes: readonly StatusDetail[];
+  readonly failures: readonly StatusDetail[];
+  readonly pendings: readonly StatusDetail[];
+}
+
+/**
+ * Serializes a status with the invariants taxii2-client checks: every count present, the counts add
+ * up to `total_count`, each list's length equals its count, and no empty list is ever emitted.
+ */
+export function statusToJson(s: StatusResource, formatTs: (us: number) => string): Record<string, unknown> {
+  const total = s.successes.length + s.failures.length + s.pendings.length;
+  if (total !== s.totalCount) throw new Error(`status ${s.id}: counts do not add up (${total} != ${s.totalCount})`);
+  return {
+    id: s.id,
+    status: s.status,
+    request_timestamp: formatTs(s.requestTimestampUs),
+    total_count: s.totalCount,
+    success_count: s.successes.length,
+    ...(s.successes.length > 0 && { successes: s.successes }),
+    failure_count: s.failures.length,
+    ...(s.failures.length > 0 && { failures: s.failures }),
+    pending_count: s.pendings.length,
+    ...(s.pendings.length > 0 && { pendings: s.pendings }),
+  };
+}

@@ -1,0 +1,53 @@
+import { types } from 'pg';
+import { DataSource } from 'typeorm';
+import { MigrationExecutor } from 'typeorm/migration/MigrationExecutor';
+import { ENTITIES } from './entities';
+import { Init1732400000000 } from './migrations/1732400000000-init';
+
+// int8 → number. Every bigint we store (µs timestamps, sequences, sizes) is below 2^53.
+types.setTypeParser(20, (v: string) => Number(v));
+
+export const MIGRATIONS = [Init1732400000000];
+
+/** Key of the session advisory lock that serializes migrations across replicas and the Helm Job. */
+const MIGRATION_LOCK = 0x7a78_0001;
+
+export function createDataSource(url: string, poolSize: number): DataSource {
+  return new DataSource({
+    type: 'postgres',
+    url,
+    entities: ENTITIES,
+    migrations: MIGRATIONS,
+    migrationsTableName: 'taxiway_migrations',
+    synchronize: false,
+    migrationsRun: false,
+    logging: false,
+    extra: { max: poolSize, idleTimeoutMillis: 30_000 },
+  });
+}
+
+/** Runs pending migrations under a PostgreSQL advisory lock; returns the names it applied. */
+export async function migrate(ds: DataSource): Promise<string[]> {
+  const qr = ds.createQueryRunner();
+  await qr.connect();
+  try {
+    await qr.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    try {
+      const exec = new MigrationExecutor(ds, qr);
+      exec.transaction = 'each';
+      const done = await exec.executePendingMigrations();
+      return done.map((m) => m.name);
+    } finally {
+      await qr.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
+    }
+  } finally {
+    await qr.release();
+  }
+}
+
+/** True when every known migration is applied (readiness). */
+export async function migrationsAtHead(ds: DataSource): Promise<boolean> {
+  const rows: { name: string }[] = await ds.query(`SELECT name FROM taxiway_migrations`);
+  const applied = new Set(rows.map((r) => r.name));
+  return MIGRATIONS.every((m) => applied.has(m.name));
+}

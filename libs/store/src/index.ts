@@ -1,0 +1,5 @@
+export * from './catalog-store';
+export * from './data-source';
+export * from './embedded';
+export * from './entities';
+export * from './object-store';

@@ -1,0 +1,292 @@
+import type { DataSource, EntityManager } from 'typeorm';
+import {
+  canonicalJson,
+  formatTaxiiTimestamp,
+  type AddRequest,
+  type ObjectFilter,
+  type ObjectStore,
+  type Page,
+  type PageRequest,
+  type PageRow,
+  type StatusDetail,
+  type StatusResource,
+  type StixRecord,
+  type VersionSelector,
+} from '@taxiway/domain';
+import { Params } from './sql';
+
+interface InsertedRow {
+  stix_id: string;
+  version_us: number;
+  date_added_us: number;
+  unversioned: boolean;
+}
+
+interface ExistingRow {
+  stix_id: string;
+  version_us: number;
+  unversioned: boolean;
+  raw: string;
+}
+
+interface ListedRow {
+  stix_id: string;
+  date_added_us: number;
+  seq: number;
+  version: string | null;
+  version_us: number;
+  media_type: string;
+  raw?: string;
+}
+
+/**
+ * One statement allocates the next positions of a collection and inserts the envelope's objects.
+ * The UPDATE takes the collection row's lock and holds it to commit, so positions are handed out in
+ * commit order and no object can become visible behind a cursor or date-added header a reader
+ * already has (ADR 0002). date_added is wall-clock µs, bumped to stay strictly increasing.
+ */
+const INSERT_SQL = `
+WITH alloc AS (
+  UPDATE collections
+     SET last_seq = last_seq + $2,
+         last_added_us = GREATEST(last_added_us + $2,
+                                  (EXTRACT(EPOCH FROM clock_timestamp()) * 1000000)::bigint + $2 - 1)
+   WHERE pk = $1
+  RETURNING last_seq - $2 AS seq0, last_added_us - $2 AS added0
+)
+INSERT INTO objects AS o (collection_pk, stix_id, version_us, seq, date_added_us, type, spec_version,
+                          version, unversioned, media_type, raw)
+SELECT $1, u.id, COALESCE(u.vus, alloc.added0 + u.ord), alloc.seq0 + u.ord, alloc.added0 + u.ord,
+       u.type, u.spec, u.ver, u.vus IS NULL, u.mt, u.raw
+  FROM alloc,
+       unnest($3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
+         WITH ORDINALITY AS u(id, vus, type, spec, ver, mt, raw, ord)
+ON CONFLICT DO NOTHING
+RETURNING o.stix_id, o.version_us, o.date_added_us, o.unversioned`;
+
+const versionOf = (r: { version: string | null; version_us: number }): string => r.version ?? formatTaxiiTimestamp(r.version_us);
+
+function versionKey(id: string, versionUs: number | undefined): string {
+  return versionUs === undefined ? `${id}\u0000u` : `${id}\u0000${versionUs}`;
+}
+
+export class SqlObjectStore implements ObjectStore {
+  constructor(private readonly ds: DataSource) {}
+
+  async addObjects(req: AddRequest): Promise<StatusResource> {
+    const outcome = new Map<number, { ok: boolean; detail: StatusDetail }>();
+    for (const f of req.invalid) outcome.set(f.index, { ok: false, detail: f.detail });
+
+    // Exact duplicates inside one envelope are stored once; a second, different copy is a conflict.
+    const unique: { index: number; record: StixRecord }[] = [];
+    const firstByKey = new Map<string, StixRecord>();
+    const repeats: { index: number; record: StixRecord; first: StixRecord }[] = [];
+    for (const v of req.valid) {
+      const key = versionKey(v.record.id, v.record.versionUs);
+      const first = firstByKey.get(key);
+      if (first === undefined) {
+        firstByKey.set(key, v.record);
+        unique.push(v);
+      } else repeats.push({ ...v, first });
+    }
+
+    const done = await this.ds.transaction(async (em) => {
+      const stored = new Map<string, string>(); // key -> reported version
+      if (unique.length > 0) {
+        const inserted = await this.insert(em, req.collectionPk, unique.map((u) => u.record));
+        const insertedKeys = new Set<string>();
+        for (const r of inserted) {
+          const key = versionKey(r.stix_id, r.unversioned ? undefined : r.version_us);
+          insertedKeys.add(key);
+          stored.set(key, r.unversioned ? formatTaxiiTimestamp(r.version_us) : '');
+        }
+        const conflicted = unique.filter((u) => !insertedKeys.has(versionKey(u.record.id, u.record.versionUs)));
+        const existing = conflicted.length > 0 ? await this.existing(em, req.collectionPk, conflicted.map((c) => c.record)) : new Map<string, ExistingRow>();
+        for (const u of unique) {
+          const key = versionKey(u.record.id, u.record.versionUs);
+          const reported = u.record.version ?? stored.get(key) ?? formatTaxiiTimestamp(existing.get(key)?.version_us ?? 0);
+          if (insertedKeys.has(key)) {
+            outcome.set(u.index, { ok: true, detail: { id: u.record.id, version: reported } });
+            continue;
+          }
+          const prior = existing.get(key);
+          const same = prior !== undefined && canonicalJson(JSON.parse(prior.raw)) === canonicalJson(JSON.parse(u.record.raw));
+          outcome.set(
+            u.index,
+            same
+              ? { ok: true, detail: { id: u.record.id, version: reported, message: 'duplicate: this version is already in the collection' } }
+              : { ok: false, detail: { id: u.record.id, version: reported, message: 'conflict: the collection holds different content for this version' } },
+          );
+          if (prior !== undefined && prior.unversioned) stored.set(key, formatTaxiiTimestamp(prior.version_us));
+        }
+      }
+      for (const r of repeats) {
+        const key = versionKey(r.record.id, r.record.versionUs);
+        const version = r.record.version ?? stored.get(key) ?? '';
+        const same = canonicalJson(JSON.parse(r.first.raw)) === canonicalJson(JSON.parse(r.record.raw));
+        outcome.set(
+          r.index,
+          same
+            ? { ok: true, detail: { id: r.record.id, version, message: 'duplicate: repeated in this envelope' } }
+            : { ok: false, detail: { id: r.record.id, version, message: 'conflict: repeated in this envelope with different content' } },
+        );
+      }
+      const successes: StatusDetail[] = [];
+      const failures: StatusDetail[] = [];
+      for (const i of [...outcome.keys()].sort((a, b) => a - b)) {
+        const o = outcome.get(i);
+        if (o) (o.ok ? successes : failures).push(o.detail);
+      }
+      await em.query(
+        `INSERT INTO statuses (id, api_root_pk, collection_pk, principal_pk, status, request_timestamp_us, total_count, successes, failures, pendings)
+         VALUES ($1, $2, $3, $4, 'complete', $5, $6, $7::jsonb, $8::jsonb, '[]'::jsonb)`,
+        [req.statusId, req.apiRootPk, req.collectionPk, req.principalPk, req.requestTimestampUs, outcome.size, JSON.stringify(successes), JSON.stringify(failures)],
+      );
+      return { successes, failures };
+    });
+    return {
+      id: req.statusId,
+      status: 'complete',
+      requestTimestampUs: req.requestTimestampUs,
+      totalCount: req.valid.length + req.invalid.length,
+      successes: done.successes,
+      failures: done.failures,
+      pendings: [],
+    };
+  }
+
+  private async insert(em: EntityManager, collectionPk: number, records: readonly StixRecord[]): Promise<InsertedRow[]> {
+    const n = records.length;
+    const ids = new Array<string>(n), vus = new Array<number | null>(n), typesA = new Array<string>(n), specs = new Array<string>(n);
+    const vers = new Array<string | null>(n), mts = new Array<string>(n), raws = new Array<string>(n);
+    records.forEach((r, i) => {
+      ids[i] = r.id;
+      vus[i] = r.versionUs ?? null;
+      typesA[i] = r.type;
+      specs[i] = r.specVersion;
+      vers[i] = r.version ?? null;
+      mts[i] = r.mediaType;
+      raws[i] = r.raw;
+    });
+    return em.query(INSERT_SQL, [collectionPk, n, ids, vus, typesA, specs, vers, mts, raws]);
+  }
+
+  private async existing(em: EntityManager, collectionPk: number, records: readonly StixRecord[]): Promise<Map<string, ExistingRow>> {
+    const rows: ExistingRow[] = await em.query(
+      `SELECT stix_id, version_us, unversioned, raw FROM objects WHERE collection_pk = $1 AND stix_id = ANY($2::text[])`,
+      [collectionPk, [...new Set(records.map((r) => r.id))]],
+    );
+    const out = new Map<string, ExistingRow>();
+    for (const r of rows) out.set(versionKey(r.stix_id, r.unversioned ? undefined : r.version_us), r);
+    return out;
+  }
+
+  async page(req: PageRequest): Promise<Page> {
+    const p = new Params();
+    const where = [`o.collection_pk = ${p.add(req.collectionPk)}`];
+    if (req.objectId !== undefined) where.push(`o.stix_id = ${p.add(req.objectId)}`);
+    where.push(...narrow(p, 'o', req.filter), selection(p, req.filter, req.filter.versions ?? req.defaultVersions));
+    if (req.after !== undefined) where.push(`(o.date_added_us, o.seq) > (${p.add(req.after.dateAddedUs)}::bigint, ${p.add(req.after.seq)}::bigint)`);
+    const cols = `o.stix_id, o.date_added_us, o.seq, o.version, o.version_us, o.media_type${req.shape === 'objects' ? ', o.raw' : ''}`;
+    const sql = `SELECT ${cols} FROM objects o WHERE ${where.join(' AND ')} ORDER BY o.date_added_us, o.seq LIMIT ${p.add(req.limit + 1)}`;
+    const rows: ListedRow[] = await this.ds.query(sql, p.values);
+    const more = rows.length > req.limit;
+    if (more) rows.length = req.limit;
+    return {
+      more,
+      rows: rows.map(
+        (r): PageRow => ({
+          id: r.stix_id,
+          dateAddedUs: r.date_added_us,
+          seq: r.seq,
+          version: versionOf(r),
+          mediaType: r.media_type,
+          ...(r.raw !== undefined && { raw: r.raw }),
+        }),
+      ),
+    };
+  }
+
+  async objectExists(collectionPk: number, objectId: string): Promise<boolean> {
+    const rows: unknown[] = await this.ds.query(`SELECT 1 FROM objects WHERE collection_pk = $1 AND stix_id = $2 LIMIT 1`, [collectionPk, objectId]);
+    return rows.length > 0;
+  }
+
+  async deleteObject(collectionPk: number, objectId: string, filter: ObjectFilter): Promise<number> {
+    const p = new Params();
+    const where = [`o.collection_pk = ${p.add(collectionPk)}`, `o.stix_id = ${p.add(objectId)}`];
+    if (filter.versions !== undefined || filter.specVersions !== undefined) {
+      where.push(...narrow(p, 'o', filter), selection(p, filter, filter.versions ?? { all: true, first: false, last: false, exact: [] }));
+    }
+    const rows: { n: number }[] = await this.ds.query(`WITH d AS (DELETE FROM objects o WHERE ${where.join(' AND ')} RETURNING 1) SELECT count(*)::int AS n FROM d`, p.values);
+    return rows[0]?.n ?? 0;
+  }
+
+  async getStatus(apiRootPk: number, statusId: string): Promise<(StatusResource & { principalPk: number }) | undefined> {
+    const rows: {
+      status: 'complete' | 'pending';
+      request_timestamp_us: number;
+      total_count: number;
+      successes: StatusDetail[];
+      failures: StatusDetail[];
+      pendings: StatusDetail[];
+      principal_pk: number;
+    }[] = await this.ds.query(
+      `SELECT status, request_timestamp_us, total_count, successes, failures, pendings, principal_pk FROM statuses WHERE id = $1 AND api_root_pk = $2`,
+      [statusId, apiRootPk],
+    );
+    const r = rows[0];
+    if (r === undefined) return undefined;
+    return {
+      id: statusId,
+      status: r.status,
+      requestTimestampUs: r.request_timestamp_us,
+      totalCount: r.total_count,
+      successes: r.successes,
+      failures: r.failures,
+      pendings: r.pendings,
+      principalPk: r.principal_pk,
+    };
+  }
+
+  async purgeStatuses(olderThanUs: number): Promise<number> {
+    const rows: { n: number }[] = await this.ds.query(
+      `WITH d AS (DELETE FROM statuses WHERE created_at < to_timestamp($1::double precision / 1000000) RETURNING 1) SELECT count(*)::int AS n FROM d`,
+      [olderThanUs],
+    );
+    return rows[0]?.n ?? 0;
+  }
+}
+
+/** Row conditions that do not depend on other versions of the object. */
+function narrow(p: Params, a: string, f: ObjectFilter): string[] {
+  const out: string[] = [];
+  if (f.addedAfterUs !== undefined) out.push(`${a}.date_added_us > ${p.add(f.addedAfterUs)}::bigint`);
+  if (f.ids !== undefined) out.push(`${a}.stix_id = ANY(${p.add(f.ids)}::text[])`);
+  if (f.types !== undefined) out.push(`${a}.type = ANY(${p.add(f.types)}::text[])`);
+  if (f.specVersions !== undefined) out.push(`${a}.spec_version = ANY(${p.add(f.specVersions)}::text[])`);
+  return out;
+}
+
+/**
+ * Version selection (spec D§9.5) as probes into the other versions of the same object that also pass
+ * the row filters: the latest spec version by default, then first/last/exact/all. The reference model
+ * is selectVersions() in libs/domain; the storage tests compare both on generated data.
+ */
+function selection(p: Params, f: ObjectFilter, sel: VersionSelector): string {
+  const probeNarrow = narrow(p, 'b', { ...(f.addedAfterUs !== undefined && { addedAfterUs: f.addedAfterUs }), ...(f.specVersions !== undefined && { specVersions: f.specVersions }) });
+  const exists = (cond: string): string =>
+    `EXISTS (SELECT 1 FROM objects b WHERE b.collection_pk = o.collection_pk AND b.stix_id = o.stix_id AND ${[...probeNarrow, cond].join(' AND ')})`;
+  const defaultSpec = f.specVersions === undefined;
+  const sameSpec = defaultSpec ? 'b.spec_version = o.spec_version AND ' : '';
+  const parts: string[] = [];
+  if (defaultSpec) parts.push(`NOT ${exists('b.spec_version > o.spec_version')}`);
+  if (!sel.all) {
+    const anyOf: string[] = [];
+    if (sel.last) anyOf.push(`NOT ${exists(`${sameSpec}b.version_us > o.version_us`)}`);
+    if (sel.first) anyOf.push(`NOT ${exists(`${sameSpec}b.version_us < o.version_us`)}`);
+    if (sel.exact.length > 0) anyOf.push(`o.version_us = ANY(${p.add(sel.exact)}::bigint[])`);
+    parts.push(anyOf.length === 0 ? 'FALSE' : `(${anyOf.join(' OR ')})`);
+  }
+  return parts.length === 0 ? 'TRUE' : parts.join(' AND ');
+}
