@@ -274,9 +274,12 @@ function narrow(p: Params, a: string, f: ObjectFilter): string[] {
  * is selectVersions() in libs/domain; the storage tests compare both on generated data.
  */
 function selection(p: Params, f: ObjectFilter, sel: VersionSelector): string {
-  const probeNarrow = narrow(p, 'b', { ...(f.addedAfterUs !== undefined && { addedAfterUs: f.addedAfterUs }), ...(f.specVersions !== undefined && { specVersions: f.specVersions }) });
-  const exists = (cond: string): string =>
-    `EXISTS (SELECT 1 FROM objects b WHERE b.collection_pk = o.collection_pk AND b.stix_id = o.stix_id AND ${[...probeNarrow, cond].join(' AND ')})`;
+  // Parameters are registered only if a probe is emitted: an unused $n has no type and fails.
+  let probeNarrow: string[] | undefined;
+  const exists = (cond: string): string => {
+    probeNarrow ??= narrow(p, 'b', { ...(f.addedAfterUs !== undefined && { addedAfterUs: f.addedAfterUs }), ...(f.specVersions !== undefined && { specVersions: f.specVersions }) });
+    return `EXISTS (SELECT 1 FROM objects b WHERE b.collection_pk = o.collection_pk AND b.stix_id = o.stix_id AND ${[...probeNarrow, cond].join(' AND ')})`;
+  };
   const defaultSpec = f.specVersions === undefined;
   const sameSpec = defaultSpec ? 'b.spec_version = o.spec_version AND ' : '';
   const parts: string[] = [];

@@ -1,0 +1,103 @@
+import { verify } from '@node-rs/argon2';
+import { describe, expect, it } from 'vitest';
+import { parseDocumentsYaml, toDesiredState } from './documents';
+
+const yaml = `
+apiVersion: taxiway.io/v1alpha1
+kind: ApiRoot
+metadata: { name: tenant-a }
+spec: { title: Tenant A, grants: [{ principal: alice, role: read }] }
+---
+apiVersion: taxiway.io/v1alpha1
+kind: Collection
+metadata: { name: iocs }
+spec:
+  apiRoot: tenant-a
+  alias: iocs
+  title: IOCs
+  grants: [{ principal: alice, read: true, write: true }]
+---
+apiVersion: taxiway.io/v1alpha1
+kind: Principal
+metadata: { name: alice }
+spec: { passwordFrom: { env: ALICE_PW } }
+`;
+
+describe('toDesiredState', () => {
+  it('turns the documents into desired state with defaults', () => {
+    const s = toDesiredState(parseDocumentsYaml(yaml), { env: { ALICE_PW: 'pw' } });
+    expect(s.apiRoots[0]).toMatchObject({ name: 'tenant-a', path: 'tenant-a', maxContentLength: 104857600, deletionPolicy: 'Retain', grants: [{ principal: 'alice', role: 'read' }] });
+    expect(s.collections[0]).toMatchObject({ name: 'iocs', apiRoot: 'tenant-a', alias: 'iocs', mediaTypes: ['application/stix+json;version=2.1'] });
+  });
+
+  it('hashes a password from the environment with argon2id, and keeps a stored hash that still matches', async () => {
+    const s = toDesiredState(parseDocumentsYaml(yaml), { env: { ALICE_PW: 'pw' } });
+    const make = s.principals[0]?.passwordHash;
+    const h = await make?.(undefined);
+    expect(h).toMatch(/^\$argon2id\$/);
+    expect(await verify(h ?? '', 'pw')).toBe(true);
+    expect(await make?.(h)).toBe(h);
+  });
+
+  it('reports every problem at once', () => {
+    const bad = `
+kind: ApiRoot
+metadata: { name: Bad_Name }
+---
+kind: ApiRoot
+metadata: { name: taxii }
+spec: { path: taxii2, maxContentLength: -1 }
+---
+kind: Collection
+metadata: { name: c }
+spec: { apiRoot: missing, id: not-a-uuid, grants: [{ principal: ghost, read: true }] }
+---
+kind: Principal
+metadata: { name: p }
+spec: { password: plain }
+---
+kind: Widget
+metadata: { name: w }
+`;
+    let problems: string[] = [];
+    try {
+      toDesiredState(parseDocumentsYaml(bad));
+    } catch (e) {
+      problems = ((e as { details?: { problems?: string[] } }).details?.problems ?? []);
+    }
+    const text = problems.join('\n');
+    expect(text).toContain('metadata.name must be a DNS label');
+    expect(text).toContain('spec.path taxii2 is reserved');
+    expect(text).toContain('maxContentLength must be a positive integer');
+    expect(text).toContain('spec.apiRoot must name an ApiRoot');
+    expect(text).toContain('spec.id must be a lower-case UUIDv4');
+    expect(text).toContain('unknown principal "ghost"');
+    expect(text).toContain('plain-text spec.password is not allowed');
+    expect(text).toContain('kind must be one of');
+  });
+
+  it('refuses duplicate aliases and paths', () => {
+    const dup = `
+kind: ApiRoot
+metadata: { name: a }
+spec: { path: same }
+---
+kind: ApiRoot
+metadata: { name: b }
+spec: { path: same }
+---
+kind: Collection
+metadata: { name: c1 }
+spec: { apiRoot: a, alias: x }
+---
+kind: Collection
+metadata: { name: c2 }
+spec: { apiRoot: a, alias: x }
+`;
+    expect(() => toDesiredState(parseDocumentsYaml(dup))).toThrow(/path same is used by another ApiRoot[\s\S]*alias x is used twice/);
+  });
+
+  it('reports a missing passwordFrom environment variable', () => {
+    expect(() => toDesiredState(parseDocumentsYaml(yaml), { env: {} })).toThrow(/ALICE_PW/);
+  });
+});

@@ -1,0 +1,45 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BACKENDS, state, type Backend } from './backends';
+
+describe.each(BACKENDS)('desired-state apply on $name', (backend) => {
+  let b: Backend;
+  beforeAll(async () => {
+    b = await backend.open();
+  });
+  afterAll(async () => {
+    await b.close();
+  });
+
+  it('creates, then re-applies with no change at all (idempotent)', async () => {
+    const first = await b.catalog.applyDesiredState(state(), { prune: true });
+    expect(first.created).toEqual(['Principal/p1', 'ApiRoot/r1', 'Collection/r1/c1', 'Collection/r1/c2']);
+    const again = await b.catalog.applyDesiredState(state(), { prune: true });
+    expect(again).toEqual({ created: [], updated: [], removed: [], retained: [] });
+  });
+
+  it('keeps a collection id across re-applies and alias swaps', async () => {
+    const before = await b.catalog.loadCatalog();
+    const s = state();
+    const swapped = { ...s, collections: s.collections.map((c) => ({ ...c, alias: c.name === 'c1' ? 'c2' : 'c1' })) };
+    await b.catalog.applyDesiredState(swapped, { prune: true });
+    const after = await b.catalog.loadCatalog();
+    expect(after.collections.map((c) => [c.name, c.id, c.alias])).toEqual(before.collections.map((c) => [c.name, c.id, c.alias === 'c1' ? 'c2' : 'c1']));
+  });
+
+  it('prunes: Delete-policy collections go, Retain-policy roots are hidden and come back with their data', async () => {
+    await b.catalog.applyDesiredState(state(), { prune: true });
+    const report = await b.catalog.applyDesiredState({ apiRoots: [], collections: [], principals: [] }, { prune: true });
+    expect(report.removed).toEqual(expect.arrayContaining(['Principal/p1', 'Collection/c1', 'Collection/c2']));
+    expect(report.retained).toEqual(['ApiRoot/r1']);
+    expect((await b.catalog.loadCatalog()).roots).toEqual([]);
+    const back = await b.catalog.applyDesiredState(state(), { prune: true });
+    expect(back.updated).toContain('ApiRoot/r1');
+    expect((await b.catalog.loadCatalog()).roots.map((r) => r.name)).toEqual(['r1']);
+  });
+
+  it('shares one generated secret between callers', async () => {
+    const a = await b.catalog.secret('test-secret');
+    expect(a.length).toBe(32);
+    expect((await b.catalog.secret('test-secret')).equals(a)).toBe(true);
+  });
+});

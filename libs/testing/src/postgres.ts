@@ -1,0 +1,114 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from 'pg';
+
+/**
+ * A throwaway PostgreSQL server for tests and benchmarks: Debian's initdb/pg_ctl on a free loopback
+ * port, data in a temporary directory, removed on stop. With DATABASE_URL set, that server is used
+ * instead. Nothing is faked: this is the real server the production deployment runs.
+ */
+export interface PgServer {
+  readonly url: string;
+  /** Creates an empty database and returns its URL. */
+  createDatabase(name: string): Promise<string>;
+  stop(): Promise<void>;
+}
+
+export function findPgBin(): string | undefined {
+  const fromEnv = process.env['PG_BIN'];
+  if (fromEnv !== undefined && existsSync(join(fromEnv, 'pg_ctl'))) return fromEnv;
+  const base = '/usr/lib/postgresql';
+  if (existsSync(base)) {
+    const versions = readdirSync(base).filter((v) => existsSync(join(base, v, 'bin', 'pg_ctl'))).sort((a, b) => Number(b) - Number(a));
+    if (versions[0] !== undefined) return join(base, versions[0], 'bin');
+  }
+  const which = spawnSync('sh', ['-c', 'command -v pg_ctl'], { encoding: 'utf8' });
+  const p = which.stdout.trim();
+  return p === '' ? undefined : p.replace(/\/pg_ctl$/, '');
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const addr = s.address();
+      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function asPostgresUser(bin: string, args: string[]): void {
+  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  const [cmd, argv] = isRoot ? ['runuser', ['-u', 'postgres', '--', bin, ...args]] : [bin, args];
+  execFileSync(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+async function adminQuery(url: string, sql: string): Promise<void> {
+  const c = new Client({ connectionString: url });
+  await c.connect();
+  try {
+    await c.query(sql);
+  } finally {
+    await c.end();
+  }
+}
+
+function withDatabase(url: string, db: string): string {
+  const u = new URL(url);
+  u.pathname = `/${db}`;
+  return u.toString();
+}
+
+export interface StartOptions {
+  /** Durability settings off (fsync, synchronous_commit): fine for tests, not for benchmarks. */
+  readonly fast?: boolean;
+}
+
+export async function startPostgres(opts: StartOptions = {}): Promise<PgServer> {
+  const external = process.env['DATABASE_URL'];
+  if (external !== undefined && external !== '') {
+    return {
+      url: external,
+      createDatabase: async (name) => {
+        await adminQuery(external, `DROP DATABASE IF EXISTS "${name}"`);
+        await adminQuery(external, `CREATE DATABASE "${name}"`);
+        return withDatabase(external, name);
+      },
+      stop: async () => undefined,
+    };
+  }
+  const bin = findPgBin();
+  if (bin === undefined) throw new Error('PostgreSQL server binaries not found: install Debian\'s postgresql package (scripts/test-all.sh does) or set DATABASE_URL');
+  const dir = mkdtempSync(join(tmpdir(), 'taxiway-pg-'));
+  chmodSync(dir, 0o777);
+  const data = join(dir, 'data');
+  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  if (isRoot) execFileSync('chown', ['postgres', dir]);
+  asPostgresUser(join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-locale']);
+  const port = await freePort();
+  const settings = [
+    `-p ${port}`, `-k ${dir}`, `-c listen_addresses=127.0.0.1`, `-c max_connections=200`, `-c shared_buffers=256MB`,
+    ...(opts.fast === true ? ['-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off'] : []),
+  ];
+  asPostgresUser(join(bin, 'pg_ctl'), ['-D', data, '-l', join(dir, 'server.log'), '-w', '-t', '60', '-o', settings.join(' '), 'start']);
+  const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
+  return {
+    url,
+    createDatabase: async (name) => {
+      await adminQuery(url, `CREATE DATABASE "${name}"`);
+      return withDatabase(url, name);
+    },
+    stop: async () => {
+      try {
+        asPostgresUser(join(bin, 'pg_ctl'), ['-D', data, '-m', 'immediate', '-w', 'stop']);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  };
+}
