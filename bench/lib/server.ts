@@ -46,9 +46,9 @@ spec:
 }
 
 export interface LogSummary {
-  /** JSON log lines at level warn (40). */
+  /** JSON log lines at level warn (40), and Node process warnings on stderr. */
   readonly warnings: number;
-  /** JSON log lines at level error or fatal (>= 50), plus any stderr output. */
+  /** JSON log lines at level error or fatal (>= 50), plus any other stderr output. */
   readonly errors: number;
   readonly tail: readonly string[];
 }
@@ -67,7 +67,7 @@ class LogCollector {
   }
 
   private line(stream: 'stdout' | 'stderr', line: string): void {
-    const level = stream === 'stderr' ? 50 : jsonLevel(line);
+    const level = stream === 'stderr' ? stderrLevel(line) : jsonLevel(line);
     if (level >= 50) this.errors++;
     else if (level >= 40) this.warnings++;
     this.tail.push(`[${stream}] ${line.length > 2000 ? line.slice(0, 2000) + '…' : line}`);
@@ -77,6 +77,11 @@ class LogCollector {
   summary(): LogSummary {
     return { warnings: this.warnings, errors: this.errors, tail: [...this.tail] };
   }
+}
+
+/** Node's own process warnings (deprecations and the like) count as warnings; anything else on stderr as an error. */
+function stderrLevel(line: string): number {
+  return /^\(node:\d+\) (\[\w+\] )?\w*(Warning|Deprecation)\b/.test(line) || line.startsWith('(Use `node --trace-') ? 40 : 50;
 }
 
 function jsonLevel(line: string): number {

@@ -55,8 +55,9 @@ export class TaxiiClient {
     return { status: res.statusCode, body: await res.body.text(), headers: res.headers };
   }
 
-  close(): Promise<void> {
-    return this.pool.close();
+  /** Closes every connection; the callers only do this once their requests have settled. */
+  destroy(): Promise<void> {
+    return this.pool.destroy();
   }
 }
 

@@ -38,8 +38,8 @@ export interface TaxiwayServer {
 export interface ServerOptions {
   /** Desired state applied at start instead of reading config.configFile. */
   readonly state?: DesiredState;
-  /** Fastify/pino logger options; false silences logs (tests). */
-  readonly logger?: boolean | { readonly level: string };
+  /** Fastify/pino logger options (level, stream); false silences logs. */
+  readonly logger?: boolean | { readonly level: string; readonly stream?: { write(line: string): void } };
 }
 
 const HOUR_MS = 3_600_000;

@@ -134,9 +134,9 @@ export class TaxiiService {
   }
 
   async status(ctx: TaxiiContext, statusId: string, isAdmin: boolean): Promise<TaxiiResponse> {
-    if (ctx.root === undefined || !isUuid(statusId)) throw notFound('No such status');
+    if (ctx.root === undefined || !isUuid(statusId)) throw notFound();
     const s = await this.store.getStatus(ctx.root.pk, statusId.toLowerCase());
-    if (s === undefined || (s.principalPk !== ctx.principal.pk && !isAdmin)) throw notFound('No such status');
+    if (s === undefined || (s.principalPk !== ctx.principal.pk && !isAdmin)) throw notFound();
     return { status: 200, body: JSON.stringify(statusToJson(s, formatTaxiiTimestamp)), headers: {} };
   }
 }
