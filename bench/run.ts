@@ -51,7 +51,10 @@ async function run(opts: Options, cleanup: Cleanup): Promise<boolean> {
   cleanup.add('work directory', () => rmSync(workDir, { recursive: true, force: true }));
   const ctx: RunContext = { opts, mainJs: MAIN_JS, configPath: writeBenchConfig(workDir), password: randomBytes(18).toString('base64url'), cleanup, progress };
   const backends: BackendResult[] = [];
-  for (const name of opts.backends) backends.push(await benchmarkBackend(name, ctx, workDir));
+  for (const name of opts.backends) {
+    backends.push(await benchmarkBackend(name, ctx, workDir));
+    if (cleanup.interrupted) return false;
+  }
   const results = buildResults(opts, machine, backends, PAGE_LIMIT);
   process.stdout.write(textReport(results));
   const written = writeResults(results, opts.outDir, opts.outName);

@@ -5,6 +5,12 @@
 export class Cleanup {
   private readonly steps: { readonly name: string; readonly run: () => Promise<void> | void }[] = [];
   private running: Promise<void> | undefined;
+  private signalled = false;
+
+  /** True once SIGINT/SIGTERM arrived: the run must not report or write (partial) results. */
+  get interrupted(): boolean {
+    return this.signalled;
+  }
 
   /** Registers a step; returns a function that runs it now (once) and unregisters it. */
   add(name: string, run: () => Promise<void> | void): () => Promise<void> {
@@ -36,6 +42,7 @@ export class Cleanup {
   /** On SIGINT/SIGTERM: clean up, then exit 130/143. */
   installSignalHandlers(): void {
     const onSignal = (signal: NodeJS.Signals, code: number): void => {
+      this.signalled = true;
       process.stderr.write(`\nbench: ${signal}, cleaning up\n`);
       void this.runAll().finally(() => process.exit(code));
     };

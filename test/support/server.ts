@@ -2,6 +2,7 @@ import { hashSync } from '@node-rs/argon2';
 import { loadConfig } from '@taxiway/config';
 import type { DesiredState } from '@taxiway/domain';
 import { createTaxiwayServer, type TaxiwayServer } from '../../apps/api/src/server';
+import { freePort } from '@taxiway/testing';
 import { freshDatabase } from './db';
 
 export type BackendName = 'postgresql' | 'pglite';
@@ -15,12 +16,14 @@ export interface RunningServer {
 }
 
 /** Starts the real server (Nest on Fastify, real database) on a free loopback port. */
-export async function startServer(state: DesiredState, opts: { backend?: BackendName; env?: Record<string, string> } = {}): Promise<RunningServer> {
+export async function startServer(state: DesiredState, opts: { backend?: BackendName; env?: Record<string, string>; realBaseUrl?: boolean } = {}): Promise<RunningServer> {
   const backend = opts.backend ?? 'postgresql';
+  // A known port, so that discovery's absolute URLs (PUBLIC_BASE_URL) point at this very server.
+  const port = String(await freePort());
   const env: Record<string, string> = {
-    PORT: '0',
+    PORT: port,
     HOST: '127.0.0.1',
-    PUBLIC_BASE_URL: 'https://taxii.example.test',
+    PUBLIC_BASE_URL: opts.realBaseUrl === true ? `http://127.0.0.1:${port}` : 'https://taxii.example.test',
     TAXIWAY_DATA_DIR: ':memory:',
     ...(backend === 'postgresql' && { DATABASE_URL: await freshDatabase('api') }),
     ...opts.env,
