@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { LogController } from 'fastify';
 import type { DataSource } from 'typeorm';
 import { CredentialVerifier } from '@taxiway/auth';
 import type { Config } from '@taxiway/config';
@@ -67,7 +68,7 @@ export async function createTaxiwayServer(config: Config, opts: ServerOptions = 
   const adapter = new FastifyAdapter({
     logger: opts.logger ?? { level: config.logLevel },
     genReqId: () => randomUUID(),
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     routerOptions: { ignoreTrailingSlash: true },
     // The real limit is each API root's max_content_length, enforced while streaming (http/body.ts).
     bodyLimit: Number.MAX_SAFE_INTEGER,

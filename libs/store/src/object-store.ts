@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import type { Pool } from 'pg';
 import type { DataSource, EntityManager } from 'typeorm';
 import {
   canonicalJson,
@@ -64,6 +66,25 @@ SELECT $1, u.id, COALESCE(u.vus, alloc.added0 + u.ord), alloc.seq0 + u.ord, allo
 ON CONFLICT DO NOTHING
 RETURNING o.stix_id, o.version_us, o.date_added_us, o.unversioned`;
 
+/** Clears `latest` on versions outranked by another version of the same object (run under the collection lock). */
+const DEMOTE_SQL = `
+UPDATE objects o SET latest = false
+ WHERE o.collection_pk = $1 AND o.stix_id = ANY($2::text[]) AND o.latest
+   AND EXISTS (SELECT 1 FROM objects b
+                WHERE b.collection_pk = o.collection_pk AND b.stix_id = o.stix_id
+                  AND (b.spec_version > o.spec_version OR (b.spec_version = o.spec_version AND b.version_us > o.version_us)))`;
+
+/** Sets `latest` on the top-ranked remaining version of an object after a delete. */
+const PROMOTE_SQL = `
+UPDATE objects o SET latest = true
+ WHERE o.collection_pk = $1 AND o.stix_id = $2 AND NOT o.latest
+   AND NOT EXISTS (SELECT 1 FROM objects b
+                    WHERE b.collection_pk = o.collection_pk AND b.stix_id = o.stix_id
+                      AND (b.spec_version > o.spec_version OR (b.spec_version = o.spec_version AND b.version_us > o.version_us)))`;
+
+/** Rows inserted before the statistics are refreshed (PGlite has no autovacuum; PostgreSQL's may lag a bulk load). */
+const ANALYZE_EVERY = 20_000;
+
 const versionOf = (r: { version: string | null; version_us: number }): string => r.version ?? formatTaxiiTimestamp(r.version_us);
 
 function versionKey(id: string, versionUs: number | undefined): string {
@@ -71,7 +92,42 @@ function versionKey(id: string, versionUs: number | undefined): string {
 }
 
 export class SqlObjectStore implements ObjectStore {
-  constructor(private readonly ds: DataSource) {}
+  private sinceAnalyze = 0;
+  private analyzing: Promise<void> | undefined;
+
+  private readonly pool: Pool;
+  private readonly names = new Map<string, string>();
+
+  constructor(private readonly ds: DataSource) {
+    this.pool = (ds.driver as unknown as { master: Pool }).master;
+  }
+
+  /**
+   * Hot read paths bypass TypeORM's per-query QueryRunner and run as named prepared statements on the
+   * driver's pool, so PostgreSQL parses and plans each distinct statement shape once per connection.
+   */
+  private async read<R>(sql: string, values: unknown[]): Promise<R[]> {
+    let name = this.names.get(sql);
+    if (name === undefined) {
+      name = `tw_${createHash('sha1').update(sql).digest('hex').slice(0, 16)}`;
+      if (this.names.size < 10_000) this.names.set(sql, name);
+    }
+    const res = await this.pool.query({ name, text: sql, values });
+    return res.rows as R[];
+  }
+
+  /** Refreshes planner statistics in the background after bulk ingest, one ANALYZE at a time. */
+  private noteInserted(n: number): void {
+    this.sinceAnalyze += n;
+    if (this.sinceAnalyze < ANALYZE_EVERY || this.analyzing !== undefined) return;
+    this.sinceAnalyze = 0;
+    this.analyzing = this.ds
+      .query('ANALYZE objects')
+      .then(() => undefined, () => undefined)
+      .finally(() => {
+        this.analyzing = undefined;
+      });
+  }
 
   async addObjects(req: AddRequest): Promise<StatusResource> {
     const outcome = new Map<number, { ok: boolean; detail: StatusDetail }>();
@@ -94,6 +150,8 @@ export class SqlObjectStore implements ObjectStore {
       const stored = new Map<string, string>(); // key -> reported version
       if (unique.length > 0) {
         const inserted = await this.insert(em, req.collectionPk, unique.map((u) => u.record));
+        if (inserted.length > 0) await em.query(DEMOTE_SQL, [req.collectionPk, [...new Set(inserted.map((r) => r.stix_id))]]);
+        this.noteInserted(inserted.length);
         const insertedKeys = new Set<string>();
         for (const r of inserted) {
           const key = versionKey(r.stix_id, r.unversioned ? undefined : r.version_us);
@@ -189,7 +247,7 @@ export class SqlObjectStore implements ObjectStore {
     if (req.after !== undefined) where.push(`(o.date_added_us, o.seq) > (${p.add(req.after.dateAddedUs)}::bigint, ${p.add(req.after.seq)}::bigint)`);
     const cols = `o.stix_id, o.date_added_us, o.seq, o.version, o.version_us, o.media_type${req.shape === 'objects' ? ', o.raw' : ''}`;
     const sql = `SELECT ${cols} FROM objects o WHERE ${where.join(' AND ')} ORDER BY o.date_added_us, o.seq LIMIT ${p.add(req.limit + 1)}`;
-    const rows: ListedRow[] = await this.ds.query(sql, p.values);
+    const rows = await this.read<ListedRow>(sql, p.values);
     const more = rows.length > req.limit;
     if (more) rows.length = req.limit;
     return {
@@ -208,7 +266,7 @@ export class SqlObjectStore implements ObjectStore {
   }
 
   async objectExists(collectionPk: number, objectId: string): Promise<boolean> {
-    const rows: unknown[] = await this.ds.query(`SELECT 1 FROM objects WHERE collection_pk = $1 AND stix_id = $2 LIMIT 1`, [collectionPk, objectId]);
+    const rows = await this.read<{ x: number }>(`SELECT 1 AS x FROM objects WHERE collection_pk = $1 AND stix_id = $2 LIMIT 1`, [collectionPk, objectId]);
     return rows.length > 0;
   }
 
@@ -218,8 +276,14 @@ export class SqlObjectStore implements ObjectStore {
     if (filter.versions !== undefined || filter.specVersions !== undefined) {
       where.push(...narrow(p, 'o', filter), selection(p, filter, filter.versions ?? { all: true, first: false, last: false, exact: [] }));
     }
-    const rows: { n: number }[] = await this.ds.query(`WITH d AS (DELETE FROM objects o WHERE ${where.join(' AND ')} RETURNING 1) SELECT count(*)::int AS n FROM d`, p.values);
-    return rows[0]?.n ?? 0;
+    return this.ds.transaction(async (em) => {
+      // Same lock as writers: keeps the latest flags consistent with concurrent adds.
+      await em.query(`SELECT 1 FROM collections WHERE pk = $1 FOR NO KEY UPDATE`, [collectionPk]);
+      const rows: { n: number }[] = await em.query(`WITH d AS (DELETE FROM objects o WHERE ${where.join(' AND ')} RETURNING 1) SELECT count(*)::int AS n FROM d`, p.values);
+      const n = rows[0]?.n ?? 0;
+      if (n > 0) await em.query(PROMOTE_SQL, [collectionPk, objectId]);
+      return n;
+    });
   }
 
   async getStatus(apiRootPk: number, statusId: string): Promise<(StatusResource & { principalPk: number }) | undefined> {
@@ -258,13 +322,18 @@ export class SqlObjectStore implements ObjectStore {
   }
 }
 
+/** `col = $n` for one value (the planner estimates it without statistics), `= ANY($n)` for several. */
+function anyOf(p: Params, col: string, values: readonly string[]): string {
+  return values.length === 1 ? `${col} = ${p.add(values[0])}` : `${col} = ANY(${p.add(values)}::text[])`;
+}
+
 /** Row conditions that do not depend on other versions of the object. */
 function narrow(p: Params, a: string, f: ObjectFilter): string[] {
   const out: string[] = [];
   if (f.addedAfterUs !== undefined) out.push(`${a}.date_added_us > ${p.add(f.addedAfterUs)}::bigint`);
-  if (f.ids !== undefined) out.push(`${a}.stix_id = ANY(${p.add(f.ids)}::text[])`);
-  if (f.types !== undefined) out.push(`${a}.type = ANY(${p.add(f.types)}::text[])`);
-  if (f.specVersions !== undefined) out.push(`${a}.spec_version = ANY(${p.add(f.specVersions)}::text[])`);
+  if (f.ids !== undefined) out.push(anyOf(p, `${a}.stix_id`, f.ids));
+  if (f.types !== undefined) out.push(anyOf(p, `${a}.type`, f.types));
+  if (f.specVersions !== undefined) out.push(anyOf(p, `${a}.spec_version`, f.specVersions));
   return out;
 }
 
@@ -282,14 +351,18 @@ function selection(p: Params, f: ObjectFilter, sel: VersionSelector): string {
   };
   const defaultSpec = f.specVersions === undefined;
   const sameSpec = defaultSpec ? 'b.spec_version = o.spec_version AND ' : '';
+  // With the default spec version, a row flagged latest outranks every other version of its object,
+  // so it passes both probes whatever the filters; without added_after the filtered versions of an
+  // object are all its versions, so "last" is exactly the flag.
+  const orLatest = (probe: string): string => (defaultSpec ? `(o.latest OR ${probe})` : probe);
   const parts: string[] = [];
-  if (defaultSpec) parts.push(`NOT ${exists('b.spec_version > o.spec_version')}`);
+  if (defaultSpec) parts.push(orLatest(`NOT ${exists('b.spec_version > o.spec_version')}`));
   if (!sel.all) {
-    const anyOf: string[] = [];
-    if (sel.last) anyOf.push(`NOT ${exists(`${sameSpec}b.version_us > o.version_us`)}`);
-    if (sel.first) anyOf.push(`NOT ${exists(`${sameSpec}b.version_us < o.version_us`)}`);
-    if (sel.exact.length > 0) anyOf.push(`o.version_us = ANY(${p.add(sel.exact)}::bigint[])`);
-    parts.push(anyOf.length === 0 ? 'FALSE' : `(${anyOf.join(' OR ')})`);
+    const choices: string[] = [];
+    if (sel.last) choices.push(defaultSpec && f.addedAfterUs === undefined ? 'o.latest' : orLatest(`NOT ${exists(`${sameSpec}b.version_us > o.version_us`)}`));
+    if (sel.first) choices.push(`NOT ${exists(`${sameSpec}b.version_us < o.version_us`)}`);
+    if (sel.exact.length > 0) choices.push(`o.version_us = ANY(${p.add(sel.exact)}::bigint[])`);
+    parts.push(choices.length === 0 ? 'FALSE' : choices.length === 1 ? (choices[0] ?? 'FALSE') : `(${choices.join(' OR ')})`);
   }
   return parts.length === 0 ? 'TRUE' : parts.join(' AND ');
 }
