@@ -24,8 +24,14 @@ const progress = (line: string): void => {
 
 function failedResult(name: BackendName, e: unknown): BackendResult {
   return {
-    backend: name, label: BACKEND_LABELS[name], ok: false, error: e instanceof Error ? e.message : String(e),
-    objects1000: 0, objects100: 0, distinctIds1000: 0, servers: [],
+    backend: name,
+    label: BACKEND_LABELS[name],
+    ok: false,
+    error: e instanceof Error ? e.message : String(e),
+    objects1000: 0,
+    objects100: 0,
+    distinctIds1000: 0,
+    servers: [],
   };
 }
 

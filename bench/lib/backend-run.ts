@@ -53,9 +53,21 @@ function serverReport(phase: string, server: ServerProcess, rssKb: number | unde
 }
 
 /** Starts a server on a fresh database, runs `work`, records peak RSS and logs, and stops it. */
-async function withServer(ctx: RunContext, backend: Backend, phase: string, result: BackendResult, work: (client: TaxiiClient) => Promise<void>): Promise<void> {
+async function withServer(
+  ctx: RunContext,
+  backend: Backend,
+  phase: string,
+  result: BackendResult,
+  work: (client: TaxiiClient) => Promise<void>,
+): Promise<void> {
   ctx.progress(`${backend.label}/${phase}: starting server on a fresh database`);
-  const server = await startServer({ mainJs: ctx.mainJs, configPath: ctx.configPath, password: ctx.password, databaseEnv: await backend.freshDatabase(phase), cleanup: ctx.cleanup });
+  const server = await startServer({
+    mainJs: ctx.mainJs,
+    configPath: ctx.configPath,
+    password: ctx.password,
+    databaseEnv: await backend.freshDatabase(phase),
+    cleanup: ctx.cleanup,
+  });
   const client = new TaxiiClient(server.origin, ctx.password, Math.max(ctx.opts.readConcurrency, ctx.opts.ingestConcurrency));
   let failure: unknown;
   try {
@@ -71,7 +83,9 @@ async function withServer(ctx: RunContext, backend: Backend, phase: string, resu
   await server.stop();
   if (failure !== undefined) {
     const tail = server.logs().tail.slice(-10).join('\n');
-    throw new Error(`${backend.label}/${phase}: ${failure instanceof Error ? failure.message : String(failure)}${tail === '' ? '' : `\nserver output (last lines):\n${tail}`}`);
+    throw new Error(
+      `${backend.label}/${phase}: ${failure instanceof Error ? failure.message : String(failure)}${tail === '' ? '' : `\nserver output (last lines):\n${tail}`}`,
+    );
   }
 }
 

@@ -76,8 +76,16 @@ type Flags = ReadonlyMap<string, string>;
 
 const BOOLEAN_FLAGS = new Set(['--quick', '--help']);
 const VALUE_FLAGS = new Set([
-  '--backend', '--objects-1000', '--objects-100', '--ingest-concurrency', '--read-concurrency',
-  '--read-seconds', '--read-max', '--page-passes', '--seed', '--out',
+  '--backend',
+  '--objects-1000',
+  '--objects-100',
+  '--ingest-concurrency',
+  '--read-concurrency',
+  '--read-seconds',
+  '--read-max',
+  '--page-passes',
+  '--seed',
+  '--out',
 ]);
 
 function parseFlags(argv: readonly string[]): Flags {

@@ -48,7 +48,8 @@ function checkObjects(objects: unknown, expected: ExpectedLatest, seen: Set<stri
     if (seen.has(id)) throw new Error(`page ${page}: ${id} returned twice`);
     if (!expected.has(id)) throw new Error(`page ${page}: unexpected object ${id}`);
     const want = expected.get(id);
-    if (want !== undefined && obj['modified'] !== want) throw new Error(`page ${page}: ${id} is version ${String(obj['modified'])}, expected the latest ${want}`);
+    if (want !== undefined && obj['modified'] !== want)
+      throw new Error(`page ${page}: ${id} is version ${String(obj['modified'])}, expected the latest ${want}`);
     seen.add(id);
   }
   return objects.length;

@@ -25,7 +25,12 @@ describe.each(['postgresql', 'pglite'] as const)('interop: OASIS taxii2-client a
     expect(out['title']).toBe('Taxiway');
     expect(out['root_title']).toBe('Tenant A');
     expect(out['max_content_length']).toBe(50_000);
-    expect(out['collections']).toEqual([[RW, true, true], [RO, true, false]].sort());
+    expect(out['collections']).toEqual(
+      [
+        [RW, true, true],
+        [RO, true, false],
+      ].sort(),
+    );
     expect(out['add_status']).toEqual({ status: 'complete', total: 121, success: 121, failure: 0, pending: 0 });
     expect(out['polled_status']).toEqual({ id_matches: true, status: 'complete', success: 121 });
     expect(out['duplicate_status']).toEqual({ success: 3, failure: 0 });

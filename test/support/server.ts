@@ -16,7 +16,10 @@ export interface RunningServer {
 }
 
 /** Starts the real server (Nest on Fastify, real database) on a free loopback port. */
-export async function startServer(state: DesiredState, opts: { backend?: BackendName; env?: Record<string, string>; realBaseUrl?: boolean } = {}): Promise<RunningServer> {
+export async function startServer(
+  state: DesiredState,
+  opts: { backend?: BackendName; env?: Record<string, string>; realBaseUrl?: boolean } = {},
+): Promise<RunningServer> {
   const backend = opts.backend ?? 'postgresql';
   // A known port, so that discovery's absolute URLs (PUBLIC_BASE_URL) point at this very server.
   const port = String(await freePort());

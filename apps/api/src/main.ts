@@ -6,7 +6,13 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const server = await createTaxiwayServer(config);
   const url = await server.listen();
-  server.app.getHttpAdapter().getInstance().log.info({ url, publicBaseUrl: config.publicBaseUrl, database: config.databaseUrl === undefined ? `embedded PGlite (${config.dataDir})` : 'postgresql' }, 'taxiway listening');
+  server.app
+    .getHttpAdapter()
+    .getInstance()
+    .log.info(
+      { url, publicBaseUrl: config.publicBaseUrl, database: config.databaseUrl === undefined ? `embedded PGlite (${config.dataDir})` : 'postgresql' },
+      'taxiway listening',
+    );
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;

@@ -8,15 +8,7 @@ import { CredentialVerifier } from '@taxiway/auth';
 import type { Config } from '@taxiway/config';
 import { loadDesiredStateFile } from '@taxiway/control';
 import { CursorCodec, nowUs, type DesiredState } from '@taxiway/domain';
-import {
-  createDataSource,
-  migrate,
-  migrationsAtHead,
-  SqlCatalogStore,
-  SqlObjectStore,
-  startEmbeddedDatabase,
-  type EmbeddedDatabase,
-} from '@taxiway/store';
+import { createDataSource, migrate, migrationsAtHead, SqlCatalogStore, SqlObjectStore, startEmbeddedDatabase, type EmbeddedDatabase } from '@taxiway/store';
 import { AppModule } from './app.module';
 import { CatalogService } from './catalog/catalog.service';
 import type { Readiness } from './health/health.controller';
@@ -82,7 +74,14 @@ export async function createTaxiwayServer(config: Config, opts: ServerOptions = 
   installTenancy(fastify, catalog, verifier);
   fastify.addHook('onResponse', async (req, reply) => {
     req.log.info(
-      { req_id: req.id, method: req.method, route: req.routeOptions.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, principal: req.taxii?.principal.name },
+      {
+        req_id: req.id,
+        method: req.method,
+        route: req.routeOptions.url,
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime * 10) / 10,
+        principal: req.taxii?.principal.name,
+      },
       'request',
     );
   });

@@ -10,8 +10,14 @@ const PER_ENVELOPE = 20;
 function obj(w: number, e: number, i: number): Record<string, unknown> {
   const hex = (n: number, width: number) => n.toString(16).padStart(width, '0');
   return {
-    type: 'indicator', spec_version: '2.1', id: `indicator--${hex(w, 8)}-${hex(e, 4)}-4000-8000-${hex(i, 12)}`, created: '2020-01-01T00:00:00.000Z',
-    modified: '2020-01-01T00:00:00.000Z', pattern: "[ipv4-addr:value = '198.51.100.1']", pattern_type: 'stix', valid_from: '2020-01-01T00:00:00Z',
+    type: 'indicator',
+    spec_version: '2.1',
+    id: `indicator--${hex(w, 8)}-${hex(e, 4)}-4000-8000-${hex(i, 12)}`,
+    created: '2020-01-01T00:00:00.000Z',
+    modified: '2020-01-01T00:00:00.000Z',
+    pattern: "[ipv4-addr:value = '198.51.100.1']",
+    pattern_type: 'stix',
+    valid_from: '2020-01-01T00:00:00Z',
   };
 }
 
@@ -20,7 +26,12 @@ async function page(c: Client, query: string): Promise<Page> {
   const r = await c.get(`${OBJ}?${query}`);
   if (r.status !== 200) throw new Error(`reader got ${r.status}: ${r.text}`);
   const objects = (r.json['objects'] as { id: string }[] | undefined) ?? [];
-  return { ids: objects.map((o) => o.id), more: r.json['more'] === true, next: r.json['next'] as string | undefined, last: r.headers.get('x-taxii-date-added-last') };
+  return {
+    ids: objects.map((o) => o.id),
+    more: r.json['more'] === true,
+    next: r.json['next'] as string | undefined,
+    last: r.headers.get('x-taxii-date-added-last'),
+  };
 }
 
 /** Follows next while more; when a walk ends, resumes from X-TAXII-Date-Added-Last (as OpenCTI does). */

@@ -12,11 +12,16 @@ describe('discovery, API roots, collections, auth and negotiation (T21-DISC/ROOT
   });
   const as = (user: string | undefined) => client(s.url, user === undefined ? undefined : basic(user));
 
-  it('discovery lists only the caller\'s API roots, as absolute URLs under PUBLIC_BASE_URL', async () => {
+  it("discovery lists only the caller's API roots, as absolute URLs under PUBLIC_BASE_URL", async () => {
     const r = await as('alice').get('/taxii2/');
     expect(r.status).toBe(200);
     expect(r.headers.get('content-type')).toBe(TAXII);
-    expect(r.json).toEqual({ title: 'Taxiway', description: 'Multi-tenant TAXII 2.1 server', default: 'https://taxii.example.test/tenant-a/', api_roots: ['https://taxii.example.test/tenant-a/'] });
+    expect(r.json).toEqual({
+      title: 'Taxiway',
+      description: 'Multi-tenant TAXII 2.1 server',
+      default: 'https://taxii.example.test/tenant-a/',
+      api_roots: ['https://taxii.example.test/tenant-a/'],
+    });
     expect((await as('mallory').get('/taxii2')).json['api_roots']).toEqual(['https://taxii.example.test/tenant-b/']);
     const none = await as('dave').get('/taxii2/');
     expect(none.status).toBe(200);
@@ -24,7 +29,11 @@ describe('discovery, API roots, collections, auth and negotiation (T21-DISC/ROOT
   });
 
   it('answers 401 with WWW-Authenticate and a TAXII error for missing or wrong credentials', async () => {
-    for (const r of [await as(undefined).get('/taxii2/'), await client(s.url, basic('alice', 'wrong')).get('/tenant-a/collections/'), await client(s.url, 'Bearer nope').get('/tenant-a/')]) {
+    for (const r of [
+      await as(undefined).get('/taxii2/'),
+      await client(s.url, basic('alice', 'wrong')).get('/tenant-a/collections/'),
+      await client(s.url, 'Bearer nope').get('/tenant-a/'),
+    ]) {
       expect(r.status).toBe(401);
       expect(r.headers.get('www-authenticate')).toMatch(/^Basic realm=/);
       expect(r.headers.get('content-type')).toBe(TAXII);
@@ -46,7 +55,7 @@ describe('discovery, API roots, collections, auth and negotiation (T21-DISC/ROOT
     expect(r.json).toEqual({ title: 'Tenant A', description: 'Trust group A', versions: [TAXII], max_content_length: MAX });
   });
 
-  it('answers for another tenant\'s root, collection, object and status exactly as for missing ones', async () => {
+  it("answers for another tenant's root, collection, object and status exactly as for missing ones", async () => {
     const alice = as('alice');
     const pairs: [string, string][] = [
       ['/tenant-b/', '/no-such-root/'],
@@ -66,17 +75,29 @@ describe('discovery, API roots, collections, auth and negotiation (T21-DISC/ROOT
     }
   });
 
-  it('lists visible collections with the caller\'s own can_read/can_write, in a stable order', async () => {
+  it("lists visible collections with the caller's own can_read/can_write, in a stable order", async () => {
     const a = await as('alice').get('/tenant-a/collections/');
     expect(a.json).toEqual({
       collections: [
-        { id: RW, title: 'Read-write', description: 'rw collection', alias: 'rw', can_read: true, can_write: true, media_types: ['application/stix+json;version=2.1'] },
+        {
+          id: RW,
+          title: 'Read-write',
+          description: 'rw collection',
+          alias: 'rw',
+          can_read: true,
+          can_write: true,
+          media_types: ['application/stix+json;version=2.1'],
+        },
         { id: RO, title: 'Read-only', can_read: true, can_write: false, media_types: ['application/stix+json;version=2.1'] },
       ],
     });
     expect((await as('alice').get('/tenant-a/collections')).text).toBe(a.text);
-    expect((await as('bob').get('/tenant-a/collections/')).json['collections']).toEqual([expect.objectContaining({ id: RW, can_read: true, can_write: false })]);
-    expect((await as('carol').get('/tenant-a/collections/')).json['collections']).toEqual([expect.objectContaining({ id: RW, can_read: false, can_write: true })]);
+    expect((await as('bob').get('/tenant-a/collections/')).json['collections']).toEqual([
+      expect.objectContaining({ id: RW, can_read: true, can_write: false }),
+    ]);
+    expect((await as('carol').get('/tenant-a/collections/')).json['collections']).toEqual([
+      expect.objectContaining({ id: RW, can_read: false, can_write: true }),
+    ]);
     expect((await as('dave').get('/tenant-a/collections/')).status).toBe(404);
   });
 
@@ -116,8 +137,10 @@ describe('discovery, API roots, collections, auth and negotiation (T21-DISC/ROOT
     }
   });
 
-  it('accepts the manifest endpoint\'s own two-type Accept list', async () => {
-    const r = await as('alice').get(`/tenant-a/collections/${RW}/manifest/`, { accept: 'application/taxii+json;version=2.1,application/stix+json;version=2.1' });
+  it("accepts the manifest endpoint's own two-type Accept list", async () => {
+    const r = await as('alice').get(`/tenant-a/collections/${RW}/manifest/`, {
+      accept: 'application/taxii+json;version=2.1,application/stix+json;version=2.1',
+    });
     expect(r.status).toBe(200);
   });
 
@@ -141,7 +164,10 @@ describe('discovery, API roots, collections, auth and negotiation (T21-DISC/ROOT
   });
 
   it('picks up a changed configuration without a restart and drops revoked access', async () => {
-    const without = { ...STATE, collections: STATE.collections.map((c) => (c.name === 'rw' ? { ...c, grants: c.grants.filter((g) => g.principal !== 'bob') } : c)) };
+    const without = {
+      ...STATE,
+      collections: STATE.collections.map((c) => (c.name === 'rw' ? { ...c, grants: c.grants.filter((g) => g.principal !== 'bob') } : c)),
+    };
     await s.server.apply(without);
     expect((await as('bob').get('/tenant-a/')).status).toBe(404);
     await s.server.apply(STATE);

@@ -15,15 +15,54 @@ export const STATE: DesiredState = {
   apiRoots: [
     { name: 'tenant-a', path: 'tenant-a', title: 'Tenant A', description: 'Trust group A', maxContentLength: MAX, deletionPolicy: 'Retain', grants: [] },
     { name: 'tenant-b', path: 'tenant-b', title: 'Tenant B', description: undefined, maxContentLength: MAX, deletionPolicy: 'Retain', grants: [] },
-    { name: 'empty', path: 'empty', title: 'Empty', description: undefined, maxContentLength: MAX, deletionPolicy: 'Retain', grants: [{ principal: 'eve', role: 'admin' }] },
+    {
+      name: 'empty',
+      path: 'empty',
+      title: 'Empty',
+      description: undefined,
+      maxContentLength: MAX,
+      deletionPolicy: 'Retain',
+      grants: [{ principal: 'eve', role: 'admin' }],
+    },
   ],
   collections: [
     {
-      name: 'rw', apiRoot: 'tenant-a', id: RW, alias: 'rw', title: 'Read-write', description: 'rw collection', mediaTypes: ['application/stix+json;version=2.1'], deletionPolicy: 'Delete',
-      grants: [{ principal: 'alice', read: true, write: true }, { principal: 'bob', read: true, write: false }, { principal: 'carol', read: false, write: true }],
+      name: 'rw',
+      apiRoot: 'tenant-a',
+      id: RW,
+      alias: 'rw',
+      title: 'Read-write',
+      description: 'rw collection',
+      mediaTypes: ['application/stix+json;version=2.1'],
+      deletionPolicy: 'Delete',
+      grants: [
+        { principal: 'alice', read: true, write: true },
+        { principal: 'bob', read: true, write: false },
+        { principal: 'carol', read: false, write: true },
+      ],
     },
-    { name: 'ro', apiRoot: 'tenant-a', id: RO, alias: undefined, title: 'Read-only', description: undefined, mediaTypes: ['application/stix+json;version=2.1'], deletionPolicy: 'Delete', grants: [{ principal: 'alice', read: true, write: false }] },
-    { name: 'b1', apiRoot: 'tenant-b', id: B1, alias: 'b1', title: 'B1', description: undefined, mediaTypes: ['application/stix+json;version=2.1'], deletionPolicy: 'Delete', grants: [{ principal: 'mallory', read: true, write: true }] },
+    {
+      name: 'ro',
+      apiRoot: 'tenant-a',
+      id: RO,
+      alias: undefined,
+      title: 'Read-only',
+      description: undefined,
+      mediaTypes: ['application/stix+json;version=2.1'],
+      deletionPolicy: 'Delete',
+      grants: [{ principal: 'alice', read: true, write: false }],
+    },
+    {
+      name: 'b1',
+      apiRoot: 'tenant-b',
+      id: B1,
+      alias: 'b1',
+      title: 'B1',
+      description: undefined,
+      mediaTypes: ['application/stix+json;version=2.1'],
+      deletionPolicy: 'Delete',
+      grants: [{ principal: 'mallory', read: true, write: true }],
+    },
   ],
   principals: ['alice', 'bob', 'carol', 'dave', 'mallory', 'eve'].map((n) => principal(n)),
 };
@@ -36,8 +75,16 @@ export function indicatorId(): string {
 
 export function indicator(id: string, modified: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
-    type: 'indicator', spec_version: '2.1', id, created: '2020-01-01T00:00:00.000Z', modified, name: 'test', pattern: "[ipv4-addr:value = '203.0.113.9']",
-    pattern_type: 'stix', valid_from: '2020-01-01T00:00:00Z', ...extra,
+    type: 'indicator',
+    spec_version: '2.1',
+    id,
+    created: '2020-01-01T00:00:00.000Z',
+    modified,
+    name: 'test',
+    pattern: "[ipv4-addr:value = '203.0.113.9']",
+    pattern_type: 'stix',
+    valid_from: '2020-01-01T00:00:00Z',
+    ...extra,
   };
 }
 

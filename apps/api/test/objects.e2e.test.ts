@@ -22,7 +22,12 @@ describe.each(['postgresql', 'pglite'] as const)('objects, manifest, versions, d
     for (let i = 0; i < 30; i++) ids.push(indicatorId());
     const r = await alice.post(OBJ, { objects: ids.map((id) => indicator(id, v1)) });
     expect(r.status).toBe(202);
-    await alice.post(OBJ, { objects: [indicator(multi, v2), { type: 'malware', spec_version: '2.1', id: 'malware--00000000-0000-4000-8000-0000000000aa', created: v1, modified: v1, name: 'm', is_family: true }] });
+    await alice.post(OBJ, {
+      objects: [
+        indicator(multi, v2),
+        { type: 'malware', spec_version: '2.1', id: 'malware--00000000-0000-4000-8000-0000000000aa', created: v1, modified: v1, name: 'm', is_family: true },
+      ],
+    });
     await alice.post(OBJ, { objects: [indicator(multi, v1)] });
     await alice.post(OBJ, { objects: [indicator(multi, v3)] });
   });
@@ -33,7 +38,9 @@ describe.each(['postgresql', 'pglite'] as const)('objects, manifest, versions, d
   describe('Add Objects', () => {
     it('answers 202 with a complete status whose counts add up, storing valid objects beside invalid ones', async () => {
       const good = indicatorId();
-      const r = await alice.post(OBJ, { objects: [indicator(good, v1), { type: 'indicator', id: 'indicator--bad' }, { id: indicatorId() }, indicator(indicatorId(), 'not-a-time')] });
+      const r = await alice.post(OBJ, {
+        objects: [indicator(good, v1), { type: 'indicator', id: 'indicator--bad' }, { id: indicatorId() }, indicator(indicatorId(), 'not-a-time')],
+      });
       expect(r.status).toBe(202);
       expect(r.headers.get('content-type')).toBe(TAXII);
       const st = r.json;
@@ -43,7 +50,11 @@ describe.each(['postgresql', 'pglite'] as const)('objects, manifest, versions, d
       expect(st).toMatchObject({ total_count: 4, success_count: 1, failure_count: 3, pending_count: 0 });
       expect(st['successes']).toEqual([{ id: good, version: v1 }]);
       const failures = st['failures'] as { id: string; version: string; message: string }[];
-      expect(failures.map((f) => f.message)).toEqual([expect.stringContaining('malformed "id"'), expect.stringContaining('"type"'), expect.stringContaining('"modified"')]);
+      expect(failures.map((f) => f.message)).toEqual([
+        expect.stringContaining('malformed "id"'),
+        expect.stringContaining('"type"'),
+        expect.stringContaining('"modified"'),
+      ]);
       expect(st).not.toHaveProperty('pendings');
       expect((await alice.get(`${OBJ}${good}/`)).status).toBe(200);
     });
@@ -67,15 +78,13 @@ describe.each(['postgresql', 'pglite'] as const)('objects, manifest, versions, d
       expect((await alice.get('/tenant-a/status/not-a-uuid/')).status).toBe(404);
     });
 
-    it.each([
-      ['application/taxii+json;version=2.1'],
-      ['application/taxii+json'],
-      ['application/stix+json;version=2.1'],
-      ['application/json'],
-    ])('accepts Content-Type %s', async (ct) => {
-      const r = await alice.post(OBJ, { objects: [indicator(indicatorId(), v1)] }, { 'content-type': ct });
-      expect(r.status).toBe(202);
-    });
+    it.each([['application/taxii+json;version=2.1'], ['application/taxii+json'], ['application/stix+json;version=2.1'], ['application/json']])(
+      'accepts Content-Type %s',
+      async (ct) => {
+        const r = await alice.post(OBJ, { objects: [indicator(indicatorId(), v1)] }, { 'content-type': ct });
+        expect(r.status).toBe(202);
+      },
+    );
 
     it('accepts a STIX bundle in place of an envelope', async () => {
       const r = await alice.post(OBJ, { type: 'bundle', id: 'bundle--00000000-0000-4000-8000-000000000001', objects: [indicator(indicatorId(), v1)] });
@@ -117,10 +126,14 @@ describe.each(['postgresql', 'pglite'] as const)('objects, manifest, versions, d
     it('cuts off a chunked body without Content-Length at max_content_length with 413', async () => {
       const url = new URL(OBJ, s.url);
       const status = await new Promise<number>((resolve, reject) => {
-        const req = request(url, { method: 'POST', headers: { 'content-type': TAXII, accept: TAXII, authorization: basic('alice'), 'transfer-encoding': 'chunked' } }, (res) => {
-          res.resume();
-          resolve(res.statusCode ?? 0);
-        });
+        const req = request(
+          url,
+          { method: 'POST', headers: { 'content-type': TAXII, accept: TAXII, authorization: basic('alice'), 'transfer-encoding': 'chunked' } },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        );
         req.on('error', (e) => (String(e).includes('EPIPE') || String(e).includes('ECONNRESET') ? resolve(413) : reject(e)));
         req.write('{"objects":[');
         for (let i = 0; i < 100 && !req.destroyed; i++) req.write(`"${'y'.repeat(1000)}",`);
@@ -160,7 +173,8 @@ describe.each(['postgresql', 'pglite'] as const)('objects, manifest, versions, d
     });
 
     it('returns only the latest version by default, and first/all/exact on request', async () => {
-      const get = async (q: string) => (((await alice.get(`${OBJ}?match[id]=${multi}${q}`)).json['objects'] ?? []) as { modified: string }[]).map((o) => o.modified);
+      const get = async (q: string) =>
+        (((await alice.get(`${OBJ}?match[id]=${multi}${q}`)).json['objects'] ?? []) as { modified: string }[]).map((o) => o.modified);
       expect(await get('')).toEqual([v3]);
       expect(await get('&match[version]=last')).toEqual([v3]);
       expect(await get('&match[version]=first')).toEqual([v1]);
@@ -187,14 +201,21 @@ describe.each(['postgresql', 'pglite'] as const)('objects, manifest, versions, d
       expect((r.json['objects'] as { id: string }[])[0]!.id).toBe(man[2]!.id);
     });
 
-    it.each(['limit=0', 'limit=abc', 'added_after=2020-13-01T00:00:00Z', 'match[version]=all,last', 'match[version]=last,last', 'match[type]=a b', 'match[spec_version]=x', 'limit=1&limit=2', 'next=garbage'])(
-      'answers 400 for %s',
-      async (q) => {
-        const r = await alice.get(`${OBJ}?${q}`);
-        expect(r.status).toBe(400);
-        expect(r.headers.get('content-type')).toBe(TAXII);
-      },
-    );
+    it.each([
+      'limit=0',
+      'limit=abc',
+      'added_after=2020-13-01T00:00:00Z',
+      'match[version]=all,last',
+      'match[version]=last,last',
+      'match[type]=a b',
+      'match[spec_version]=x',
+      'limit=1&limit=2',
+      'next=garbage',
+    ])('answers 400 for %s', async (q) => {
+      const r = await alice.get(`${OBJ}?${q}`);
+      expect(r.status).toBe(400);
+      expect(r.headers.get('content-type')).toBe(TAXII);
+    });
 
     it('caps limit above the server maximum instead of refusing it, and uses the default page size without limit', async () => {
       await alice.post(OBJ, { objects: Array.from({ length: 30 }, () => indicator(indicatorId(), v1)) });
@@ -222,7 +243,10 @@ describe.each(['postgresql', 'pglite'] as const)('objects, manifest, versions, d
     };
 
     it('walks every page with next alone (Elastic), with next plus the same filters (taxii2-client), and by header', async () => {
-      const rows: { n: number }[] = await s.server.dataSource.query(`SELECT count(*)::int AS n FROM objects o JOIN collections c ON c.pk = o.collection_pk WHERE c.id = $1`, [RW]);
+      const rows: { n: number }[] = await s.server.dataSource.query(
+        `SELECT count(*)::int AS n FROM objects o JOIN collections c ON c.pk = o.collection_pk WHERE c.id = $1`,
+        [RW],
+      );
       const all = { length: rows[0]?.n ?? -1 };
       const nextOnly = await walk(alice, `${OBJ}?limit=7&match[version]=all`, (n) => `${OBJ}?next=${encodeURIComponent(n)}`);
       const withParams = await walk(alice, `${OBJ}?limit=7&match[version]=all`, (n) => `${OBJ}?limit=7&match[version]=all&next=${encodeURIComponent(n)}`);

@@ -7,7 +7,7 @@ describe('parseAuthorization', () => {
   it('parses Basic, keeping colons in the password', () => {
     expect(parseAuthorization(basic('alice:pa:ss'))).toEqual({ kind: 'basic', username: 'alice', password: 'pa:ss' });
   });
-  it('parses Bearer and taxii2-client\'s Token scheme, case-insensitively', () => {
+  it("parses Bearer and taxii2-client's Token scheme, case-insensitively", () => {
     expect(parseAuthorization('Bearer k1')).toEqual({ kind: 'key', key: 'k1' });
     expect(parseAuthorization('token k2')).toEqual({ kind: 'key', key: 'k2' });
   });

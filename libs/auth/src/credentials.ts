@@ -1,7 +1,5 @@
 /** A credential as presented in an Authorization header. */
-export type Credential =
-  | { readonly kind: 'basic'; readonly username: string; readonly password: string }
-  | { readonly kind: 'key'; readonly key: string };
+export type Credential = { readonly kind: 'basic'; readonly username: string; readonly password: string } | { readonly kind: 'key'; readonly key: string };
 
 /**
  * Parses `Authorization`: Basic (RFC 7617), `Bearer <key>` and `Token <key>` (taxii2-client's

@@ -3,7 +3,14 @@ import { describe, expect, it } from 'vitest';
 import type { PrincipalInfo } from '@taxiway/domain';
 import { CredentialVerifier } from './verifier';
 
-const principal = (over: Partial<PrincipalInfo> = {}): PrincipalInfo => ({ pk: 1, name: 'alice', displayName: undefined, passwordHash: hashSync('s3cret'), disabled: false, ...over });
+const principal = (over: Partial<PrincipalInfo> = {}): PrincipalInfo => ({
+  pk: 1,
+  name: 'alice',
+  displayName: undefined,
+  passwordHash: hashSync('s3cret'),
+  disabled: false,
+  ...over,
+});
 
 describe('CredentialVerifier', () => {
   it('accepts the right password and refuses a wrong one or an unknown user', async () => {

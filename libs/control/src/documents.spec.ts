@@ -26,7 +26,13 @@ spec: { passwordFrom: { env: ALICE_PW } }
 describe('toDesiredState', () => {
   it('turns the documents into desired state with defaults', () => {
     const s = toDesiredState(parseDocumentsYaml(yaml), { env: { ALICE_PW: 'pw' } });
-    expect(s.apiRoots[0]).toMatchObject({ name: 'tenant-a', path: 'tenant-a', maxContentLength: 104857600, deletionPolicy: 'Retain', grants: [{ principal: 'alice', role: 'read' }] });
+    expect(s.apiRoots[0]).toMatchObject({
+      name: 'tenant-a',
+      path: 'tenant-a',
+      maxContentLength: 104857600,
+      deletionPolicy: 'Retain',
+      grants: [{ principal: 'alice', role: 'read' }],
+    });
     expect(s.collections[0]).toMatchObject({ name: 'iocs', apiRoot: 'tenant-a', alias: 'iocs', mediaTypes: ['application/stix+json;version=2.1'] });
   });
 
@@ -63,7 +69,7 @@ metadata: { name: w }
     try {
       toDesiredState(parseDocumentsYaml(bad));
     } catch (e) {
-      problems = ((e as { details?: { problems?: string[] } }).details?.problems ?? []);
+      problems = (e as { details?: { problems?: string[] } }).details?.problems ?? [];
     }
     const text = problems.join('\n');
     expect(text).toContain('metadata.name must be a DNS label');

@@ -29,7 +29,20 @@ export interface ResourceDocument {
 }
 
 /** Path segments the server itself uses; an API root may not take them. */
-export const RESERVED_PATHS: ReadonlySet<string> = new Set(['taxii2', 'taxii', 'taxii1', 'healthz', 'readyz', 'livez', 'metrics', 'management', 'services', 'status', 'admin', 'api']);
+export const RESERVED_PATHS: ReadonlySet<string> = new Set([
+  'taxii2',
+  'taxii',
+  'taxii1',
+  'healthz',
+  'readyz',
+  'livez',
+  'metrics',
+  'management',
+  'services',
+  'status',
+  'admin',
+  'api',
+]);
 
 const NAME_RE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const PATH_RE = /^[A-Za-z0-9][A-Za-z0-9._~-]{0,62}$/;
@@ -133,7 +146,15 @@ export function toDesiredState(docs: readonly ResourceDocument[], opts: ParseOpt
       if (role !== 'read' && role !== 'write' && role !== 'admin') pr.add(where, 'grant role must be read, write or admin');
       return { principal: needPrincipal(where, g['principal']), role: (role as Role) ?? 'read' };
     });
-    return { name, path, title, description: optString(spec, 'description', where, pr), maxContentLength: typeof mcl === 'number' ? mcl : 0, deletionPolicy: policy(spec, where, pr), grants };
+    return {
+      name,
+      path,
+      title,
+      description: optString(spec, 'description', where, pr),
+      maxContentLength: typeof mcl === 'number' ? mcl : 0,
+      deletionPolicy: policy(spec, where, pr),
+      grants,
+    };
   });
   const rootNames = new Set<string>();
   const paths = new Set<string>();
@@ -146,7 +167,8 @@ export function toDesiredState(docs: readonly ResourceDocument[], opts: ParseOpt
 
   const collections = byKind.Collection.map(({ name, spec, where }): DesiredCollection => {
     const apiRoot = spec['apiRoot'];
-    if (typeof apiRoot !== 'string' || !rootNames.has(apiRoot)) pr.add(where, `spec.apiRoot must name an ApiRoot defined in the same configuration (got ${JSON.stringify(apiRoot)})`);
+    if (typeof apiRoot !== 'string' || !rootNames.has(apiRoot))
+      pr.add(where, `spec.apiRoot must name an ApiRoot defined in the same configuration (got ${JSON.stringify(apiRoot)})`);
     const id = optString(spec, 'id', where, pr);
     if (id !== undefined && !UUID4_RE.test(id)) pr.add(where, 'spec.id must be a lower-case UUIDv4');
     const alias = optString(spec, 'alias', where, pr);
@@ -155,7 +177,8 @@ export function toDesiredState(docs: readonly ResourceDocument[], opts: ParseOpt
     if (!Array.isArray(mt) || mt.length === 0 || !mt.every((m) => typeof m === 'string' && /^application\/stix\+json(;\s*version=\d+\.\d+)?$/.test(m)))
       pr.add(where, 'spec.mediaTypes must be a non-empty list like application/stix+json;version=2.1');
     const grants = grantsOf(spec, where, pr).map((g) => {
-      if ((g['read'] !== undefined && typeof g['read'] !== 'boolean') || (g['write'] !== undefined && typeof g['write'] !== 'boolean')) pr.add(where, 'grant read/write must be booleans');
+      if ((g['read'] !== undefined && typeof g['read'] !== 'boolean') || (g['write'] !== undefined && typeof g['write'] !== 'boolean'))
+        pr.add(where, 'grant read/write must be booleans');
       return { principal: needPrincipal(where, g['principal']), read: g['read'] === true, write: g['write'] === true };
     });
     return {

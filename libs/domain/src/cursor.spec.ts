@@ -2,7 +2,15 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { CursorCodec, type CursorState } from './cursor';
 
-const state: CursorState = { scope: 'objects:c1:', principal: '7', filter: '[null,null,["indicator"],null,null]', limit: 100, dateAddedUs: 1_700_000_000_123_456, seq: 42, issuedAt: 1_700_000_000 };
+const state: CursorState = {
+  scope: 'objects:c1:',
+  principal: '7',
+  filter: '[null,null,["indicator"],null,null]',
+  limit: 100,
+  dateAddedUs: 1_700_000_000_123_456,
+  seq: 42,
+  issuedAt: 1_700_000_000,
+};
 
 describe('CursorCodec', () => {
   const codec = new CursorCodec(randomBytes(32), 86400);

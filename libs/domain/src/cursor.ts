@@ -32,11 +32,7 @@ export class CursorCodec {
   }
 
   encode(state: CursorState): string {
-    const body = b64(
-      Buffer.from(
-        JSON.stringify([1, state.scope, state.principal, state.filter, state.limit, state.dateAddedUs, state.seq, state.issuedAt]),
-      ),
-    );
+    const body = b64(Buffer.from(JSON.stringify([1, state.scope, state.principal, state.filter, state.limit, state.dateAddedUs, state.seq, state.issuedAt])));
     return `${body}.${this.sign(body)}`;
   }
 

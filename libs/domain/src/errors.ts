@@ -34,15 +34,12 @@ export class DomainError extends Error {
   }
 }
 
-export const badRequest = (message: string, details?: Record<string, unknown>): DomainError =>
-  new DomainError('BadRequest', message, details);
-export const invalidFilter = (message: string, details?: Record<string, unknown>): DomainError =>
-  new DomainError('InvalidFilter', message, details);
+export const badRequest = (message: string, details?: Record<string, unknown>): DomainError => new DomainError('BadRequest', message, details);
+export const invalidFilter = (message: string, details?: Record<string, unknown>): DomainError => new DomainError('InvalidFilter', message, details);
 export const notFound = (message = 'The requested resource does not exist or is not visible to the caller'): DomainError =>
   new DomainError('NotFound', message);
 export const forbidden = (message: string): DomainError => new DomainError('Forbidden', message);
-export const unprocessable = (message: string, details?: Record<string, unknown>): DomainError =>
-  new DomainError('Unprocessable', message, details);
+export const unprocessable = (message: string, details?: Record<string, unknown>): DomainError => new DomainError('Unprocessable', message, details);
 
 export function isDomainError(e: unknown): e is DomainError {
   return e instanceof DomainError;

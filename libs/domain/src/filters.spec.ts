@@ -8,7 +8,14 @@ const ID2 = 'malware--664fa29d-bf65-4f28-a667-bdb76f29ec98';
 describe('parseListQuery', () => {
   it('parses every filter of Get Objects', () => {
     const q = parseListQuery(
-      { added_after: '2016-11-02T12:34:34.123Z', limit: '10', 'match[id]': `${ID2},${ID1}`, 'match[type]': 'malware,indicator', 'match[version]': 'first,last', 'match[spec_version]': '2.1' },
+      {
+        added_after: '2016-11-02T12:34:34.123Z',
+        limit: '10',
+        'match[id]': `${ID2},${ID1}`,
+        'match[type]': 'malware,indicator',
+        'match[version]': 'first,last',
+        'match[spec_version]': '2.1',
+      },
       'objects',
       1000,
     );
@@ -54,7 +61,11 @@ describe('parseListQuery', () => {
   });
 
   it('accepts STIX 2.1 types including custom ones', () => {
-    expect(parseListQuery({ 'match[type]': 'grouping,x-acme-widget,ipv4-addr' }, 'objects', 10).filter.types).toEqual(['grouping', 'ipv4-addr', 'x-acme-widget']);
+    expect(parseListQuery({ 'match[type]': 'grouping,x-acme-widget,ipv4-addr' }, 'objects', 10).filter.types).toEqual([
+      'grouping',
+      'ipv4-addr',
+      'x-acme-widget',
+    ]);
   });
 });
 

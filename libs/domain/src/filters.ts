@@ -63,12 +63,13 @@ function list(query: RawQuery, name: string): string[] | undefined {
   return values;
 }
 
-const uniqSorted = <T extends string | number>(xs: readonly T[]): T[] =>
-  [...new Set(xs)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+const uniqSorted = <T extends string | number>(xs: readonly T[]): T[] => [...new Set(xs)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 
 export function parseVersionSelector(values: readonly string[]): VersionSelector {
   const seen = new Set<string>();
-  let all = false, first = false, last = false;
+  let all = false,
+    first = false,
+    last = false;
   const exact: number[] = [];
   for (const v of values) {
     if (seen.has(v)) throw invalidFilter(`match[version] repeats ${JSON.stringify(v)}`);
@@ -146,9 +147,7 @@ export function filterKey(f: ObjectFilter): string {
 }
 
 export function filterFromKey(key: string): ObjectFilter {
-  const [a, i, t, v, s] = JSON.parse(key) as [
-    number | null, string[] | null, string[] | null, [boolean, boolean, boolean, number[]] | null, string[] | null,
-  ];
+  const [a, i, t, v, s] = JSON.parse(key) as [number | null, string[] | null, string[] | null, [boolean, boolean, boolean, number[]] | null, string[] | null];
   return {
     ...(a !== null && { addedAfterUs: a }),
     ...(i !== null && { ids: i }),

@@ -40,14 +40,17 @@ describe('Accept negotiation', () => {
     expect(accepts(undefined)).toBe(true);
   });
 
-  it.each(['application/taxii+json;version=2.0', 'application/vnd.oasis.taxii+json; version=2.0', 'text/html', 'application/xml', 'application/taxii+json;q=0'])(
-    'refuses %j with NotAcceptable',
-    (h) => {
-      expect(() => negotiateAccept(h)).toThrow(expect.objectContaining({ code: 'NotAcceptable' }));
-    },
-  );
+  it.each([
+    'application/taxii+json;version=2.0',
+    'application/vnd.oasis.taxii+json; version=2.0',
+    'text/html',
+    'application/xml',
+    'application/taxii+json;q=0',
+  ])('refuses %j with NotAcceptable', (h) => {
+    expect(() => negotiateAccept(h)).toThrow(expect.objectContaining({ code: 'NotAcceptable' }));
+  });
 
-  it('accepts the manifest endpoint\'s two-item list and the STIX type there', () => {
+  it("accepts the manifest endpoint's two-item list and the STIX type there", () => {
     expect(accepts('application/taxii+json;version=2.1,application/stix+json;version=2.1', true)).toBe(true);
     expect(accepts('application/stix+json;version=2.1', true)).toBe(true);
     expect(accepts('application/stix+json;version=2.1', false)).toBe(false);

@@ -3,8 +3,14 @@ import { canonicalJson, collectionAccepts, validateStixObject } from './stix';
 
 const MT = ['application/stix+json;version=2.1'];
 const ind = {
-  type: 'indicator', spec_version: '2.1', id: 'indicator--252c7c11-daf2-42bd-843b-be65edca9f61', created: '2018-05-27T12:02:41.312Z',
-  modified: '2018-05-28T12:02:41.312Z', pattern: "[ipv4-addr:value = '1.2.3.4']", pattern_type: 'stix', valid_from: '2018-05-27T12:02:41Z',
+  type: 'indicator',
+  spec_version: '2.1',
+  id: 'indicator--252c7c11-daf2-42bd-843b-be65edca9f61',
+  created: '2018-05-27T12:02:41.312Z',
+  modified: '2018-05-28T12:02:41.312Z',
+  pattern: "[ipv4-addr:value = '1.2.3.4']",
+  pattern_type: 'stix',
+  valid_from: '2018-05-27T12:02:41Z',
 };
 
 describe('validateStixObject', () => {
@@ -12,7 +18,13 @@ describe('validateStixObject', () => {
     const v = validateStixObject(ind, MT);
     expect(v.ok).toBe(true);
     if (v.ok) {
-      expect(v.record).toMatchObject({ id: ind.id, type: 'indicator', specVersion: '2.1', version: '2018-05-28T12:02:41.312Z', mediaType: 'application/stix+json;version=2.1' });
+      expect(v.record).toMatchObject({
+        id: ind.id,
+        type: 'indicator',
+        specVersion: '2.1',
+        version: '2018-05-28T12:02:41.312Z',
+        mediaType: 'application/stix+json;version=2.1',
+      });
       expect(JSON.parse(v.record.raw)).toEqual(ind);
     }
   });

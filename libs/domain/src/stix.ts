@@ -15,8 +15,7 @@ export interface StixRecord {
 }
 
 export type Validation =
-  | { readonly ok: true; readonly record: StixRecord }
-  | { readonly ok: false; readonly id: string; readonly version: string; readonly message: string };
+  { readonly ok: true; readonly record: StixRecord } | { readonly ok: false; readonly id: string; readonly version: string; readonly message: string };
 
 const TYPE_RE = /^[a-z0-9](?:[a-z0-9]|-(?!-)){1,248}[a-z0-9]$/;
 const UUID_RE = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
@@ -24,9 +23,24 @@ const SPEC_RE = /^\d+\.\d+$/;
 
 /** STIX 2.1 Cyber-observable types: their `spec_version` is optional and defaults to 2.1. */
 export const SCO_TYPES: ReadonlySet<string> = new Set([
-  'artifact', 'autonomous-system', 'directory', 'domain-name', 'email-addr', 'email-message', 'file',
-  'ipv4-addr', 'ipv6-addr', 'mac-addr', 'mutex', 'network-traffic', 'process', 'software', 'url',
-  'user-account', 'windows-registry-key', 'x509-certificate',
+  'artifact',
+  'autonomous-system',
+  'directory',
+  'domain-name',
+  'email-addr',
+  'email-message',
+  'file',
+  'ipv4-addr',
+  'ipv6-addr',
+  'mac-addr',
+  'mutex',
+  'network-traffic',
+  'process',
+  'software',
+  'url',
+  'user-account',
+  'windows-registry-key',
+  'x509-certificate',
 ]);
 
 export const SUPPORTED_SPEC_VERSIONS: ReadonlySet<string> = new Set(['2.0', '2.1']);
@@ -57,7 +71,12 @@ export function collectionAccepts(accepted: readonly string[], specVersion: stri
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
 function fail(id: unknown, version: unknown, message: string): Validation {
-  return { ok: false, id: typeof id === 'string' && id !== '' ? id.slice(0, 300) : '(missing id)', version: typeof version === 'string' ? version.slice(0, 64) : '', message };
+  return {
+    ok: false,
+    id: typeof id === 'string' && id !== '' ? id.slice(0, 300) : '(missing id)',
+    version: typeof version === 'string' ? version.slice(0, 64) : '',
+    message,
+  };
 }
 
 /**
@@ -83,8 +102,7 @@ export function validateStixObject(obj: unknown, collectionMediaTypes: readonly 
   if (specVersion === undefined) return fail(id, versionText, 'missing "spec_version"');
   if (typeof specVersion !== 'string' || !SPEC_RE.test(specVersion)) return fail(id, versionText, 'malformed "spec_version"');
   if (!SUPPORTED_SPEC_VERSIONS.has(specVersion)) return fail(id, versionText, `unsupported spec_version ${specVersion}`);
-  if (!collectionAccepts(collectionMediaTypes, specVersion))
-    return fail(id, versionText, `this collection does not accept ${stixMediaType(specVersion)}`);
+  if (!collectionAccepts(collectionMediaTypes, specVersion)) return fail(id, versionText, `this collection does not accept ${stixMediaType(specVersion)}`);
 
   let createdUs: number | undefined;
   if (created !== undefined) {

@@ -4,8 +4,7 @@
  * JavaScript number exactly until the year 2255), never as Date, which keeps only milliseconds.
  */
 
-const RFC3339 =
-  /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,12}))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/;
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,12}))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/;
 
 /** Parses an RFC 3339 timestamp into epoch microseconds (sub-microsecond digits are truncated). */
 export function parseRfc3339Us(text: string, opts: { utcOnly?: boolean } = {}): number | undefined {
@@ -13,14 +12,20 @@ export function parseRfc3339Us(text: string, opts: { utcOnly?: boolean } = {}): 
   if (!m) return undefined;
   const [, ys, mos, ds, hs, mis, ss, frac, z, sign, oh, om] = m;
   if (opts.utcOnly === true && z === undefined) return undefined;
-  const y = Number(ys), mo = Number(mos), d = Number(ds), h = Number(hs), mi = Number(mis), s = Number(ss);
+  const y = Number(ys),
+    mo = Number(mos),
+    d = Number(ds),
+    h = Number(hs),
+    mi = Number(mis),
+    s = Number(ss);
   if (mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || s > 59) return undefined;
   const ms = Date.UTC(y, mo - 1, d, h, mi, s);
   const check = new Date(ms);
   if (check.getUTCDate() !== d || check.getUTCMonth() !== mo - 1) return undefined; // 2021-02-30
   let offsetMin = 0;
   if (sign !== undefined) {
-    const ohn = Number(oh), omn = Number(om);
+    const ohn = Number(oh),
+      omn = Number(om);
     if (ohn > 23 || omn > 59) return undefined;
     offsetMin = (sign === '+' ? 1 : -1) * (ohn * 60 + omn);
   }
@@ -30,7 +35,7 @@ export function parseRfc3339Us(text: string, opts: { utcOnly?: boolean } = {}): 
 
 /** STIX timestamps: RFC 3339, UTC with `Z`, any number of fractional digits. */
 export function parseStixTimestampUs(text: string): number | undefined {
-  if (text.length < 20 || (text[text.length - 1] !== 'Z')) return undefined;
+  if (text.length < 20 || text[text.length - 1] !== 'Z') return undefined;
   return parseRfc3339Us(text, { utcOnly: true });
 }
 

@@ -1,13 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 import { IsNull } from 'typeorm';
-import type {
-  ApplyReport,
-  CatalogSnapshot,
-  CatalogStore,
-  DesiredState,
-  DesiredStateTarget,
-} from '@taxiway/domain';
+import type { ApplyReport, CatalogSnapshot, CatalogStore, DesiredState, DesiredStateTarget } from '@taxiway/domain';
 import { ApiRootEntity, ApiRootGrantEntity, CollectionEntity, CollectionGrantEntity, PrincipalEntity } from './entities';
 
 /** Channel on which catalogue changes are announced to every API replica. */
@@ -27,11 +21,33 @@ export class SqlCatalogStore implements CatalogStore, DesiredStateTarget {
     ]);
     const livePks = new Set(roots.map((r) => r.pk));
     return {
-      roots: roots.map((r) => ({ pk: r.pk, name: r.name, path: r.path, title: r.title, description: r.description ?? undefined, maxContentLength: Number(r.maxContentLength) })),
+      roots: roots.map((r) => ({
+        pk: r.pk,
+        name: r.name,
+        path: r.path,
+        title: r.title,
+        description: r.description ?? undefined,
+        maxContentLength: Number(r.maxContentLength),
+      })),
       collections: collections
         .filter((c) => livePks.has(c.apiRootPk))
-        .map((c) => ({ pk: c.pk, id: c.id, apiRootPk: c.apiRootPk, name: c.name, alias: c.alias ?? undefined, title: c.title, description: c.description ?? undefined, mediaTypes: c.mediaTypes })),
-      principals: principals.map((p) => ({ pk: p.pk, name: p.name, displayName: p.displayName ?? undefined, passwordHash: p.passwordHash ?? undefined, disabled: p.disabled })),
+        .map((c) => ({
+          pk: c.pk,
+          id: c.id,
+          apiRootPk: c.apiRootPk,
+          name: c.name,
+          alias: c.alias ?? undefined,
+          title: c.title,
+          description: c.description ?? undefined,
+          mediaTypes: c.mediaTypes,
+        })),
+      principals: principals.map((p) => ({
+        pk: p.pk,
+        name: p.name,
+        displayName: p.displayName ?? undefined,
+        passwordHash: p.passwordHash ?? undefined,
+        disabled: p.disabled,
+      })),
       rootGrants: rootGrants.map((g) => ({ apiRootPk: g.apiRootPk, principalPk: g.principalPk, role: g.role })),
       collectionGrants: collectionGrants.map((g) => ({ collectionPk: g.collectionPk, principalPk: g.principalPk, read: g.canRead, write: g.canWrite })),
     };
@@ -58,7 +74,12 @@ export class SqlCatalogStore implements CatalogStore, DesiredStateTarget {
     return report;
   }
 
-  private async applyPrincipals(em: EntityManager, state: DesiredState, prune: boolean, report: ApplyReport & { created: string[]; updated: string[]; removed: string[] }): Promise<Map<string, number>> {
+  private async applyPrincipals(
+    em: EntityManager,
+    state: DesiredState,
+    prune: boolean,
+    report: ApplyReport & { created: string[]; updated: string[]; removed: string[] },
+  ): Promise<Map<string, number>> {
     const existing: { pk: number; name: string; display_name: string | null; password_hash: string | null; disabled: boolean }[] = await em.query(
       `SELECT pk, name, display_name, password_hash, disabled FROM principals`,
     );
@@ -77,7 +98,12 @@ export class SqlCatalogStore implements CatalogStore, DesiredStateTarget {
       } else {
         pks.set(p.name, cur.pk);
         if (cur.display_name !== (p.displayName ?? null) || cur.password_hash !== hash || cur.disabled !== p.disabled) {
-          await em.query(`UPDATE principals SET display_name = $2, password_hash = $3, disabled = $4, updated_at = now() WHERE pk = $1`, [cur.pk, p.displayName ?? null, hash, p.disabled]);
+          await em.query(`UPDATE principals SET display_name = $2, password_hash = $3, disabled = $4, updated_at = now() WHERE pk = $1`, [
+            cur.pk,
+            p.displayName ?? null,
+            hash,
+            p.disabled,
+          ]);
           report.updated.push(`Principal/${p.name}`);
         }
       }
@@ -94,9 +120,23 @@ export class SqlCatalogStore implements CatalogStore, DesiredStateTarget {
     return pks;
   }
 
-  private async applyRoots(em: EntityManager, state: DesiredState, principalPk: Map<string, number>, prune: boolean, report: ApplyReport & { created: string[]; updated: string[]; removed: string[]; retained: string[] }): Promise<Map<string, number>> {
-    const existing: { pk: number; name: string; path: string; title: string; description: string | null; max_content_length: number; deletion_policy: string; retired_at: Date | null }[] =
-      await em.query(`SELECT pk, name, path, title, description, max_content_length, deletion_policy, retired_at FROM api_roots`);
+  private async applyRoots(
+    em: EntityManager,
+    state: DesiredState,
+    principalPk: Map<string, number>,
+    prune: boolean,
+    report: ApplyReport & { created: string[]; updated: string[]; removed: string[]; retained: string[] },
+  ): Promise<Map<string, number>> {
+    const existing: {
+      pk: number;
+      name: string;
+      path: string;
+      title: string;
+      description: string | null;
+      max_content_length: number;
+      deletion_policy: string;
+      retired_at: Date | null;
+    }[] = await em.query(`SELECT pk, name, path, title, description, max_content_length, deletion_policy, retired_at FROM api_roots`);
     const byName = new Map(existing.map((r) => [r.name, r]));
     const pks = new Map<string, number>();
     for (const r of state.apiRoots) {
@@ -112,8 +152,12 @@ export class SqlCatalogStore implements CatalogStore, DesiredStateTarget {
       } else {
         pk = cur.pk;
         const changed =
-          cur.path !== r.path || cur.title !== r.title || cur.description !== (r.description ?? null) || cur.max_content_length !== r.maxContentLength ||
-          cur.deletion_policy !== r.deletionPolicy || cur.retired_at !== null;
+          cur.path !== r.path ||
+          cur.title !== r.title ||
+          cur.description !== (r.description ?? null) ||
+          cur.max_content_length !== r.maxContentLength ||
+          cur.deletion_policy !== r.deletionPolicy ||
+          cur.retired_at !== null;
         if (changed) {
           await em.query(
             `UPDATE api_roots SET path = $2, title = $3, description = $4, max_content_length = $5, deletion_policy = $6, retired_at = NULL, updated_at = now() WHERE pk = $1`,
@@ -146,9 +190,26 @@ export class SqlCatalogStore implements CatalogStore, DesiredStateTarget {
     return pks;
   }
 
-  private async applyCollections(em: EntityManager, state: DesiredState, rootPk: Map<string, number>, principalPk: Map<string, number>, prune: boolean, report: ApplyReport & { created: string[]; updated: string[]; removed: string[]; retained: string[] }): Promise<void> {
-    const existing: { pk: number; id: string; api_root_pk: number; name: string; alias: string | null; title: string; description: string | null; media_types: string[]; deletion_policy: string; retired_at: Date | null }[] =
-      await em.query(`SELECT pk, id, api_root_pk, name, alias, title, description, media_types, deletion_policy, retired_at FROM collections`);
+  private async applyCollections(
+    em: EntityManager,
+    state: DesiredState,
+    rootPk: Map<string, number>,
+    principalPk: Map<string, number>,
+    prune: boolean,
+    report: ApplyReport & { created: string[]; updated: string[]; removed: string[]; retained: string[] },
+  ): Promise<void> {
+    const existing: {
+      pk: number;
+      id: string;
+      api_root_pk: number;
+      name: string;
+      alias: string | null;
+      title: string;
+      description: string | null;
+      media_types: string[];
+      deletion_policy: string;
+      retired_at: Date | null;
+    }[] = await em.query(`SELECT pk, id, api_root_pk, name, alias, title, description, media_types, deletion_policy, retired_at FROM collections`);
     const key = (root: number, name: string): string => `${root}/${name}`;
     const byKey = new Map(existing.map((c) => [key(c.api_root_pk, c.name), c]));
     const seen = new Set<number>();
@@ -156,7 +217,8 @@ export class SqlCatalogStore implements CatalogStore, DesiredStateTarget {
     for (const c of state.collections) {
       const root = rootPk.get(c.apiRoot);
       const cur = root === undefined ? undefined : byKey.get(key(root, c.name));
-      if (cur !== undefined && cur.alias !== null && cur.alias !== (c.alias ?? null)) await em.query(`UPDATE collections SET alias = NULL WHERE pk = $1`, [cur.pk]);
+      if (cur !== undefined && cur.alias !== null && cur.alias !== (c.alias ?? null))
+        await em.query(`UPDATE collections SET alias = NULL WHERE pk = $1`, [cur.pk]);
     }
     for (const c of state.collections) {
       const root = rootPk.get(c.apiRoot);
@@ -174,8 +236,13 @@ export class SqlCatalogStore implements CatalogStore, DesiredStateTarget {
         pk = cur.pk;
         const id = c.id ?? cur.id;
         const changed =
-          cur.id !== id || cur.alias !== (c.alias ?? null) || cur.title !== c.title || cur.description !== (c.description ?? null) ||
-          cur.media_types.join('\n') !== c.mediaTypes.join('\n') || cur.deletion_policy !== c.deletionPolicy || cur.retired_at !== null;
+          cur.id !== id ||
+          cur.alias !== (c.alias ?? null) ||
+          cur.title !== c.title ||
+          cur.description !== (c.description ?? null) ||
+          cur.media_types.join('\n') !== c.mediaTypes.join('\n') ||
+          cur.deletion_policy !== c.deletionPolicy ||
+          cur.retired_at !== null;
         if (changed) {
           await em.query(
             `UPDATE collections SET id = $2, alias = $3, title = $4, description = $5, media_types = $6, deletion_policy = $7, retired_at = NULL, updated_at = now() WHERE pk = $1`,
@@ -187,7 +254,12 @@ export class SqlCatalogStore implements CatalogStore, DesiredStateTarget {
       seen.add(pk);
       await em.query(`DELETE FROM collection_grants WHERE collection_pk = $1`, [pk]);
       for (const g of c.grants) {
-        await em.query(`INSERT INTO collection_grants (collection_pk, principal_pk, can_read, can_write) VALUES ($1, $2, $3, $4)`, [pk, principalPk.get(g.principal), g.read, g.write]);
+        await em.query(`INSERT INTO collection_grants (collection_pk, principal_pk, can_read, can_write) VALUES ($1, $2, $3, $4)`, [
+          pk,
+          principalPk.get(g.principal),
+          g.read,
+          g.write,
+        ]);
       }
     }
     if (!prune) return;

@@ -123,7 +123,10 @@ export class SqlObjectStore implements ObjectStore {
     this.sinceAnalyze = 0;
     this.analyzing = this.ds
       .query('ANALYZE objects')
-      .then(() => undefined, () => undefined)
+      .then(
+        () => undefined,
+        () => undefined,
+      )
       .finally(() => {
         this.analyzing = undefined;
       });
@@ -149,7 +152,11 @@ export class SqlObjectStore implements ObjectStore {
     const done = await this.ds.transaction(async (em) => {
       const stored = new Map<string, string>(); // key -> reported version
       if (unique.length > 0) {
-        const inserted = await this.insert(em, req.collectionPk, unique.map((u) => u.record));
+        const inserted = await this.insert(
+          em,
+          req.collectionPk,
+          unique.map((u) => u.record),
+        );
         if (inserted.length > 0) await em.query(DEMOTE_SQL, [req.collectionPk, [...new Set(inserted.map((r) => r.stix_id))]]);
         this.noteInserted(inserted.length);
         const insertedKeys = new Set<string>();
@@ -159,7 +166,14 @@ export class SqlObjectStore implements ObjectStore {
           stored.set(key, r.unversioned ? formatTaxiiTimestamp(r.version_us) : '');
         }
         const conflicted = unique.filter((u) => !insertedKeys.has(versionKey(u.record.id, u.record.versionUs)));
-        const existing = conflicted.length > 0 ? await this.existing(em, req.collectionPk, conflicted.map((c) => c.record)) : new Map<string, ExistingRow>();
+        const existing =
+          conflicted.length > 0
+            ? await this.existing(
+                em,
+                req.collectionPk,
+                conflicted.map((c) => c.record),
+              )
+            : new Map<string, ExistingRow>();
         for (const u of unique) {
           const key = versionKey(u.record.id, u.record.versionUs);
           const reported = u.record.version ?? stored.get(key) ?? formatTaxiiTimestamp(existing.get(key)?.version_us ?? 0);
@@ -198,7 +212,16 @@ export class SqlObjectStore implements ObjectStore {
       await em.query(
         `INSERT INTO statuses (id, api_root_pk, collection_pk, principal_pk, status, request_timestamp_us, total_count, successes, failures, pendings)
          VALUES ($1, $2, $3, $4, 'complete', $5, $6, $7::jsonb, $8::jsonb, '[]'::jsonb)`,
-        [req.statusId, req.apiRootPk, req.collectionPk, req.principalPk, req.requestTimestampUs, outcome.size, JSON.stringify(successes), JSON.stringify(failures)],
+        [
+          req.statusId,
+          req.apiRootPk,
+          req.collectionPk,
+          req.principalPk,
+          req.requestTimestampUs,
+          outcome.size,
+          JSON.stringify(successes),
+          JSON.stringify(failures),
+        ],
       );
       return { successes, failures };
     });
@@ -215,8 +238,13 @@ export class SqlObjectStore implements ObjectStore {
 
   private async insert(em: EntityManager, collectionPk: number, records: readonly StixRecord[]): Promise<InsertedRow[]> {
     const n = records.length;
-    const ids = new Array<string>(n), vus = new Array<number | null>(n), typesA = new Array<string>(n), specs = new Array<string>(n);
-    const vers = new Array<string | null>(n), mts = new Array<string>(n), raws = new Array<string>(n);
+    const ids = new Array<string>(n),
+      vus = new Array<number | null>(n),
+      typesA = new Array<string>(n),
+      specs = new Array<string>(n);
+    const vers = new Array<string | null>(n),
+      mts = new Array<string>(n),
+      raws = new Array<string>(n);
     records.forEach((r, i) => {
       ids[i] = r.id;
       vus[i] = r.versionUs ?? null;
@@ -252,16 +280,14 @@ export class SqlObjectStore implements ObjectStore {
     if (more) rows.length = req.limit;
     return {
       more,
-      rows: rows.map(
-        (r): PageRow => ({
-          id: r.stix_id,
-          dateAddedUs: r.date_added_us,
-          seq: r.seq,
-          version: versionOf(r),
-          mediaType: r.media_type,
-          ...(r.raw !== undefined && { raw: r.raw }),
-        }),
-      ),
+      rows: rows.map((r): PageRow => ({
+        id: r.stix_id,
+        dateAddedUs: r.date_added_us,
+        seq: r.seq,
+        version: versionOf(r),
+        mediaType: r.media_type,
+        ...(r.raw !== undefined && { raw: r.raw }),
+      })),
     };
   }
 
@@ -279,7 +305,10 @@ export class SqlObjectStore implements ObjectStore {
     return this.ds.transaction(async (em) => {
       // Same lock as writers: keeps the latest flags consistent with concurrent adds.
       await em.query(`SELECT 1 FROM collections WHERE pk = $1 FOR NO KEY UPDATE`, [collectionPk]);
-      const rows: { n: number }[] = await em.query(`WITH d AS (DELETE FROM objects o WHERE ${where.join(' AND ')} RETURNING 1) SELECT count(*)::int AS n FROM d`, p.values);
+      const rows: { n: number }[] = await em.query(
+        `WITH d AS (DELETE FROM objects o WHERE ${where.join(' AND ')} RETURNING 1) SELECT count(*)::int AS n FROM d`,
+        p.values,
+      );
       const n = rows[0]?.n ?? 0;
       if (n > 0) await em.query(PROMOTE_SQL, [collectionPk, objectId]);
       return n;
@@ -346,7 +375,10 @@ function selection(p: Params, f: ObjectFilter, sel: VersionSelector): string {
   // Parameters are registered only if a probe is emitted: an unused $n has no type and fails.
   let probeNarrow: string[] | undefined;
   const exists = (cond: string): string => {
-    probeNarrow ??= narrow(p, 'b', { ...(f.addedAfterUs !== undefined && { addedAfterUs: f.addedAfterUs }), ...(f.specVersions !== undefined && { specVersions: f.specVersions }) });
+    probeNarrow ??= narrow(p, 'b', {
+      ...(f.addedAfterUs !== undefined && { addedAfterUs: f.addedAfterUs }),
+      ...(f.specVersions !== undefined && { specVersions: f.specVersions }),
+    });
     return `EXISTS (SELECT 1 FROM objects b WHERE b.collection_pk = o.collection_pk AND b.stix_id = o.stix_id AND ${[...probeNarrow, cond].join(' AND ')})`;
   };
   const defaultSpec = f.specVersions === undefined;

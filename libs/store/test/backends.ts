@@ -45,8 +45,15 @@ export function state(collections: readonly string[] = ['c1', 'c2']): DesiredSta
   return {
     apiRoots: [{ name: 'r1', path: 'r1', title: 'R1', description: undefined, maxContentLength: 1_000_000, deletionPolicy: 'Retain', grants: [] }],
     collections: collections.map((name) => ({
-      name, apiRoot: 'r1', id: undefined, alias: name, title: name, description: undefined,
-      mediaTypes: ['application/stix+json'], deletionPolicy: 'Delete' as const, grants: [{ principal: 'p1', read: true, write: true }],
+      name,
+      apiRoot: 'r1',
+      id: undefined,
+      alias: name,
+      title: name,
+      description: undefined,
+      mediaTypes: ['application/stix+json'],
+      deletionPolicy: 'Delete' as const,
+      grants: [{ principal: 'p1', read: true, write: true }],
     })),
     principals: [{ name: 'p1', displayName: undefined, passwordHash: noPassword, disabled: false }],
   };

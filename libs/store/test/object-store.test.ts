@@ -26,7 +26,17 @@ function rec(o: Record<string, unknown>): StixRecord {
 }
 
 function indicator(id: string, modified: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { type: 'indicator', spec_version: '2.1', id, created: '2020-01-01T00:00:00.000Z', modified, pattern: "[ipv4-addr:value = '10.0.0.1']", pattern_type: 'stix', valid_from: '2020-01-01T00:00:00Z', ...extra };
+  return {
+    type: 'indicator',
+    spec_version: '2.1',
+    id,
+    created: '2020-01-01T00:00:00.000Z',
+    modified,
+    pattern: "[ipv4-addr:value = '10.0.0.1']",
+    pattern_type: 'stix',
+    valid_from: '2020-01-01T00:00:00Z',
+    ...extra,
+  };
 }
 
 const uid = (t = 'indicator'): string => `${t}--${randomUUID()}`;
@@ -40,13 +50,19 @@ describe.each(BACKENDS)('object store on $name', (backend) => {
 
   const add = (objs: Record<string, unknown>[], c: CollectionInfo = coll): ReturnType<SqlObjectStore['addObjects']> => {
     const req: AddRequest = {
-      statusId: randomUUID(), apiRootPk: rootPk, collectionPk: c.pk, principalPk: 1, requestTimestampUs: Date.now() * 1000,
-      valid: objs.map((o, index) => ({ index, record: rec(o) })), invalid: [],
+      statusId: randomUUID(),
+      apiRootPk: rootPk,
+      collectionPk: c.pk,
+      principalPk: 1,
+      requestTimestampUs: Date.now() * 1000,
+      valid: objs.map((o, index) => ({ index, record: rec(o) })),
+      invalid: [],
     };
     return store.addObjects(req);
   };
   const all = async (c: CollectionInfo, filter: ObjectFilter = {}, objectId?: string, defaults = LAST_VERSION) =>
-    (await store.page({ collectionPk: c.pk, filter, defaultVersions: defaults, limit: 100_000, shape: 'objects', ...(objectId !== undefined && { objectId }) })).rows;
+    (await store.page({ collectionPk: c.pk, filter, defaultVersions: defaults, limit: 100_000, shape: 'objects', ...(objectId !== undefined && { objectId }) }))
+      .rows;
 
   beforeAll(async () => {
     b = await backend.open();
@@ -66,7 +82,10 @@ describe.each(BACKENDS)('object store on $name', (backend) => {
   });
 
   it('serves the stored JSON text byte for byte, in date_added order, with strictly increasing date_added', async () => {
-    const objs = [indicator(uid(), '2021-01-01T00:00:00.000Z', { name: 'ünïcödé ✓', x_nested: { a: [1, 2.5, null, true] } }), indicator(uid(), '2021-01-01T00:00:00.000Z')];
+    const objs = [
+      indicator(uid(), '2021-01-01T00:00:00.000Z', { name: 'ünïcödé ✓', x_nested: { a: [1, 2.5, null, true] } }),
+      indicator(uid(), '2021-01-01T00:00:00.000Z'),
+    ];
     await add(objs);
     await add([indicator(uid(), '2021-01-02T00:00:00.000Z')]);
     const rows = await all(coll);
@@ -127,7 +146,13 @@ describe.each(BACKENDS)('object store on $name', (backend) => {
       const n = 1 + rng.int(4);
       for (let v = 0; v < n; v++) {
         const spec = rng.next() < 0.2 ? '2.0' : '2.1';
-        objs.push({ type: id.split('--')[0], id, spec_version: spec, created: '2020-01-01T00:00:00.000Z', modified: `2020-0${1 + v}-0${1 + rng.int(9)}T00:00:00.${String(rng.int(1000)).padStart(3, '0')}Z` });
+        objs.push({
+          type: id.split('--')[0],
+          id,
+          spec_version: spec,
+          created: '2020-01-01T00:00:00.000Z',
+          modified: `2020-0${1 + v}-0${1 + rng.int(9)}T00:00:00.${String(rng.int(1000)).padStart(3, '0')}Z`,
+        });
       }
     }
     for (let i = objs.length - 1; i > 0; i--) {
@@ -138,7 +163,12 @@ describe.each(BACKENDS)('object store on $name', (backend) => {
     const stored: (VersionRow & { seq: number })[] = (
       await b.ds.query(`SELECT stix_id, type, spec_version, version_us, date_added_us, seq FROM objects WHERE collection_pk = $1`, [model.pk])
     ).map((r: { stix_id: string; type: string; spec_version: string; version_us: number; date_added_us: number; seq: number }) => ({
-      id: r.stix_id, type: r.type, specVersion: r.spec_version, versionUs: r.version_us, dateAddedUs: r.date_added_us, seq: r.seq,
+      id: r.stix_id,
+      type: r.type,
+      specVersion: r.spec_version,
+      versionUs: r.version_us,
+      dateAddedUs: r.date_added_us,
+      seq: r.seq,
     }));
     const mid = [...stored].sort((x, y) => x.dateAddedUs - y.dateAddedUs)[Math.floor(stored.length / 2)]!.dateAddedUs;
     const someVersion = stored[3]!.versionUs;
@@ -166,7 +196,10 @@ describe.each(BACKENDS)('object store on $name', (backend) => {
     let left = stored;
     for (const id of ids.slice(0, 6)) {
       const sel = parseVersionSelector([rng.next() < 0.5 ? 'last' : 'first']);
-      const victims = selectVersions(left.filter((r) => r.id === id), { versions: sel });
+      const victims = selectVersions(
+        left.filter((r) => r.id === id),
+        { versions: sel },
+      );
       await store.deleteObject(model.pk, id, { versions: sel });
       left = left.filter((r) => !victims.includes(r));
     }
@@ -178,7 +211,14 @@ describe.each(BACKENDS)('object store on $name', (backend) => {
     const seen: string[] = [];
     let after: { dateAddedUs: number; seq: number } | undefined;
     for (let i = 0; i < 100; i++) {
-      const p = await store.page({ collectionPk: coll.pk, filter: {}, defaultVersions: ALL_VERSIONS, limit: 2, shape: 'manifest', ...(after !== undefined && { after }) });
+      const p = await store.page({
+        collectionPk: coll.pk,
+        filter: {},
+        defaultVersions: ALL_VERSIONS,
+        limit: 2,
+        shape: 'manifest',
+        ...(after !== undefined && { after }),
+      });
       seen.push(...p.rows.map((r) => `${r.id}@${r.version}`));
       const last = p.rows[p.rows.length - 1];
       if (!p.more || last === undefined) break;
@@ -211,8 +251,13 @@ describe.each(BACKENDS)('object store on $name', (backend) => {
   it('rolls back the whole envelope and its status when the transaction fails', async () => {
     const before = (await all(coll, {}, undefined, ALL_VERSIONS)).length;
     const bad: AddRequest = {
-      statusId: 'not-a-uuid', apiRootPk: rootPk, collectionPk: coll.pk, principalPk: 1, requestTimestampUs: 0,
-      valid: [{ index: 0, record: rec(indicator(uid(), '2022-06-01T00:00:00.000Z')) }], invalid: [],
+      statusId: 'not-a-uuid',
+      apiRootPk: rootPk,
+      collectionPk: coll.pk,
+      principalPk: 1,
+      requestTimestampUs: 0,
+      valid: [{ index: 0, record: rec(indicator(uid(), '2022-06-01T00:00:00.000Z')) }],
+      invalid: [],
     };
     await expect(store.addObjects(bad)).rejects.toThrow();
     expect((await all(coll, {}, undefined, ALL_VERSIONS)).length).toBe(before);

@@ -22,7 +22,9 @@ export function findPgBin(): string | undefined {
   if (fromEnv !== undefined && existsSync(join(fromEnv, 'pg_ctl'))) return fromEnv;
   const base = '/usr/lib/postgresql';
   if (existsSync(base)) {
-    const versions = readdirSync(base).filter((v) => existsSync(join(base, v, 'bin', 'pg_ctl'))).sort((a, b) => Number(b) - Number(a));
+    const versions = readdirSync(base)
+      .filter((v) => existsSync(join(base, v, 'bin', 'pg_ctl')))
+      .sort((a, b) => Number(b) - Number(a));
     if (versions[0] !== undefined) return join(base, versions[0], 'bin');
   }
   const which = spawnSync('sh', ['-c', 'command -v pg_ctl'], { encoding: 'utf8' });
@@ -83,7 +85,8 @@ export async function startPostgres(opts: StartOptions = {}): Promise<PgServer> 
     };
   }
   const bin = findPgBin();
-  if (bin === undefined) throw new Error('PostgreSQL server binaries not found: install Debian\'s postgresql package (scripts/test-all.sh does) or set DATABASE_URL');
+  if (bin === undefined)
+    throw new Error("PostgreSQL server binaries not found: install Debian's postgresql package (scripts/test-all.sh does) or set DATABASE_URL");
   const dir = mkdtempSync(join(tmpdir(), 'taxiway-pg-'));
   chmodSync(dir, 0o777);
   const data = join(dir, 'data');
@@ -92,7 +95,11 @@ export async function startPostgres(opts: StartOptions = {}): Promise<PgServer> 
   asPostgresUser(join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-locale']);
   const port = await freePort();
   const settings = [
-    `-p ${port}`, `-k ${dir}`, `-c listen_addresses=127.0.0.1`, `-c max_connections=200`, `-c shared_buffers=256MB`,
+    `-p ${port}`,
+    `-k ${dir}`,
+    `-c listen_addresses=127.0.0.1`,
+    `-c max_connections=200`,
+    `-c shared_buffers=256MB`,
     ...(opts.fast === true ? ['-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off'] : []),
   ];
   asPostgresUser(join(bin, 'pg_ctl'), ['-D', data, '-l', join(dir, 'server.log'), '-w', '-t', '60', '-o', settings.join(' '), 'start']);

@@ -54,8 +54,15 @@ export function generateCorpus(count: number, opts: CorpusOptions = {}): StixObj
   const base = Date.UTC(2024, 0, 1);
   const out: StixObject[] = [];
   const identity: StixObject = {
-    type: 'identity', spec_version: '2.1', id: `identity--${rng.uuid4()}`, created: ts(base, 0), modified: ts(base, 0),
-    name: 'Taxiway Demo CERT', identity_class: 'organization', sectors: ['technology'], contact_information: 'cert@example.org',
+    type: 'identity',
+    spec_version: '2.1',
+    id: `identity--${rng.uuid4()}`,
+    created: ts(base, 0),
+    modified: ts(base, 0),
+    name: 'Taxiway Demo CERT',
+    identity_class: 'organization',
+    sectors: ['technology'],
+    contact_information: 'cert@example.org',
   };
   out.push(identity);
   const malwareIds: string[] = [];
@@ -72,32 +79,69 @@ export function generateCorpus(count: number, opts: CorpusOptions = {}): StixObj
       const kind = rng.int(3);
       const pattern = kind === 0 ? `[ipv4-addr:value = '${ip}']` : kind === 1 ? `[domain-name:value = '${domain}']` : `[file:hashes.'SHA-256' = '${hash}']`;
       obj = {
-        type: 'indicator', spec_version: '2.1', id: `indicator--${rng.uuid4()}`, created_by_ref: identity.id,
-        created: ts(base, t), modified: ts(base, t), name: `${rng.pick(MALWARE)} ${['C2 address', 'delivery domain', 'payload hash'][kind]}`,
+        type: 'indicator',
+        spec_version: '2.1',
+        id: `indicator--${rng.uuid4()}`,
+        created_by_ref: identity.id,
+        created: ts(base, t),
+        modified: ts(base, t),
+        name: `${rng.pick(MALWARE)} ${['C2 address', 'delivery domain', 'payload hash'][kind]}`,
         description: 'Observed in phishing campaign infrastructure; high confidence from sandbox detonation and passive DNS.',
-        indicator_types: ['malicious-activity'], pattern, pattern_type: 'stix', pattern_version: '2.1', valid_from: ts(base, t),
+        indicator_types: ['malicious-activity'],
+        pattern,
+        pattern_type: 'stix',
+        pattern_version: '2.1',
+        valid_from: ts(base, t),
         kill_chain_phases: [{ kill_chain_name: 'mitre-attack', phase_name: rng.pick(['command-and-control', 'initial-access', 'execution']) }],
-        confidence: 50 + rng.int(50), labels: ['tlp-green'], object_marking_refs: ['marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da'],
+        confidence: 50 + rng.int(50),
+        labels: ['tlp-green'],
+        object_marking_refs: ['marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da'],
       };
     } else if (roll < 0.62) {
       obj = {
-        type: 'malware', spec_version: '2.1', id: `malware--${rng.uuid4()}`, created_by_ref: identity.id, created: ts(base, t), modified: ts(base, t),
-        name: rng.pick(MALWARE), description: 'Modular loader distributed through malspam; drops follow-on payloads.', malware_types: ['trojan', 'dropper'],
-        is_family: true, aliases: [`${rng.pick(MALWARE)}-variant`], capabilities: ['communicates-with-c2', 'evades-av'],
+        type: 'malware',
+        spec_version: '2.1',
+        id: `malware--${rng.uuid4()}`,
+        created_by_ref: identity.id,
+        created: ts(base, t),
+        modified: ts(base, t),
+        name: rng.pick(MALWARE),
+        description: 'Modular loader distributed through malspam; drops follow-on payloads.',
+        malware_types: ['trojan', 'dropper'],
+        is_family: true,
+        aliases: [`${rng.pick(MALWARE)}-variant`],
+        capabilities: ['communicates-with-c2', 'evades-av'],
       };
       malwareIds.push(obj.id);
     } else if (roll < 0.67) {
       obj = {
-        type: 'threat-actor', spec_version: '2.1', id: `threat-actor--${rng.uuid4()}`, created_by_ref: identity.id, created: ts(base, t), modified: ts(base, t),
-        name: rng.pick(ACTORS), threat_actor_types: ['crime-syndicate'], sophistication: 'advanced', resource_level: 'organization',
-        primary_motivation: 'financial-gain', goals: ['steal payment data'], sectors: [rng.pick(SECTORS)],
+        type: 'threat-actor',
+        spec_version: '2.1',
+        id: `threat-actor--${rng.uuid4()}`,
+        created_by_ref: identity.id,
+        created: ts(base, t),
+        modified: ts(base, t),
+        name: rng.pick(ACTORS),
+        threat_actor_types: ['crime-syndicate'],
+        sophistication: 'advanced',
+        resource_level: 'organization',
+        primary_motivation: 'financial-gain',
+        goals: ['steal payment data'],
+        sectors: [rng.pick(SECTORS)],
       };
     } else if (roll < 0.87) {
       const src = out[out.length - 1 - rng.int(Math.min(out.length, 50))] ?? identity;
       const tgt = malwareIds.length > 0 ? rng.pick(malwareIds) : identity.id;
       obj = {
-        type: 'relationship', spec_version: '2.1', id: `relationship--${rng.uuid4()}`, created_by_ref: identity.id, created: ts(base, t), modified: ts(base, t),
-        relationship_type: src.type === 'indicator' ? 'indicates' : 'related-to', source_ref: src.id, target_ref: tgt,
+        type: 'relationship',
+        spec_version: '2.1',
+        id: `relationship--${rng.uuid4()}`,
+        created_by_ref: identity.id,
+        created: ts(base, t),
+        modified: ts(base, t),
+        relationship_type: src.type === 'indicator' ? 'indicates' : 'related-to',
+        source_ref: src.id,
+        target_ref: tgt,
       };
     } else if (roll < 0.94) {
       const value = `${1 + rng.int(223)}.${rng.int(256)}.${rng.int(256)}.${1 + rng.int(254)}`;
@@ -105,8 +149,17 @@ export function generateCorpus(count: number, opts: CorpusOptions = {}): StixObj
     } else {
       const ref = out[out.length - 1 - rng.int(Math.min(out.length, 20))] ?? identity;
       obj = {
-        type: 'sighting', spec_version: '2.1', id: `sighting--${rng.uuid4()}`, created_by_ref: identity.id, created: ts(base, t), modified: ts(base, t),
-        first_seen: ts(base, t - 3600), last_seen: ts(base, t), count: 1 + rng.int(20), sighting_of_ref: ref.id, where_sighted_refs: [identity.id],
+        type: 'sighting',
+        spec_version: '2.1',
+        id: `sighting--${rng.uuid4()}`,
+        created_by_ref: identity.id,
+        created: ts(base, t),
+        modified: ts(base, t),
+        first_seen: ts(base, t - 3600),
+        last_seen: ts(base, t),
+        count: 1 + rng.int(20),
+        sighting_of_ref: ref.id,
+        where_sighted_refs: [identity.id],
       };
     }
     out.push(obj);

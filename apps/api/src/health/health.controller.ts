@@ -22,6 +22,9 @@ export class HealthController {
   async readyz(@Res() reply: FastifyReply): Promise<void> {
     const checks = await this.readiness.check();
     const ok = Object.values(checks).every(Boolean);
-    void reply.code(ok ? 200 : 503).header('content-type', 'application/json').send(JSON.stringify({ status: ok ? 'ready' : 'not ready', checks }));
+    void reply
+      .code(ok ? 200 : 503)
+      .header('content-type', 'application/json')
+      .send(JSON.stringify({ status: ok ? 'ready' : 'not ready', checks }));
   }
 }

@@ -17,7 +17,12 @@ interface Rendered {
 function classify(err: unknown, req: FastifyRequest): Rendered {
   if (isDomainError(err)) {
     const m = TAXII_ERROR_MAP[err.code];
-    return { status: m.status, code: err.code, description: m.status >= 500 ? 'The server failed to process the request' : err.message, ...(err.details !== undefined && m.status < 500 && { details: err.details }) };
+    return {
+      status: m.status,
+      code: err.code,
+      description: m.status >= 500 ? 'The server failed to process the request' : err.message,
+      ...(err.details !== undefined && m.status < 500 && { details: err.details }),
+    };
   }
   if (err instanceof HttpException) {
     const status = err.getStatus();
@@ -26,7 +31,8 @@ function classify(err: unknown, req: FastifyRequest): Rendered {
     }
     if (status === 404) return { status, code: 'NotFound', description: 'No such resource' };
     const cause = (err as { cause?: { code?: string } }).cause;
-    const description = status === 413 ? 'The request body is larger than this API root accepts' : status < 500 ? err.message : 'The server failed to process the request';
+    const description =
+      status === 413 ? 'The request body is larger than this API root accepts' : status < 500 ? err.message : 'The server failed to process the request';
     return { status, code: codeForStatus(status), description, ...(cause?.code !== undefined && { details: { cause: cause.code } }) };
   }
   const fst = err as { statusCode?: unknown; code?: unknown; message?: unknown };

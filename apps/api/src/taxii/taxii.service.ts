@@ -86,7 +86,15 @@ export class TaxiiService {
   private nextToken(page: Page, scope: string, principal: string, filter: ObjectFilter, limit: number): string {
     const last = page.rows[page.rows.length - 1];
     if (last === undefined) throw new Error('more without rows');
-    return this.cursors.encode({ scope, principal, filter: filterKey(filter), limit, dateAddedUs: last.dateAddedUs, seq: last.seq, issuedAt: Math.floor(Date.now() / 1000) });
+    return this.cursors.encode({
+      scope,
+      principal,
+      filter: filterKey(filter),
+      limit,
+      dateAddedUs: last.dateAddedUs,
+      seq: last.seq,
+      issuedAt: Math.floor(Date.now() / 1000),
+    });
   }
 
   private render(endpoint: ListEndpoint, page: Page, next: string | undefined): string {
@@ -95,7 +103,8 @@ export class TaxiiService {
     if (endpoint === 'objects' || endpoint === 'object') return `${head},"objects":[${page.rows.map((r) => r.raw).join(',')}]}`;
     if (endpoint === 'versions') return `${head},"versions":[${page.rows.map((r) => JSON.stringify(r.version)).join(',')}]}`;
     const records = page.rows.map(
-      (r) => `{"id":${JSON.stringify(r.id)},"date_added":"${formatTaxiiTimestamp(r.dateAddedUs)}","version":${JSON.stringify(r.version)},"media_type":${JSON.stringify(r.mediaType)}}`,
+      (r) =>
+        `{"id":${JSON.stringify(r.id)},"date_added":"${formatTaxiiTimestamp(r.dateAddedUs)}","version":${JSON.stringify(r.version)},"media_type":${JSON.stringify(r.mediaType)}}`,
     );
     return `${head},"objects":[${records.join(',')}]}`;
   }
