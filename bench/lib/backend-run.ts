@@ -52,14 +52,21 @@ function serverReport(phase: string, server: ServerProcess, rssKb: number | unde
   return { phase, peakRssKb: rssKb, logWarnings: logs.warnings, logErrors: logs.errors, ...(logs.errors > 0 && { logTail: logs.tail }) };
 }
 
+/** The message of a thrown value. */
+function describeError(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** One phase of a backend run: the server it starts reports into `result`. */
+interface ServerPhase {
+  readonly backend: Backend;
+  /** Names the phase's database and its entry in `result.servers`. */
+  readonly phase: string;
+  readonly result: BackendResult;
+}
+
 /** Starts a server on a fresh database, runs `work`, records peak RSS and logs, and stops it. */
-async function withServer(
-  ctx: RunContext,
-  backend: Backend,
-  phase: string,
-  result: BackendResult,
-  work: (client: TaxiiClient) => Promise<void>,
-): Promise<void> {
+async function withServer(ctx: RunContext, { backend, phase, result }: ServerPhase, work: (client: TaxiiClient) => Promise<void>): Promise<void> {
   ctx.progress(`${backend.label}/${phase}: starting server on a fresh database`);
   const server = await startServer({
     mainJs: ctx.mainJs,
@@ -83,9 +90,7 @@ async function withServer(
   await server.stop();
   if (failure !== undefined) {
     const tail = server.logs().tail.slice(-10).join('\n');
-    throw new Error(
-      `${backend.label}/${phase}: ${failure instanceof Error ? failure.message : String(failure)}${tail === '' ? '' : `\nserver output (last lines):\n${tail}`}`,
-    );
+    throw new Error(`${backend.label}/${phase}: ${describeError(failure)}${tail === '' ? '' : `\nserver output (last lines):\n${tail}`}`);
   }
 }
 
@@ -97,12 +102,12 @@ async function mainPhase(ctx: RunContext, backend: Backend, result: BackendResul
   result.objects1000 = corpus.length;
   result.distinctIds1000 = expected.size;
   const prepared = prepareEnvelopes(corpus, 1000);
-  await withServer(ctx, backend, 'envelopes-1000', result, async (client) => {
+  await withServer(ctx, { backend, phase: 'envelopes-1000', result }, async (client) => {
     await warmUpIngest(client, opts.seed);
     ctx.progress(`${backend.label}: ingesting ${corpus.length} objects in envelopes of 1000, ${opts.ingestConcurrency} in flight`);
-    result.ingest1000 = await ingest(client, BENCH_COLLECTION, prepared, opts.ingestConcurrency, MAX_INGEST_SECONDS);
+    result.ingest1000 = await ingest(client, BENCH_COLLECTION, prepared, { concurrency: opts.ingestConcurrency, maxSeconds: MAX_INGEST_SECONDS });
     ctx.progress(`${backend.label}: paging through ${expected.size} objects at limit=${PAGE_LIMIT}, ${opts.pagePasses} pass(es)`);
-    const paged = await pageThrough(client, BENCH_COLLECTION, expected, PAGE_LIMIT, opts.pagePasses);
+    const paged = await pageThrough(client, BENCH_COLLECTION, expected, { limit: PAGE_LIMIT, passes: opts.pagePasses });
     result.pageThrough = paged.result;
     ctx.progress(`${backend.label}: filtered reads, concurrency ${opts.readConcurrency}, ${opts.readSeconds}s`);
     const mix = { collectionId: BENCH_COLLECTION, ids: [...expected.keys()], middleDateAdded: paged.middleDateAdded, seed: opts.seed };
@@ -121,11 +126,11 @@ async function smallEnvelopePhase(ctx: RunContext, backend: Backend, result: Bac
   const corpus = generateCorpus(opts.sizes[backend.name].small, { seed: opts.seed });
   result.objects100 = corpus.length;
   const prepared = prepareEnvelopes(corpus, 100);
-  await withServer(ctx, backend, 'envelopes-100', result, async (client) => {
+  await withServer(ctx, { backend, phase: 'envelopes-100', result }, async (client) => {
     await warmUpIngest(client, opts.seed);
     ctx.progress(`${backend.label}: ingesting ${corpus.length} objects in envelopes of 100, ${opts.ingestConcurrency} in flight`);
-    result.ingest100 = await ingest(client, BENCH_COLLECTION, prepared, opts.ingestConcurrency, MAX_INGEST_SECONDS);
-    await pageThrough(client, BENCH_COLLECTION, expectedLatestVersions(corpus), PAGE_LIMIT, 1);
+    result.ingest100 = await ingest(client, BENCH_COLLECTION, prepared, { concurrency: opts.ingestConcurrency, maxSeconds: MAX_INGEST_SECONDS });
+    await pageThrough(client, BENCH_COLLECTION, expectedLatestVersions(corpus), { limit: PAGE_LIMIT, passes: 1 });
   });
 }
 
@@ -138,7 +143,7 @@ export async function runBackend(ctx: RunContext, backend: Backend): Promise<Bac
     result.ok = result.servers.every((s) => s.logErrors === 0);
     if (!result.ok) result.error = 'the server logged errors (see servers[].logTail)';
   } catch (e: unknown) {
-    result.error = e instanceof Error ? e.message : String(e);
+    result.error = describeError(e);
   }
   return result;
 }

@@ -39,14 +39,17 @@ export function verifyAddStatus(res: TaxiiResponse, expected: number, what: stri
   }
 }
 
+/** How hard and how long an ingest may push. */
+export interface IngestLimits {
+  /** Posting clients in flight. */
+  readonly concurrency: number;
+  /** The ingest fails if it has not finished after this long. */
+  readonly maxSeconds: number;
+}
+
 /** Posts every envelope with `concurrency` clients in flight; verifies each status; stops at the deadline. */
-export async function ingest(
-  client: TaxiiClient,
-  collectionId: string,
-  prepared: readonly PreparedEnvelope[],
-  concurrency: number,
-  maxSeconds: number,
-): Promise<IngestResult> {
+export async function ingest(client: TaxiiClient, collectionId: string, prepared: readonly PreparedEnvelope[], limits: IngestLimits): Promise<IngestResult> {
+  const { concurrency, maxSeconds } = limits;
   const path = TaxiiClient.collectionPath(collectionId, 'objects');
   const latencies: number[] = [];
   const deadline = performance.now() + maxSeconds * 1000;

@@ -81,6 +81,13 @@ async function pageThroughOnce(client: TaxiiClient, collectionId: string, expect
   return { pass: { objects: seen.size, pages: pageFirstDates.length, seconds, objectsPerSecond: seen.size / seconds }, pageFirstDates };
 }
 
+export interface PageThroughOptions {
+  /** The `limit` of every page request. */
+  readonly limit: number;
+  /** How many times to walk the whole collection. */
+  readonly passes: number;
+}
+
 /**
  * Walks `next` over the whole collection `passes` times (the client parses and checks every page, as a
  * real consumer would). Also returns a date_added from the middle of the collection for `added_after`.
@@ -89,9 +96,9 @@ export async function pageThrough(
   client: TaxiiClient,
   collectionId: string,
   expected: ExpectedLatest,
-  limit: number,
-  passes: number,
+  opts: PageThroughOptions,
 ): Promise<{ result: PageThroughResult; middleDateAdded: string }> {
+  const { limit, passes } = opts;
   const outcomes: PassOutcome[] = [];
   for (let i = 0; i < passes; i++) outcomes.push(await pageThroughOnce(client, collectionId, expected, limit));
   const last = outcomes[outcomes.length - 1];

@@ -75,8 +75,16 @@ interface LoadOutcome {
   readonly firstError: string | undefined;
 }
 
+/** One closed-loop load run. */
+interface LoadSpec {
+  readonly concurrency: number;
+  readonly seconds: number;
+  readonly maxRequests: number;
+}
+
 /** `concurrency` closed-loop clients issue the mix round-robin until `seconds` pass or `maxRequests` are issued. */
-async function runLoad(client: TaxiiClient, mix: ReadMix, concurrency: number, seconds: number, maxRequests: number): Promise<LoadOutcome> {
+async function runLoad(client: TaxiiClient, mix: ReadMix, load: LoadSpec): Promise<LoadOutcome> {
+  const { concurrency, seconds, maxRequests } = load;
   const latencies: Record<ReadKind, number[]> = { 'type-indicator': [], 'by-id': [], 'added-after': [], 'manifest-malware': [] };
   const rng = new Rng(mix.seed);
   let issued = 0;
@@ -114,8 +122,8 @@ export async function measureReads(
   opts: { readonly concurrency: number; readonly seconds: number; readonly warmupSeconds: number; readonly maxRequests: number },
 ): Promise<ReadResult> {
   await verifyReadMix(client, mix);
-  await runLoad(client, mix, opts.concurrency, opts.warmupSeconds, opts.maxRequests);
-  const run = await runLoad(client, mix, opts.concurrency, opts.seconds, opts.maxRequests);
+  await runLoad(client, mix, { concurrency: opts.concurrency, seconds: opts.warmupSeconds, maxRequests: opts.maxRequests });
+  const run = await runLoad(client, mix, { concurrency: opts.concurrency, seconds: opts.seconds, maxRequests: opts.maxRequests });
   if (run.errors > 0) throw new Error(`${run.errors} filtered reads failed; first: ${run.firstError ?? '?'}`);
   const all = READ_KINDS.flatMap((k) => run.latencies[k]);
   const byKind = Object.fromEntries(READ_KINDS.map((k) => [k, summarizeLatencies(run.latencies[k])])) as Record<ReadKind, LatencySummary>;

@@ -72,6 +72,16 @@ export interface Res {
   readonly json: Record<string, unknown>;
 }
 
+/** The response body as JSON; an empty object for an empty or non-JSON body. */
+function parseBody(text: string): Record<string, unknown> {
+  if (text === '') return {};
+  try {
+    return JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    return {};
+  }
+}
+
 /** A small TAXII client over fetch: real HTTP to the real server. */
 export function client(base: string, auth: string | undefined) {
   const call = async (method: string, path: string, init: { body?: string | undefined; headers?: Record<string, string> } = {}): Promise<Res> => {
@@ -79,13 +89,7 @@ export function client(base: string, auth: string | undefined) {
     if (init.body !== undefined && headers['content-type'] === undefined) headers['content-type'] = TAXII;
     const r = await fetch(base + path, { method, headers, ...(init.body !== undefined && { body: init.body }) });
     const text = await r.text();
-    let json: Record<string, unknown> = {};
-    try {
-      json = text === '' ? {} : (JSON.parse(text) as Record<string, unknown>);
-    } catch {
-      json = {};
-    }
-    return { status: r.status, headers: r.headers, text, json };
+    return { status: r.status, headers: r.headers, text, json: parseBody(text) };
   };
   return {
     get: (path: string, headers?: Record<string, string>) => call('GET', path, headers === undefined ? {} : { headers }),

@@ -29,7 +29,7 @@ async function main(): Promise<void> {
 
 main().catch((e: unknown) => {
   if (e instanceof ConfigError || isDomainError(e)) {
-    process.stderr.write(`taxiway: ${(e as Error).message}\n`);
+    process.stderr.write(`taxiway: ${e.message}\n`);
     process.exit(2);
   }
   process.stderr.write(`taxiway: failed to start: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { LogController } from 'fastify';
+import { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { DataSource } from 'typeorm';
 import { CredentialVerifier } from '@taxiway/auth';
 import type { Config } from '@taxiway/config';
@@ -37,34 +37,27 @@ export interface ServerOptions {
 
 const HOUR_MS = 3_600_000;
 
+/** The database the server runs on, connected and migrated. */
+interface Database {
+  readonly ds: DataSource;
+  readonly url: string;
+  /** Set when the server runs embedded PGlite (DATABASE_URL unset); stopped on close. */
+  readonly embedded: EmbeddedDatabase | undefined;
+}
+
 /**
  * Composition root: database (PostgreSQL, or embedded PGlite when DATABASE_URL is unset), migrations
  * under an advisory lock, the configuration applied through libs/control, the catalogue cache, then
  * the NestJS application on Fastify.
  */
 export async function createTaxiwayServer(config: Config, opts: ServerOptions = {}): Promise<TaxiwayServer> {
-  let embedded: EmbeddedDatabase | undefined;
-  let databaseUrl = config.databaseUrl;
-  if (databaseUrl === undefined) {
-    embedded = await startEmbeddedDatabase(config.dataDir === ':memory:' ? undefined : config.dataDir);
-    databaseUrl = embedded.url;
-  }
-  const ds = createDataSource(databaseUrl, embedded === undefined ? config.dbPoolSize : 1);
-  await ds.initialize();
-  await migrate(ds);
+  const { ds, url: databaseUrl, embedded } = await openDatabase(config);
   const catalogStore = new SqlCatalogStore(ds);
-  const state = opts.state ?? (config.configFile !== undefined ? loadDesiredStateFile(config.configFile) : undefined);
+  const state = opts.state ?? initialState(config);
   if (state !== undefined) await catalogStore.applyDesiredState(state, { prune: true });
-  const cursorKey = config.cursorSecret !== undefined ? Buffer.from(config.cursorSecret, 'utf8') : await catalogStore.secret('cursor-hmac');
+  const cursorKey = await cursorKeyOf(config, catalogStore);
 
-  const adapter = new FastifyAdapter({
-    logger: opts.logger ?? { level: config.logLevel },
-    genReqId: () => randomUUID(),
-    logController: new LogController({ disableRequestLogging: true }),
-    routerOptions: { ignoreTrailingSlash: true },
-    // The real limit is each API root's max_content_length, enforced while streaming (http/body.ts).
-    bodyLimit: Number.MAX_SAFE_INTEGER,
-  });
+  const adapter = createAdapter(config, opts);
   const fastify = adapter.getInstance();
   const catalog = new CatalogService(catalogStore, fastify.log);
   await catalog.reload();
@@ -72,35 +65,10 @@ export async function createTaxiwayServer(config: Config, opts: ServerOptions = 
   const verifier = new CredentialVerifier(catalog, config.authCacheSeconds);
   catalog.onChange(() => verifier.invalidate());
   installTenancy(fastify, catalog, verifier);
-  fastify.addHook('onResponse', async (req, reply) => {
-    req.log.info(
-      {
-        req_id: req.id,
-        method: req.method,
-        route: req.routeOptions.url,
-        status: reply.statusCode,
-        ms: Math.round(reply.elapsedTime * 10) / 10,
-        principal: req.taxii?.principal.name,
-      },
-      'request',
-    );
-  });
+  logResponses(fastify);
 
   const store = new SqlObjectStore(ds);
-  const readiness: Readiness = {
-    draining: false,
-    async check() {
-      let db = false;
-      let migrations = false;
-      try {
-        migrations = await migrationsAtHead(ds);
-        db = true;
-      } catch {
-        db = false;
-      }
-      return { database: db, migrations, catalog: catalog.loaded, accepting: !readiness.draining };
-    },
-  };
+  const readiness = createReadiness(ds, catalog);
   const taxii = new TaxiiService(store, new CursorCodec(cursorKey, config.cursorTtlSeconds), config);
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.with([
@@ -115,10 +83,7 @@ export async function createTaxiwayServer(config: Config, opts: ServerOptions = 
   app.useGlobalFilters(new TaxiiExceptionFilter());
   await app.init();
 
-  const purge = setInterval(() => {
-    store.purgeStatuses(nowUs() - config.statusRetentionHours * HOUR_MS * 1000).catch((err: unknown) => fastify.log.error({ err }, 'status purge failed'));
-  }, HOUR_MS);
-  purge.unref();
+  const purge = scheduleStatusPurge(store, config, fastify.log);
 
   return {
     app,
@@ -143,4 +108,83 @@ export async function createTaxiwayServer(config: Config, opts: ServerOptions = 
       await embedded?.stop();
     },
   };
+}
+
+/** Connects to PostgreSQL at config.databaseUrl, or starts embedded PGlite (in memory or under config.dataDir), and migrates it. */
+async function openDatabase(config: Config): Promise<Database> {
+  let embedded: EmbeddedDatabase | undefined;
+  let databaseUrl = config.databaseUrl;
+  if (databaseUrl === undefined) {
+    embedded = await startEmbeddedDatabase(config.dataDir === ':memory:' ? undefined : config.dataDir);
+    databaseUrl = embedded.url;
+  }
+  const ds = createDataSource(databaseUrl, embedded === undefined ? config.dbPoolSize : 1);
+  await ds.initialize();
+  await migrate(ds);
+  return { ds, url: databaseUrl, embedded };
+}
+
+/** The desired state of config.configFile, if one is configured. */
+function initialState(config: Config): DesiredState | undefined {
+  return config.configFile !== undefined ? loadDesiredStateFile(config.configFile) : undefined;
+}
+
+/** The `next` token HMAC key: CURSOR_SECRET, else the one generated once and kept in the database. */
+async function cursorKeyOf(config: Config, catalogStore: SqlCatalogStore): Promise<Buffer> {
+  return config.cursorSecret !== undefined ? Buffer.from(config.cursorSecret, 'utf8') : await catalogStore.secret('cursor-hmac');
+}
+
+function createAdapter(config: Config, opts: ServerOptions): FastifyAdapter {
+  return new FastifyAdapter({
+    logger: opts.logger ?? { level: config.logLevel },
+    genReqId: () => randomUUID(),
+    logController: new LogController({ disableRequestLogging: true }),
+    routerOptions: { ignoreTrailingSlash: true },
+    // The real limit is each API root's max_content_length, enforced while streaming (http/body.ts).
+    bodyLimit: Number.MAX_SAFE_INTEGER,
+  });
+}
+
+/** One access-log line per response (Fastify's own request logging is off). */
+function logResponses(fastify: FastifyInstance): void {
+  fastify.addHook('onResponse', async (req, reply) => {
+    req.log.info(
+      {
+        req_id: req.id,
+        method: req.method,
+        route: req.routeOptions.url,
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime * 10) / 10,
+        principal: req.taxii?.principal.name,
+      },
+      'request',
+    );
+  });
+}
+
+/** Readiness: database reachable, migrations at head, catalogue loaded, not draining. */
+function createReadiness(ds: DataSource, catalog: CatalogService): Readiness {
+  const readiness: Readiness = {
+    draining: false,
+    async check() {
+      let db = true;
+      let migrations = false;
+      try {
+        migrations = await migrationsAtHead(ds);
+      } catch {
+        db = false;
+      }
+      return { database: db, migrations, catalog: catalog.loaded, accepting: !readiness.draining };
+    },
+  };
+  return readiness;
+}
+
+/** Hourly purge of status resources older than config.statusRetentionHours; the timer does not keep the process alive. */
+function scheduleStatusPurge(store: SqlObjectStore, config: Config, log: FastifyBaseLogger): NodeJS.Timeout {
+  const purge = setInterval(() => {
+    store.purgeStatuses(nowUs() - config.statusRetentionHours * HOUR_MS * 1000).catch((err: unknown) => log.error({ err }, 'status purge failed'));
+  }, HOUR_MS);
+  purge.unref();
+  return purge;
 }

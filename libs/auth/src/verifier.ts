@@ -12,6 +12,22 @@ interface CacheEntry {
   readonly expiresAt: number;
 }
 
+/** A principal that may log in with a password: known, enabled and holding a hash. */
+type PasswordPrincipal = PrincipalInfo & { readonly passwordHash: string };
+
+function canUsePassword(principal: PrincipalInfo | undefined): principal is PasswordPrincipal {
+  return principal !== undefined && !principal.disabled && principal.passwordHash !== undefined;
+}
+
+/** True if `password` matches the argon2 `hash`; a malformed hash counts as a mismatch. */
+async function passwordMatches(hash: string, password: string): Promise<boolean> {
+  try {
+    return await verify(hash, password);
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Verifies credentials against argon2id hashes. The slow hash runs once per credential per
  * `cacheSeconds`: a success is cached under a keyed digest of the credential (the plain secret is
@@ -33,22 +49,26 @@ export class CredentialVerifier {
 
   async verify(cred: Credential, nowMs = Date.now()): Promise<PrincipalInfo | undefined> {
     if (cred.kind !== 'basic') return undefined; // API keys arrive with the key model (issue 3)
-    const digest = createHmac('sha256', this.cacheKey).update(cred.username).update('\0').update(cred.password).digest('base64');
+    const digest = this.digestOf(cred.username, cred.password);
     const hit = this.cache.get(digest);
     const principal = this.directory.byName(cred.username);
-    if (principal === undefined || principal.disabled || principal.passwordHash === undefined) return undefined;
+    if (!canUsePassword(principal)) return undefined;
     if (hit !== undefined && hit.expiresAt > nowMs && hit.principalPk === principal.pk) return principal;
-    let ok = false;
-    try {
-      ok = await verify(principal.passwordHash, cred.password);
-    } catch {
-      ok = false;
-    }
-    if (!ok) return undefined;
+    if (!(await passwordMatches(principal.passwordHash, cred.password))) return undefined;
+    this.remember(digest, principal.pk, nowMs);
+    return principal;
+  }
+
+  /** The cache key of a credential: a keyed digest, so the plain secret is never kept. */
+  private digestOf(username: string, password: string): string {
+    return createHmac('sha256', this.cacheKey).update(username).update('\0').update(password).digest('base64');
+  }
+
+  /** Caches a successful login (if caching is on), dropping the whole cache when it is full. */
+  private remember(digest: string, principalPk: number, nowMs: number): void {
     if (this.cacheSeconds > 0) {
       if (this.cache.size >= this.maxEntries) this.cache.clear();
-      this.cache.set(digest, { principalPk: principal.pk, expiresAt: nowMs + this.cacheSeconds * 1000 });
+      this.cache.set(digest, { principalPk, expiresAt: nowMs + this.cacheSeconds * 1000 });
     }
-    return principal;
   }
 }

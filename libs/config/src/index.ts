@@ -31,7 +31,14 @@ export class ConfigError extends Error {}
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-function int(env: Env, name: string, dflt: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+/** An integer setting: the value used when the variable is unset or empty, and the inclusive range it must lie in. */
+interface IntSetting {
+  readonly dflt: number;
+  readonly min: number;
+  readonly max?: number;
+}
+
+function int(env: Env, name: string, { dflt, min, max = Number.MAX_SAFE_INTEGER }: IntSetting): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return dflt;
   if (!/^\d+$/.test(raw)) throw new ConfigError(`${name} must be an integer, got ${JSON.stringify(raw)}`);
@@ -45,6 +52,11 @@ function str(env: Env, name: string): string | undefined {
   return v === undefined || v === '' ? undefined : v;
 }
 
+/** A text setting, `dflt` when the variable is unset or empty. */
+function strOr(env: Env, name: string, dflt: string): string {
+  return str(env, name) ?? dflt;
+}
+
 function argValue(argv: readonly string[], flag: string): string | undefined {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] ?? '';
@@ -54,9 +66,9 @@ function argValue(argv: readonly string[], flag: string): string | undefined {
   return undefined;
 }
 
-export function loadConfig(env: Env = process.env, argv: readonly string[] = process.argv.slice(2)): Config {
-  const port = int(env, 'PORT', 8080, 0, 65535);
-  const base = (str(env, 'PUBLIC_BASE_URL') ?? `http://localhost:${port}`).replace(/\/+$/, '');
+/** PUBLIC_BASE_URL without trailing slashes (default: localhost on `port`); must be absolute, without query or fragment. */
+function parsePublicBaseUrl(env: Env, port: number): string {
+  const base = strOr(env, 'PUBLIC_BASE_URL', `http://localhost:${port}`).replace(/\/+$/, '');
   let parsed: URL;
   try {
     parsed = new URL(base);
@@ -64,27 +76,43 @@ export function loadConfig(env: Env = process.env, argv: readonly string[] = pro
     throw new ConfigError(`PUBLIC_BASE_URL must be an absolute URL, got ${JSON.stringify(base)}`);
   }
   if (parsed.search !== '' || parsed.hash !== '') throw new ConfigError('PUBLIC_BASE_URL must not have a query or fragment');
-  const maxPageSize = int(env, 'MAX_PAGE_SIZE', 10000, 1, 1_000_000);
-  const defaultPageSize = int(env, 'DEFAULT_PAGE_SIZE', Math.min(1000, maxPageSize), 1, maxPageSize);
-  const cursorSecret = str(env, 'CURSOR_SECRET');
-  if (cursorSecret !== undefined && cursorSecret.length < 16) throw new ConfigError('CURSOR_SECRET must be at least 16 characters');
+  return base;
+}
+
+function parseCursorSecret(env: Env): string | undefined {
+  const secret = str(env, 'CURSOR_SECRET');
+  if (secret !== undefined && secret.length < 16) throw new ConfigError('CURSOR_SECRET must be at least 16 characters');
+  return secret;
+}
+
+/** The config file: `--config <path>` (or `--config=<path>`) on the command line, else TAXIWAY_CONFIG. */
+function configFilePath(env: Env, argv: readonly string[]): string | undefined {
+  return argValue(argv, '--config') ?? str(env, 'TAXIWAY_CONFIG');
+}
+
+export function loadConfig(env: Env = process.env, argv: readonly string[] = process.argv.slice(2)): Config {
+  const port = int(env, 'PORT', { dflt: 8080, min: 0, max: 65535 });
+  const base = parsePublicBaseUrl(env, port);
+  const maxPageSize = int(env, 'MAX_PAGE_SIZE', { dflt: 10000, min: 1, max: 1_000_000 });
+  const defaultPageSize = int(env, 'DEFAULT_PAGE_SIZE', { dflt: Math.min(1000, maxPageSize), min: 1, max: maxPageSize });
+  const cursorSecret = parseCursorSecret(env);
   return Object.freeze({
-    host: str(env, 'HOST') ?? '0.0.0.0',
+    host: strOr(env, 'HOST', '0.0.0.0'),
     port,
     publicBaseUrl: base,
     databaseUrl: str(env, 'DATABASE_URL'),
-    dataDir: str(env, 'TAXIWAY_DATA_DIR') ?? './data/pglite',
-    configFile: argValue(argv, '--config') ?? str(env, 'TAXIWAY_CONFIG'),
-    dbPoolSize: int(env, 'DB_POOL_SIZE', 10, 1, 1000),
+    dataDir: strOr(env, 'TAXIWAY_DATA_DIR', './data/pglite'),
+    configFile: configFilePath(env, argv),
+    dbPoolSize: int(env, 'DB_POOL_SIZE', { dflt: 10, min: 1, max: 1000 }),
     defaultPageSize,
     maxPageSize,
-    cursorTtlSeconds: int(env, 'CURSOR_TTL_SECONDS', 86400, 60),
+    cursorTtlSeconds: int(env, 'CURSOR_TTL_SECONDS', { dflt: 86400, min: 60 }),
     cursorSecret,
-    statusRetentionHours: int(env, 'STATUS_RETENTION_HOURS', 48, 24),
-    authCacheSeconds: int(env, 'AUTH_CACHE_SECONDS', 60, 0, 3600),
-    logLevel: str(env, 'LOG_LEVEL') ?? 'info',
-    serverTitle: str(env, 'SERVER_TITLE') ?? 'Taxiway',
-    serverDescription: str(env, 'SERVER_DESCRIPTION') ?? 'Multi-tenant TAXII 2.1 server',
+    statusRetentionHours: int(env, 'STATUS_RETENTION_HOURS', { dflt: 48, min: 24 }),
+    authCacheSeconds: int(env, 'AUTH_CACHE_SECONDS', { dflt: 60, min: 0, max: 3600 }),
+    logLevel: strOr(env, 'LOG_LEVEL', 'info'),
+    serverTitle: strOr(env, 'SERVER_TITLE', 'Taxiway'),
+    serverDescription: strOr(env, 'SERVER_DESCRIPTION', 'Multi-tenant TAXII 2.1 server'),
     serverContact: str(env, 'SERVER_CONTACT'),
   });
 }

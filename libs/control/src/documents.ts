@@ -67,31 +67,53 @@ class Problems {
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isKind = (v: unknown): v is Kind => typeof v === 'string' && (KINDS as readonly string[]).includes(v);
 
-function optString(spec: Obj, key: string, where: string, pr: Problems, max = 10_000): string | undefined {
-  const v = spec[key];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'string' || v.length > max) {
-    pr.add(where, `spec.${key} must be a string of at most ${max} characters`);
-    return undefined;
+/** A document whose header checked out: its name and spec, and where its problems are reported. */
+class SpecDocument {
+  constructor(
+    readonly name: string,
+    readonly spec: Obj,
+    readonly where: string,
+    private readonly pr: Problems,
+  ) {}
+
+  problem(what: string): void {
+    this.pr.add(this.where, what);
   }
-  return v;
-}
 
-function policy(spec: Obj, where: string, pr: Problems): DeletionPolicy {
-  const v = spec['deletionPolicy'] ?? 'Retain';
-  if (v !== 'Retain' && v !== 'Delete') pr.add(where, 'spec.deletionPolicy must be Retain or Delete');
-  return v === 'Delete' ? 'Delete' : 'Retain';
-}
-
-function grantsOf(spec: Obj, where: string, pr: Problems): Obj[] {
-  const g = spec['grants'];
-  if (g === undefined || g === null) return [];
-  if (!Array.isArray(g) || !g.every(isObj)) {
-    pr.add(where, 'spec.grants must be a list of objects');
-    return [];
+  /** `spec[key]` if it is a string of at most `max` characters; undefined when absent or (reported) invalid. */
+  optString(key: string, max = 10_000): string | undefined {
+    const v = this.spec[key];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'string' || v.length > max) {
+      this.problem(`spec.${key} must be a string of at most ${max} characters`);
+      return undefined;
+    }
+    return v;
   }
-  return g;
+
+  deletionPolicy(): DeletionPolicy {
+    const v = this.spec['deletionPolicy'] ?? 'Retain';
+    if (v !== 'Retain' && v !== 'Delete') this.problem('spec.deletionPolicy must be Retain or Delete');
+    return v === 'Delete' ? 'Delete' : 'Retain';
+  }
+
+  grants(): Obj[] {
+    const g = this.spec['grants'];
+    if (g === undefined || g === null) return [];
+    if (!Array.isArray(g) || !g.every(isObj)) {
+      this.problem('spec.grants must be a list of objects');
+      return [];
+    }
+    return g;
+  }
+
+  /** A grant's principal, which must be one the configuration defines. */
+  principalRef(known: ReadonlySet<string>, v: unknown): string {
+    if (typeof v !== 'string' || !known.has(v)) this.problem(`grant names unknown principal ${JSON.stringify(v)}`);
+    return typeof v === 'string' ? v : '';
+  }
 }
 
 export function parseDocumentsYaml(text: string): ResourceDocument[] {
@@ -110,148 +132,208 @@ export function parseDocumentsYaml(text: string): ResourceDocument[] {
 /** Validates documents into a DesiredState; every problem is reported at once (InvalidConfig). */
 export function toDesiredState(docs: readonly ResourceDocument[], opts: ParseOptions = {}): DesiredState {
   const pr = new Problems();
-  const byKind: Record<Kind, { name: string; spec: Obj; where: string }[]> = { ApiRoot: [], Collection: [], Principal: [] };
-  docs.forEach((d, i) => {
-    const kind = d.kind;
-    const name = d.metadata?.name;
-    const where = `document ${i + 1} (${typeof kind === 'string' ? kind : '?'}/${typeof name === 'string' ? name : '?'})`;
-    if (typeof d.apiVersion === 'string' && !d.apiVersion.startsWith(`${API_GROUP}/`)) pr.add(where, `apiVersion must be ${API_GROUP}/v1alpha1`);
-    if (typeof kind !== 'string' || !(KINDS as readonly string[]).includes(kind)) return pr.add(where, `kind must be one of ${KINDS.join(', ')}`);
-    if (typeof name !== 'string' || !NAME_RE.test(name)) return pr.add(where, 'metadata.name must be a DNS label (a-z, 0-9, -; at most 63)');
-    const spec = d.spec ?? {};
-    if (!isObj(spec)) return pr.add(where, 'spec must be a mapping');
-    byKind[kind as Kind].push({ name, spec, where });
-  });
-
-  const principals = byKind.Principal.map((p) => principal(p, pr, opts));
-  const principalNames = new Set<string>();
-  for (const p of principals) {
-    if (principalNames.has(p.name)) pr.add(`Principal/${p.name}`, 'defined twice');
-    principalNames.add(p.name);
-  }
-  const needPrincipal = (where: string, v: unknown): string => {
-    if (typeof v !== 'string' || !principalNames.has(v)) pr.add(where, `grant names unknown principal ${JSON.stringify(v)}`);
-    return typeof v === 'string' ? v : '';
-  };
-
-  const apiRoots = byKind.ApiRoot.map(({ name, spec, where }): DesiredApiRoot => {
-    const path = optString(spec, 'path', where, pr) ?? name;
-    if (!PATH_RE.test(path)) pr.add(where, 'spec.path must be one URL-safe segment (A-Z a-z 0-9 . _ ~ -)');
-    if (RESERVED_PATHS.has(path.toLowerCase())) pr.add(where, `spec.path ${path} is reserved`);
-    const title = optString(spec, 'title', where, pr, 1000) ?? name;
-    const mcl = spec['maxContentLength'] ?? DEFAULT_MAX_CONTENT_LENGTH;
-    if (typeof mcl !== 'number' || !Number.isSafeInteger(mcl) || mcl <= 0) pr.add(where, 'spec.maxContentLength must be a positive integer');
-    const grants = grantsOf(spec, where, pr).map((g) => {
-      const role = g['role'];
-      if (role !== 'read' && role !== 'write' && role !== 'admin') pr.add(where, 'grant role must be read, write or admin');
-      return { principal: needPrincipal(where, g['principal']), role: (role as Role) ?? 'read' };
-    });
-    return {
-      name,
-      path,
-      title,
-      description: optString(spec, 'description', where, pr),
-      maxContentLength: typeof mcl === 'number' ? mcl : 0,
-      deletionPolicy: policy(spec, where, pr),
-      grants,
-    };
-  });
-  const rootNames = new Set<string>();
-  const paths = new Set<string>();
-  for (const r of apiRoots) {
-    if (rootNames.has(r.name)) pr.add(`ApiRoot/${r.name}`, 'defined twice');
-    if (paths.has(r.path.toLowerCase())) pr.add(`ApiRoot/${r.name}`, `path ${r.path} is used by another ApiRoot`);
-    rootNames.add(r.name);
-    paths.add(r.path.toLowerCase());
-  }
-
-  const collections = byKind.Collection.map(({ name, spec, where }): DesiredCollection => {
-    const apiRoot = spec['apiRoot'];
-    if (typeof apiRoot !== 'string' || !rootNames.has(apiRoot))
-      pr.add(where, `spec.apiRoot must name an ApiRoot defined in the same configuration (got ${JSON.stringify(apiRoot)})`);
-    const id = optString(spec, 'id', where, pr);
-    if (id !== undefined && !UUID4_RE.test(id)) pr.add(where, 'spec.id must be a lower-case UUIDv4');
-    const alias = optString(spec, 'alias', where, pr);
-    if (alias !== undefined && (!PATH_RE.test(alias) || UUID_ANY_RE.test(alias))) pr.add(where, 'spec.alias must be one URL-safe segment and not a UUID');
-    const mt = spec['mediaTypes'] ?? DEFAULT_MEDIA_TYPES;
-    if (!Array.isArray(mt) || mt.length === 0 || !mt.every((m) => typeof m === 'string' && /^application\/stix\+json(;\s*version=\d+\.\d+)?$/.test(m)))
-      pr.add(where, 'spec.mediaTypes must be a non-empty list like application/stix+json;version=2.1');
-    const grants = grantsOf(spec, where, pr).map((g) => {
-      if ((g['read'] !== undefined && typeof g['read'] !== 'boolean') || (g['write'] !== undefined && typeof g['write'] !== 'boolean'))
-        pr.add(where, 'grant read/write must be booleans');
-      return { principal: needPrincipal(where, g['principal']), read: g['read'] === true, write: g['write'] === true };
-    });
-    return {
-      name,
-      apiRoot: typeof apiRoot === 'string' ? apiRoot : '',
-      id,
-      alias,
-      title: optString(spec, 'title', where, pr, 1000) ?? name,
-      description: optString(spec, 'description', where, pr),
-      mediaTypes: Array.isArray(mt) ? mt.map((m) => String(m).replace(/;\s+/, ';')) : [],
-      deletionPolicy: policy(spec, where, pr),
-      grants,
-    };
-  });
-  const collKeys = new Set<string>();
-  const aliases = new Set<string>();
-  const ids = new Set<string>();
-  for (const c of collections) {
-    const k = `${c.apiRoot}/${c.name}`;
-    if (collKeys.has(k)) pr.add(`Collection/${c.name}`, `defined twice in ApiRoot ${c.apiRoot}`);
-    collKeys.add(k);
-    if (c.alias !== undefined) {
-      if (aliases.has(`${c.apiRoot}/${c.alias}`)) pr.add(`Collection/${c.name}`, `alias ${c.alias} is used twice in ApiRoot ${c.apiRoot}`);
-      aliases.add(`${c.apiRoot}/${c.alias}`);
-    }
-    if (c.id !== undefined) {
-      if (ids.has(c.id)) pr.add(`Collection/${c.name}`, `id ${c.id} is used twice`);
-      ids.add(c.id);
-    }
-  }
+  const byKind = sortByKind(docs, pr);
+  const principals = byKind.Principal.map((d) => principal(d, opts));
+  const principalNames = uniquePrincipalNames(principals, pr);
+  const apiRoots = byKind.ApiRoot.map((d) => apiRoot(d, principalNames));
+  const rootNames = uniqueRootNames(apiRoots, pr);
+  const collections = byKind.Collection.map((d) => collection(d, { apiRoots: rootNames, principals: principalNames }));
+  checkUniqueCollections(collections, pr);
   if (pr.list.length > 0) throw new DomainError('InvalidConfig', `invalid configuration:\n  - ${pr.list.join('\n  - ')}`, { problems: pr.list });
   return { apiRoots, collections, principals };
 }
 
-function principal({ name, spec, where }: { name: string; spec: Obj; where: string }, pr: Problems, opts: ParseOptions): DesiredPrincipal {
-  const phc = optString(spec, 'passwordHash', where, pr);
-  if (phc !== undefined && !phc.startsWith('$argon2id$')) pr.add(where, 'spec.passwordHash must be an argon2id PHC string');
-  if (spec['password'] !== undefined) pr.add(where, 'plain-text spec.password is not allowed; use passwordFrom (env or file) or passwordHash');
-  const from = spec['passwordFrom'];
-  let plain: (() => string) | undefined;
-  if (from !== undefined) {
-    if (!isObj(from) || (typeof from['env'] !== 'string') === (typeof from['file'] !== 'string')) {
-      pr.add(where, 'spec.passwordFrom must have exactly one of env or file');
-    } else if (typeof from['env'] === 'string') {
-      const envName = from['env'];
-      const value = (opts.env ?? process.env)[envName];
-      if (value === undefined || value === '') pr.add(where, `environment variable ${envName} (passwordFrom.env) is not set`);
-      plain = () => value ?? '';
-    } else {
-      const file = String(from['file']);
-      const path = isAbsolute(file) ? file : resolve(opts.baseDir ?? '.', file);
-      let value = '';
-      try {
-        value = readFileSync(path, 'utf8').replace(/\r?\n$/, '');
-      } catch {
-        pr.add(where, `cannot read passwordFrom.file ${path}`);
-      }
-      plain = () => value;
-    }
+/** Files each document under its kind once its header (apiVersion, kind, metadata.name, spec) checks out. */
+function sortByKind(docs: readonly ResourceDocument[], pr: Problems): Record<Kind, SpecDocument[]> {
+  const byKind: Record<Kind, SpecDocument[]> = { ApiRoot: [], Collection: [], Principal: [] };
+  docs.forEach((d, i) => {
+    const checked = checkHeader(d, documentLabel(d, i), pr);
+    if (checked !== undefined) byKind[checked.kind].push(checked.doc);
+  });
+  return byKind;
+}
+
+/** `document N (Kind/name)` as far as the document says, for messages. */
+function documentLabel(d: ResourceDocument, i: number): string {
+  const kind = d.kind;
+  const name = d.metadata?.name;
+  return `document ${i + 1} (${typeof kind === 'string' ? kind : '?'}/${typeof name === 'string' ? name : '?'})`;
+}
+
+function checkHeader(d: ResourceDocument, where: string, pr: Problems): { kind: Kind; doc: SpecDocument } | undefined {
+  const name = d.metadata?.name;
+  const spec = d.spec ?? {};
+  if (typeof d.apiVersion === 'string' && !d.apiVersion.startsWith(`${API_GROUP}/`)) pr.add(where, `apiVersion must be ${API_GROUP}/v1alpha1`);
+  if (!isKind(d.kind)) pr.add(where, `kind must be one of ${KINDS.join(', ')}`);
+  else if (typeof name !== 'string' || !NAME_RE.test(name)) pr.add(where, 'metadata.name must be a DNS label (a-z, 0-9, -; at most 63)');
+  else if (!isObj(spec)) pr.add(where, 'spec must be a mapping');
+  else return { kind: d.kind, doc: new SpecDocument(name, spec, where, pr) };
+  return undefined;
+}
+
+/** Adds `key` to `taken`; true if it was taken already. */
+function isTaken(taken: Set<string>, key: string): boolean {
+  const had = taken.has(key);
+  taken.add(key);
+  return had;
+}
+
+function uniquePrincipalNames(principals: readonly DesiredPrincipal[], pr: Problems): Set<string> {
+  const names = new Set<string>();
+  for (const p of principals) if (isTaken(names, p.name)) pr.add(`Principal/${p.name}`, 'defined twice');
+  return names;
+}
+
+function uniqueRootNames(apiRoots: readonly DesiredApiRoot[], pr: Problems): Set<string> {
+  const names = new Set<string>();
+  const paths = new Set<string>();
+  for (const r of apiRoots) {
+    if (isTaken(names, r.name)) pr.add(`ApiRoot/${r.name}`, 'defined twice');
+    if (isTaken(paths, r.path.toLowerCase())) pr.add(`ApiRoot/${r.name}`, `path ${r.path} is used by another ApiRoot`);
   }
-  if (phc !== undefined && plain !== undefined) pr.add(where, 'give either passwordHash or passwordFrom, not both');
-  const disabled = spec['disabled'] === true;
-  const passwordHash =
-    phc !== undefined
-      ? () => Promise.resolve(phc)
-      : plain !== undefined
-        ? async (stored: string | undefined): Promise<string | undefined> => {
-            const pw = (plain as () => string)();
-            if (stored !== undefined && (await verify(stored, pw).catch(() => false))) return stored;
-            return hash(pw, { algorithm: 2 /* Argon2id */ });
-          }
-        : undefined;
-  return { name, displayName: optString(spec, 'displayName', where, pr, 1000), passwordHash, disabled };
+  return names;
+}
+
+function checkUniqueCollections(collections: readonly DesiredCollection[], pr: Problems): void {
+  const keys = new Set<string>();
+  const aliases = new Set<string>();
+  const ids = new Set<string>();
+  for (const c of collections) {
+    const where = `Collection/${c.name}`;
+    if (isTaken(keys, `${c.apiRoot}/${c.name}`)) pr.add(where, `defined twice in ApiRoot ${c.apiRoot}`);
+    if (c.alias !== undefined && isTaken(aliases, `${c.apiRoot}/${c.alias}`)) pr.add(where, `alias ${c.alias} is used twice in ApiRoot ${c.apiRoot}`);
+    if (c.id !== undefined && isTaken(ids, c.id)) pr.add(where, `id ${c.id} is used twice`);
+  }
+}
+
+function apiRoot(d: SpecDocument, principals: ReadonlySet<string>): DesiredApiRoot {
+  const path = rootPath(d);
+  const title = d.optString('title', 1000) ?? d.name;
+  const maxContentLength = positiveMaxContentLength(d);
+  const grants = d.grants().map((g) => {
+    const role = g['role'];
+    if (role !== 'read' && role !== 'write' && role !== 'admin') d.problem('grant role must be read, write or admin');
+    return { principal: d.principalRef(principals, g['principal']), role: (role as Role) ?? 'read' };
+  });
+  return { name: d.name, path, title, description: d.optString('description'), maxContentLength, deletionPolicy: d.deletionPolicy(), grants };
+}
+
+function rootPath(d: SpecDocument): string {
+  const path = d.optString('path') ?? d.name;
+  if (!PATH_RE.test(path)) d.problem('spec.path must be one URL-safe segment (A-Z a-z 0-9 . _ ~ -)');
+  if (RESERVED_PATHS.has(path.toLowerCase())) d.problem(`spec.path ${path} is reserved`);
+  return path;
+}
+
+function positiveMaxContentLength(d: SpecDocument): number {
+  const mcl = d.spec['maxContentLength'] ?? DEFAULT_MAX_CONTENT_LENGTH;
+  if (typeof mcl !== 'number' || !Number.isSafeInteger(mcl) || mcl <= 0) d.problem('spec.maxContentLength must be a positive integer');
+  return typeof mcl === 'number' ? mcl : 0;
+}
+
+/** Names defined elsewhere in the same configuration that a Collection may refer to. */
+interface CollectionRefs {
+  readonly apiRoots: ReadonlySet<string>;
+  readonly principals: ReadonlySet<string>;
+}
+
+function collection(d: SpecDocument, refs: CollectionRefs): DesiredCollection {
+  const apiRoot = apiRootRef(d, refs.apiRoots);
+  const id = collectionId(d);
+  const alias = collectionAlias(d);
+  const mediaTypes = stixMediaTypes(d);
+  const grants = d.grants().map((g) => {
+    if ((g['read'] !== undefined && typeof g['read'] !== 'boolean') || (g['write'] !== undefined && typeof g['write'] !== 'boolean'))
+      d.problem('grant read/write must be booleans');
+    return { principal: d.principalRef(refs.principals, g['principal']), read: g['read'] === true, write: g['write'] === true };
+  });
+  return {
+    name: d.name,
+    apiRoot,
+    id,
+    alias,
+    title: d.optString('title', 1000) ?? d.name,
+    description: d.optString('description'),
+    mediaTypes,
+    deletionPolicy: d.deletionPolicy(),
+    grants,
+  };
+}
+
+function apiRootRef(d: SpecDocument, apiRoots: ReadonlySet<string>): string {
+  const apiRoot = d.spec['apiRoot'];
+  if (typeof apiRoot !== 'string' || !apiRoots.has(apiRoot))
+    d.problem(`spec.apiRoot must name an ApiRoot defined in the same configuration (got ${JSON.stringify(apiRoot)})`);
+  return typeof apiRoot === 'string' ? apiRoot : '';
+}
+
+function collectionId(d: SpecDocument): string | undefined {
+  const id = d.optString('id');
+  if (id !== undefined && !UUID4_RE.test(id)) d.problem('spec.id must be a lower-case UUIDv4');
+  return id;
+}
+
+function collectionAlias(d: SpecDocument): string | undefined {
+  const alias = d.optString('alias');
+  if (alias !== undefined && (!PATH_RE.test(alias) || UUID_ANY_RE.test(alias))) d.problem('spec.alias must be one URL-safe segment and not a UUID');
+  return alias;
+}
+
+function stixMediaTypes(d: SpecDocument): string[] {
+  const mt = d.spec['mediaTypes'] ?? DEFAULT_MEDIA_TYPES;
+  if (!Array.isArray(mt) || mt.length === 0 || !mt.every((m) => typeof m === 'string' && /^application\/stix\+json(;\s*version=\d+\.\d+)?$/.test(m)))
+    d.problem('spec.mediaTypes must be a non-empty list like application/stix+json;version=2.1');
+  return Array.isArray(mt) ? mt.map((m) => String(m).replace(/;\s+/, ';')) : [];
+}
+
+function principal(d: SpecDocument, opts: ParseOptions): DesiredPrincipal {
+  const phc = d.optString('passwordHash');
+  if (phc !== undefined && !phc.startsWith('$argon2id$')) d.problem('spec.passwordHash must be an argon2id PHC string');
+  if (d.spec['password'] !== undefined) d.problem('plain-text spec.password is not allowed; use passwordFrom (env or file) or passwordHash');
+  const plain = passwordFrom(d, opts);
+  if (phc !== undefined && plain !== undefined) d.problem('give either passwordHash or passwordFrom, not both');
+  const disabled = d.spec['disabled'] === true;
+  return { name: d.name, displayName: d.optString('displayName', 1000), passwordHash: hashProducer(phc, plain), disabled };
+}
+
+/** Resolves `spec.passwordFrom` (exactly one of env or file) to the plain-text password, reporting what is missing. */
+function passwordFrom(d: SpecDocument, opts: ParseOptions): (() => string) | undefined {
+  const from = d.spec['passwordFrom'];
+  if (from === undefined) return undefined;
+  if (!isObj(from) || (typeof from['env'] !== 'string') === (typeof from['file'] !== 'string')) {
+    d.problem('spec.passwordFrom must have exactly one of env or file');
+    return undefined;
+  }
+  const envName = from['env'];
+  return typeof envName === 'string' ? passwordFromEnv(d, envName, opts) : passwordFromFile(d, String(from['file']), opts);
+}
+
+function passwordFromEnv(d: SpecDocument, envName: string, opts: ParseOptions): () => string {
+  const value = (opts.env ?? process.env)[envName];
+  if (value === undefined || value === '') d.problem(`environment variable ${envName} (passwordFrom.env) is not set`);
+  return () => value ?? '';
+}
+
+function passwordFromFile(d: SpecDocument, file: string, opts: ParseOptions): () => string {
+  const path = isAbsolute(file) ? file : resolve(opts.baseDir ?? '.', file);
+  let value = '';
+  try {
+    value = readFileSync(path, 'utf8').replace(/\r?\n$/, '');
+  } catch {
+    d.problem(`cannot read passwordFrom.file ${path}`);
+  }
+  return () => value;
+}
+
+/** The hash to store at apply time: a configured PHC string as is, or the plain password hashed (keeping a stored hash that still matches). */
+function hashProducer(phc: string | undefined, plain: (() => string) | undefined): DesiredPrincipal['passwordHash'] {
+  if (phc !== undefined) return () => Promise.resolve(phc);
+  if (plain === undefined) return undefined;
+  return async (stored: string | undefined): Promise<string | undefined> => {
+    const pw = plain();
+    if (stored !== undefined && (await verify(stored, pw).catch(() => false))) return stored;
+    return hash(pw, { algorithm: 2 /* Argon2id */ });
+  };
 }
 
 export function loadDesiredStateFile(path: string, env: Readonly<Record<string, string | undefined>> = process.env): DesiredState {

@@ -96,36 +96,72 @@ function parseLimit(text: string | undefined, maxPageSize: number): number | und
   return Math.min(n, maxPageSize);
 }
 
-/**
- * Parses and validates the query string of a TAXII list endpoint. Malformed values are refused with
- * InvalidFilter (HTTP 400, T21-FLT-01); parameters the endpoint does not define are ignored.
- */
-export function parseListQuery(query: RawQuery, endpoint: Endpoint, maxPageSize: number): ListQuery {
-  const allowed = PARAMS[endpoint];
-  const has = (name: string): boolean => allowed.has(name) && query[name] !== undefined;
-  let addedAfterUs: number | undefined;
-  if (has('added_after')) {
-    const text = single(query, 'added_after') ?? '';
-    addedAfterUs = parseRfc3339Us(text);
-    if (addedAfterUs === undefined) throw invalidFilter('"added_after" must be an RFC 3339 timestamp', { parameter: 'added_after' });
-  }
-  const ids = has('match[id]') ? list(query, 'match[id]') : undefined;
-  if (ids?.some((id) => !isStixId(id))) throw invalidFilter('match[id] values must be STIX identifiers (type--uuid)');
-  const types = has('match[type]') ? list(query, 'match[type]') : undefined;
-  if (types?.some((t) => !isStixType(t))) throw invalidFilter('match[type] values must be STIX type names');
-  const versionValues = has('match[version]') ? list(query, 'match[version]') : undefined;
-  const versions = versionValues === undefined ? undefined : parseVersionSelector(versionValues);
-  const specs = has('match[spec_version]') ? list(query, 'match[spec_version]') : undefined;
-  if (specs?.some((s) => !/^\d+\.\d+$/.test(s))) throw invalidFilter('match[spec_version] values must look like 2.1');
-  const filter: ObjectFilter = {
+/** True if the endpoint takes the parameter and the request carries it. */
+function present(query: RawQuery, allowed: ReadonlySet<string>, name: string): boolean {
+  return allowed.has(name) && query[name] !== undefined;
+}
+
+/** A comma-separated `match[...]` parameter whose every value must pass `valid`. */
+interface MatchList {
+  readonly name: string;
+  readonly valid: (value: string) => boolean;
+  readonly message: string;
+}
+
+const SPEC_VERSION_RE = /^\d+\.\d+$/;
+
+const MATCH_ID: MatchList = { name: 'match[id]', valid: isStixId, message: 'match[id] values must be STIX identifiers (type--uuid)' };
+const MATCH_TYPE: MatchList = { name: 'match[type]', valid: isStixType, message: 'match[type] values must be STIX type names' };
+const MATCH_SPEC_VERSION: MatchList = {
+  name: 'match[spec_version]',
+  valid: (s) => SPEC_VERSION_RE.test(s),
+  message: 'match[spec_version] values must look like 2.1',
+};
+
+function parseMatchList(query: RawQuery, allowed: ReadonlySet<string>, param: MatchList): string[] | undefined {
+  if (!present(query, allowed, param.name)) return undefined;
+  const values = list(query, param.name);
+  if (values?.some((v) => !param.valid(v))) throw invalidFilter(param.message);
+  return values;
+}
+
+function parseAddedAfter(query: RawQuery, allowed: ReadonlySet<string>): number | undefined {
+  if (!present(query, allowed, 'added_after')) return undefined;
+  const us = parseRfc3339Us(single(query, 'added_after') ?? '');
+  if (us === undefined) throw invalidFilter('"added_after" must be an RFC 3339 timestamp', { parameter: 'added_after' });
+  return us;
+}
+
+function parseVersions(query: RawQuery, allowed: ReadonlySet<string>): VersionSelector | undefined {
+  const values = present(query, allowed, 'match[version]') ? list(query, 'match[version]') : undefined;
+  return values === undefined ? undefined : parseVersionSelector(values);
+}
+
+/** The filter parameters of a request, validated in a fixed order (the first bad one is reported) and normalized. */
+function parseFilter(query: RawQuery, allowed: ReadonlySet<string>): ObjectFilter {
+  const addedAfterUs = parseAddedAfter(query, allowed);
+  const ids = parseMatchList(query, allowed, MATCH_ID);
+  const types = parseMatchList(query, allowed, MATCH_TYPE);
+  const versions = parseVersions(query, allowed);
+  const specs = parseMatchList(query, allowed, MATCH_SPEC_VERSION);
+  return {
     ...(addedAfterUs !== undefined && { addedAfterUs }),
     ...(ids !== undefined && { ids: uniqSorted(ids) }),
     ...(types !== undefined && { types: uniqSorted(types) }),
     ...(versions !== undefined && { versions }),
     ...(specs !== undefined && { specVersions: uniqSorted(specs) }),
   };
-  const limit = has('limit') ? parseLimit(single(query, 'limit'), maxPageSize) : undefined;
-  const next = has('next') ? single(query, 'next') : undefined;
+}
+
+/**
+ * Parses and validates the query string of a TAXII list endpoint. Malformed values are refused with
+ * InvalidFilter (HTTP 400, T21-FLT-01); parameters the endpoint does not define are ignored.
+ */
+export function parseListQuery(query: RawQuery, endpoint: Endpoint, maxPageSize: number): ListQuery {
+  const allowed = PARAMS[endpoint];
+  const filter = parseFilter(query, allowed);
+  const limit = present(query, allowed, 'limit') ? parseLimit(single(query, 'limit'), maxPageSize) : undefined;
+  const next = present(query, allowed, 'next') ? single(query, 'next') : undefined;
   return {
     filter,
     hasFilter: Object.keys(filter).length > 0,

@@ -22,16 +22,22 @@ export function parseMediaRange(text: string): MediaRange | undefined {
     const eq = raw.indexOf('=');
     if (eq < 0) continue;
     const name = raw.slice(0, eq).trim().toLowerCase();
-    let value = raw.slice(eq + 1).trim();
-    if (value.startsWith('"') && value.endsWith('"') && value.length >= 2) value = value.slice(1, -1);
-    if (name === 'q') {
-      const n = Number(value);
-      q = Number.isFinite(n) ? Math.min(Math.max(n, 0), 1) : 1;
-    } else {
-      params.set(name, value);
-    }
+    const value = unquote(raw.slice(eq + 1).trim());
+    if (name === 'q') q = parseQuality(value);
+    else params.set(name, value);
   }
   return { type: essence.slice(0, slash).trim(), subtype: essence.slice(slash + 1).trim(), params, q };
+}
+
+/** A parameter value without its surrounding double quotes, if it has them. */
+function unquote(value: string): string {
+  return value.startsWith('"') && value.endsWith('"') && value.length >= 2 ? value.slice(1, -1) : value;
+}
+
+/** A `q` weight, clamped to 0..1; unparseable weights count as 1. */
+function parseQuality(value: string): number {
+  const n = Number(value);
+  return Number.isFinite(n) ? Math.min(Math.max(n, 0), 1) : 1;
 }
 
 function splitOutsideQuotes(text: string, sep: string): string[] {
@@ -66,13 +72,36 @@ function versionOk(r: MediaRange): boolean {
 
 type Verdict = 'taxii21' | 'other-taxii-version' | 'generic' | 'none';
 
+/** A TAXII type in either spelling, or (where STIX is served too) the STIX type; any version. */
+function namesTaxiiType(r: MediaRange, allowStix: boolean): boolean {
+  return r.type === 'application' && (TAXII_SUBTYPES.has(r.subtype) || (allowStix && r.subtype === 'stix+json'));
+}
+
+/** Any type, any application subtype, or `application/json`: ranges a JSON response satisfies. */
+function isGenericRange(r: MediaRange): boolean {
+  return (r.type === '*' && r.subtype === '*') || (r.type === 'application' && (r.subtype === '*' || r.subtype === 'json'));
+}
+
 function classify(r: MediaRange, allowStix: boolean): Verdict {
   if (r.q <= 0) return 'none';
-  if (r.type === 'application' && TAXII_SUBTYPES.has(r.subtype)) return versionOk(r) ? 'taxii21' : 'other-taxii-version';
-  if (allowStix && r.type === 'application' && r.subtype === 'stix+json') return versionOk(r) ? 'taxii21' : 'other-taxii-version';
-  if (r.type === '*' && r.subtype === '*') return 'generic';
-  if (r.type === 'application' && (r.subtype === '*' || r.subtype === 'json')) return 'generic';
-  return 'none';
+  if (namesTaxiiType(r, allowStix)) return versionOk(r) ? 'taxii21' : 'other-taxii-version';
+  return isGenericRange(r) ? 'generic' : 'none';
+}
+
+/** Verdicts a TAXII 2.1 response satisfies. */
+function servable(v: Verdict): boolean {
+  return v === 'taxii21' || v === 'generic';
+}
+
+/** The first servable verdict among the ranges; else 'other-taxii-version' if some range asked for one, else 'none'. */
+function bestVerdict(ranges: readonly MediaRange[], allowStix: boolean): Verdict {
+  let sawOtherVersion = false;
+  for (const r of ranges) {
+    const v = classify(r, allowStix);
+    if (servable(v)) return v;
+    if (v === 'other-taxii-version') sawOtherVersion = true;
+  }
+  return sawOtherVersion ? 'other-taxii-version' : 'none';
 }
 
 /**
@@ -85,15 +114,11 @@ export function negotiateAccept(header: string | undefined, opts: { allowStix?: 
   if (header === undefined || header.trim() === '') return;
   const ranges = parseAccept(header);
   if (ranges.length === 0) return; // unparseable: be lenient, the body type is fixed anyway
-  let sawOtherVersion = false;
-  for (const r of ranges) {
-    const v = classify(r, opts.allowStix ?? false);
-    if (v === 'taxii21' || v === 'generic') return;
-    if (v === 'other-taxii-version') sawOtherVersion = true;
-  }
+  const verdict = bestVerdict(ranges, opts.allowStix ?? false);
+  if (servable(verdict)) return;
   throw new DomainError(
     'NotAcceptable',
-    sawOtherVersion
+    verdict === 'other-taxii-version'
       ? `This server only speaks ${TAXII_MEDIA_TYPE}; the Accept header asks for another version`
       : `The Accept header does not allow ${TAXII_MEDIA_TYPE}`,
     { accept: header.slice(0, 200) },

@@ -79,42 +79,86 @@ function fail(id: unknown, version: unknown, message: string): Validation {
   };
 }
 
+function isJsonObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function isWellFormedType(type: string | undefined): type is string {
+  return type !== undefined && TYPE_RE.test(type);
+}
+
+function typeProblem(type: string | undefined): string {
+  return type === undefined ? 'missing or non-string "type"' : `malformed "type" ${JSON.stringify(type.slice(0, 64))}`;
+}
+
+/** True if `id` is a STIX identifier of an object of `type`. */
+function isIdOfType(id: unknown, type: string): id is string {
+  return typeof id === 'string' && isStixId(id) && id.startsWith(type + '--');
+}
+
+function idProblem(id: unknown, type: string): string {
+  return typeof id !== 'string' ? 'missing or non-string "id"' : `malformed "id": must be "${type}--<uuid>"`;
+}
+
+/** `spec_version` as posted; for observables, which may omit it, 2.1 when it is absent. */
+function declaredSpecVersion(o: Record<string, unknown>, type: string): unknown {
+  const specVersion = o['spec_version'];
+  return specVersion === undefined && SCO_TYPES.has(type) ? '2.1' : specVersion;
+}
+
+function isWellFormedSpecVersion(specVersion: unknown): specVersion is string {
+  return typeof specVersion === 'string' && SPEC_RE.test(specVersion);
+}
+
+function specVersionProblem(specVersion: unknown): string {
+  return specVersion === undefined ? 'missing "spec_version"' : 'malformed "spec_version"';
+}
+
+/** Why objects of a well-formed `specVersion` cannot be stored in the collection; undefined if they can. */
+function specVersionRefusal(specVersion: string, collectionMediaTypes: readonly string[]): string | undefined {
+  if (!SUPPORTED_SPEC_VERSIONS.has(specVersion)) return `unsupported spec_version ${specVersion}`;
+  if (!collectionAccepts(collectionMediaTypes, specVersion)) return `this collection does not accept ${stixMediaType(specVersion)}`;
+  return undefined;
+}
+
+/** An optional timestamp property as epoch µs: undefined when absent, NaN when present but not a STIX timestamp. */
+function optionalTimestampUs(value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  return (typeof value === 'string' ? parseStixTimestampUs(value) : undefined) ?? NaN;
+}
+
+/** Why `modified` is refused, given both timestamps as optionalTimestampUs returns them; undefined if it is fine. */
+function modifiedProblem(modifiedUs: number | undefined, createdUs: number | undefined): string | undefined {
+  if (Number.isNaN(modifiedUs)) return 'malformed "modified" timestamp';
+  if (createdUs !== undefined && modifiedUs !== undefined && modifiedUs < createdUs) return '"modified" is earlier than "created"';
+  return undefined;
+}
+
 /**
  * Validates one object of a posted envelope and turns it into a storable record. Never throws: an
  * invalid object becomes a failure entry for the status resource, and the envelope's valid objects
  * are still stored.
  */
 export function validateStixObject(obj: unknown, collectionMediaTypes: readonly string[]): Validation {
-  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) return fail(undefined, undefined, 'not a JSON object');
-  const o = obj as Record<string, unknown>;
-  const id = o['id'];
-  const modified = o['modified'];
-  const created = o['created'];
+  if (!isJsonObject(obj)) return fail(undefined, undefined, 'not a JSON object');
+  const id = obj['id'];
+  const modified = obj['modified'];
+  const created = obj['created'];
   const versionText = str(modified) ?? str(created);
-  const type = str(o['type']);
-  if (type === undefined) return fail(id, versionText, 'missing or non-string "type"');
-  if (!TYPE_RE.test(type)) return fail(id, versionText, `malformed "type" ${JSON.stringify(type.slice(0, 64))}`);
-  if (typeof id !== 'string') return fail(id, versionText, 'missing or non-string "id"');
-  if (!isStixId(id) || !id.startsWith(type + '--')) return fail(id, versionText, `malformed "id": must be "${type}--<uuid>"`);
+  const type = str(obj['type']);
+  if (!isWellFormedType(type)) return fail(id, versionText, typeProblem(type));
+  if (!isIdOfType(id, type)) return fail(id, versionText, idProblem(id, type));
 
-  let specVersion = o['spec_version'];
-  if (specVersion === undefined && SCO_TYPES.has(type)) specVersion = '2.1';
-  if (specVersion === undefined) return fail(id, versionText, 'missing "spec_version"');
-  if (typeof specVersion !== 'string' || !SPEC_RE.test(specVersion)) return fail(id, versionText, 'malformed "spec_version"');
-  if (!SUPPORTED_SPEC_VERSIONS.has(specVersion)) return fail(id, versionText, `unsupported spec_version ${specVersion}`);
-  if (!collectionAccepts(collectionMediaTypes, specVersion)) return fail(id, versionText, `this collection does not accept ${stixMediaType(specVersion)}`);
+  const specVersion = declaredSpecVersion(obj, type);
+  if (!isWellFormedSpecVersion(specVersion)) return fail(id, versionText, specVersionProblem(specVersion));
+  const refusal = specVersionRefusal(specVersion, collectionMediaTypes);
+  if (refusal !== undefined) return fail(id, versionText, refusal);
 
-  let createdUs: number | undefined;
-  if (created !== undefined) {
-    createdUs = typeof created === 'string' ? parseStixTimestampUs(created) : undefined;
-    if (createdUs === undefined) return fail(id, versionText, 'malformed "created" timestamp');
-  }
-  let modifiedUs: number | undefined;
-  if (modified !== undefined) {
-    modifiedUs = typeof modified === 'string' ? parseStixTimestampUs(modified) : undefined;
-    if (modifiedUs === undefined) return fail(id, versionText, 'malformed "modified" timestamp');
-    if (createdUs !== undefined && modifiedUs < createdUs) return fail(id, versionText, '"modified" is earlier than "created"');
-  }
+  const createdUs = optionalTimestampUs(created);
+  if (Number.isNaN(createdUs)) return fail(id, versionText, 'malformed "created" timestamp');
+  const modifiedUs = optionalTimestampUs(modified);
+  const timeProblem = modifiedProblem(modifiedUs, createdUs);
+  if (timeProblem !== undefined) return fail(id, versionText, timeProblem);
   return {
     ok: true,
     record: {
@@ -124,7 +168,7 @@ export function validateStixObject(obj: unknown, collectionMediaTypes: readonly 
       version: versionText,
       versionUs: modifiedUs ?? createdUs,
       mediaType: stixMediaType(specVersion),
-      raw: JSON.stringify(o),
+      raw: JSON.stringify(obj),
     },
   };
 }

@@ -4,33 +4,48 @@
  * JavaScript number exactly until the year 2255), never as Date, which keeps only milliseconds.
  */
 
+/** Groups: 1–6 year, month, day, hour, minute, second; 7 fraction; 8 `Z`; 9–11 offset sign, hours, minutes. */
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,12}))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/;
 
 /** Parses an RFC 3339 timestamp into epoch microseconds (sub-microsecond digits are truncated). */
 export function parseRfc3339Us(text: string, opts: { utcOnly?: boolean } = {}): number | undefined {
   const m = RFC3339.exec(text);
   if (!m) return undefined;
-  const [, ys, mos, ds, hs, mis, ss, frac, z, sign, oh, om] = m;
-  if (opts.utcOnly === true && z === undefined) return undefined;
-  const y = Number(ys),
-    mo = Number(mos),
-    d = Number(ds),
-    h = Number(hs),
-    mi = Number(mis),
-    s = Number(ss);
+  if (opts.utcOnly === true && m[8] === undefined) return undefined;
+  const ms = dateTimeMillis(m);
+  if (ms === undefined) return undefined;
+  const offsetMin = offsetMinutes(m[9], m[10], m[11]);
+  if (offsetMin === undefined) return undefined;
+  return (ms - offsetMin * 60_000) * 1000 + fractionMicros(m[7]);
+}
+
+/** The date and time fields of an RFC3339 match as epoch ms, read as UTC (the offset is applied by the caller); undefined if out of range. */
+function dateTimeMillis(m: RegExpExecArray): number | undefined {
+  const y = Number(m[1]),
+    mo = Number(m[2]),
+    d = Number(m[3]),
+    h = Number(m[4]),
+    mi = Number(m[5]),
+    s = Number(m[6]);
   if (mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || s > 59) return undefined;
   const ms = Date.UTC(y, mo - 1, d, h, mi, s);
   const check = new Date(ms);
   if (check.getUTCDate() !== d || check.getUTCMonth() !== mo - 1) return undefined; // 2021-02-30
-  let offsetMin = 0;
-  if (sign !== undefined) {
-    const ohn = Number(oh),
-      omn = Number(om);
-    if (ohn > 23 || omn > 59) return undefined;
-    offsetMin = (sign === '+' ? 1 : -1) * (ohn * 60 + omn);
-  }
-  const micros = frac === undefined ? 0 : Number((frac + '00000').slice(0, 6));
-  return (ms - offsetMin * 60_000) * 1000 + micros;
+  return ms;
+}
+
+/** A numeric UTC offset (`+hh:mm`/`-hh:mm`) in minutes, 0 for `Z`; undefined if out of range. */
+function offsetMinutes(sign: string | undefined, hours: string | undefined, minutes: string | undefined): number | undefined {
+  if (sign === undefined) return 0;
+  const oh = Number(hours),
+    om = Number(minutes);
+  if (oh > 23 || om > 59) return undefined;
+  return (sign === '+' ? 1 : -1) * (oh * 60 + om);
+}
+
+/** The first six fractional-second digits as microseconds (missing digits are zeros). */
+function fractionMicros(frac: string | undefined): number {
+  return frac === undefined ? 0 : Number((frac + '00000').slice(0, 6));
 }
 
 /** STIX timestamps: RFC 3339, UTC with `Z`, any number of fractional digits. */

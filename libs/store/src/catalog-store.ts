@@ -1,7 +1,16 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 import { IsNull } from 'typeorm';
-import type { ApplyReport, CatalogSnapshot, CatalogStore, DesiredState, DesiredStateTarget } from '@taxiway/domain';
+import type {
+  ApplyReport,
+  CatalogSnapshot,
+  CatalogStore,
+  DesiredApiRoot,
+  DesiredCollection,
+  DesiredPrincipal,
+  DesiredState,
+  DesiredStateTarget,
+} from '@taxiway/domain';
 import { ApiRootEntity, ApiRootGrantEntity, CollectionEntity, CollectionGrantEntity, PrincipalEntity } from './entities';
 
 /** Channel on which catalogue changes are announced to every API replica. */
@@ -63,216 +72,277 @@ export class SqlCatalogStore implements CatalogStore, DesiredStateTarget {
   }
 
   async applyDesiredState(state: DesiredState, opts: { prune: boolean }): Promise<ApplyReport> {
-    const report = { created: [] as string[], updated: [] as string[], removed: [] as string[], retained: [] as string[] };
+    const report: MutableReport = { created: [], updated: [], removed: [], retained: [] };
     await this.ds.transaction(async (em) => {
+      const run: ApplyRun = { em, prune: opts.prune, report };
       await em.query('SELECT pg_advisory_xact_lock($1)', [APPLY_LOCK]);
-      const principalPk = await this.applyPrincipals(em, state, opts.prune, report);
-      const rootPk = await this.applyRoots(em, state, principalPk, opts.prune, report);
-      await this.applyCollections(em, state, rootPk, principalPk, opts.prune, report);
+      const principalPk = await applyPrincipals(run, state.principals);
+      const rootPk = await applyRoots(run, state.apiRoots, principalPk);
+      await applyCollections(run, state.collections, { rootPk, principalPk });
       await em.query(`SELECT pg_notify($1, 'apply')`, [CATALOG_CHANNEL]);
     });
     return report;
   }
+}
 
-  private async applyPrincipals(
-    em: EntityManager,
-    state: DesiredState,
-    prune: boolean,
-    report: ApplyReport & { created: string[]; updated: string[]; removed: string[] },
-  ): Promise<Map<string, number>> {
-    const existing: { pk: number; name: string; display_name: string | null; password_hash: string | null; disabled: boolean }[] = await em.query(
-      `SELECT pk, name, display_name, password_hash, disabled FROM principals`,
+type MutableReport = { -readonly [K in keyof ApplyReport]: string[] };
+
+/** What every step of one apply shares: its transaction, whether to prune, and the report it adds to. */
+interface ApplyRun {
+  readonly em: EntityManager;
+  readonly prune: boolean;
+  readonly report: MutableReport;
+}
+
+interface PrincipalRow {
+  pk: number;
+  name: string;
+  display_name: string | null;
+  password_hash: string | null;
+  disabled: boolean;
+}
+
+interface ApiRootRow {
+  pk: number;
+  name: string;
+  path: string;
+  title: string;
+  description: string | null;
+  max_content_length: number;
+  deletion_policy: string;
+  retired_at: Date | null;
+}
+
+interface CollectionRow {
+  pk: number;
+  id: string;
+  api_root_pk: number;
+  name: string;
+  alias: string | null;
+  title: string;
+  description: string | null;
+  media_types: string[];
+  deletion_policy: string;
+  retired_at: Date | null;
+}
+
+/** Rows a prune may remove (Delete policy) or retire (Retain policy). */
+interface PrunableRow {
+  pk: number;
+  name: string;
+  deletion_policy: string;
+  retired_at: Date | null;
+}
+
+/** How a prune removes or retires one kind of resource: retiring hides it, drops its grants and keeps its data. */
+interface PruneStatements {
+  readonly kind: string;
+  readonly remove: string;
+  readonly retire: readonly string[];
+}
+
+const PRUNE_API_ROOT: PruneStatements = {
+  kind: 'ApiRoot',
+  remove: `DELETE FROM api_roots WHERE pk = $1`,
+  retire: [`UPDATE api_roots SET retired_at = now() WHERE pk = $1`, `DELETE FROM api_root_grants WHERE api_root_pk = $1`],
+};
+
+const PRUNE_COLLECTION: PruneStatements = {
+  kind: 'Collection',
+  remove: `DELETE FROM collections WHERE pk = $1`,
+  retire: [`UPDATE collections SET retired_at = now(), alias = NULL WHERE pk = $1`, `DELETE FROM collection_grants WHERE collection_pk = $1`],
+};
+
+async function prune(run: ApplyRun, how: PruneStatements, row: PrunableRow): Promise<void> {
+  if (row.deletion_policy === 'Delete') {
+    await run.em.query(how.remove, [row.pk]);
+    run.report.removed.push(`${how.kind}/${row.name}`);
+  } else if (row.retired_at === null) {
+    for (const sql of how.retire) await run.em.query(sql, [row.pk]);
+    run.report.retained.push(`${how.kind}/${row.name}`);
+  }
+}
+
+/** Applies the principals; returns every principal's pk by name (those the state no longer names too, unless pruned). */
+async function applyPrincipals(run: ApplyRun, principals: readonly DesiredPrincipal[]): Promise<Map<string, number>> {
+  const existing: PrincipalRow[] = await run.em.query(`SELECT pk, name, display_name, password_hash, disabled FROM principals`);
+  const byName = new Map(existing.map((r) => [r.name, r]));
+  const pks = new Map<string, number>();
+  for (const p of principals) pks.set(p.name, await upsertPrincipal(run, p, byName.get(p.name)));
+  for (const r of existing) {
+    if (pks.has(r.name)) continue;
+    if (run.prune) {
+      await run.em.query(`DELETE FROM principals WHERE pk = $1`, [r.pk]);
+      run.report.removed.push(`Principal/${r.name}`);
+    } else pks.set(r.name, r.pk);
+  }
+  return pks;
+}
+
+/** The password hash to store: the producer's answer given the stored hash (which it may keep), or null. */
+async function passwordHashFor(p: DesiredPrincipal, cur: PrincipalRow | undefined): Promise<string | null> {
+  return p.passwordHash === undefined ? null : ((await p.passwordHash(cur?.password_hash ?? undefined)) ?? null);
+}
+
+async function upsertPrincipal(run: ApplyRun, p: DesiredPrincipal, cur: PrincipalRow | undefined): Promise<number> {
+  const hash = await passwordHashFor(p, cur);
+  const displayName = p.displayName ?? null;
+  if (cur === undefined) {
+    const rows: { pk: number }[] = await run.em.query(
+      `INSERT INTO principals (name, display_name, password_hash, disabled) VALUES ($1, $2, $3, $4) RETURNING pk`,
+      [p.name, displayName, hash, p.disabled],
     );
-    const byName = new Map(existing.map((r) => [r.name, r]));
-    const pks = new Map<string, number>();
-    for (const p of state.principals) {
-      const cur = byName.get(p.name);
-      const hash = p.passwordHash === undefined ? null : ((await p.passwordHash(cur?.password_hash ?? undefined)) ?? null);
-      if (cur === undefined) {
-        const rows: { pk: number }[] = await em.query(
-          `INSERT INTO principals (name, display_name, password_hash, disabled) VALUES ($1, $2, $3, $4) RETURNING pk`,
-          [p.name, p.displayName ?? null, hash, p.disabled],
-        );
-        pks.set(p.name, rows[0]?.pk ?? 0);
-        report.created.push(`Principal/${p.name}`);
-      } else {
-        pks.set(p.name, cur.pk);
-        if (cur.display_name !== (p.displayName ?? null) || cur.password_hash !== hash || cur.disabled !== p.disabled) {
-          await em.query(`UPDATE principals SET display_name = $2, password_hash = $3, disabled = $4, updated_at = now() WHERE pk = $1`, [
-            cur.pk,
-            p.displayName ?? null,
-            hash,
-            p.disabled,
-          ]);
-          report.updated.push(`Principal/${p.name}`);
-        }
-      }
-    }
-    if (prune) {
-      for (const r of existing) {
-        if (!pks.has(r.name)) {
-          await em.query(`DELETE FROM principals WHERE pk = $1`, [r.pk]);
-          report.removed.push(`Principal/${r.name}`);
-        }
-      }
-    }
-    for (const r of existing) if (!pks.has(r.name) && !prune) pks.set(r.name, r.pk);
-    return pks;
+    run.report.created.push(`Principal/${p.name}`);
+    return rows[0]?.pk ?? 0;
   }
+  if (cur.display_name !== displayName || cur.password_hash !== hash || cur.disabled !== p.disabled) {
+    await run.em.query(`UPDATE principals SET display_name = $2, password_hash = $3, disabled = $4, updated_at = now() WHERE pk = $1`, [
+      cur.pk,
+      displayName,
+      hash,
+      p.disabled,
+    ]);
+    run.report.updated.push(`Principal/${p.name}`);
+  }
+  return cur.pk;
+}
 
-  private async applyRoots(
-    em: EntityManager,
-    state: DesiredState,
-    principalPk: Map<string, number>,
-    prune: boolean,
-    report: ApplyReport & { created: string[]; updated: string[]; removed: string[]; retained: string[] },
-  ): Promise<Map<string, number>> {
-    const existing: {
-      pk: number;
-      name: string;
-      path: string;
-      title: string;
-      description: string | null;
-      max_content_length: number;
-      deletion_policy: string;
-      retired_at: Date | null;
-    }[] = await em.query(`SELECT pk, name, path, title, description, max_content_length, deletion_policy, retired_at FROM api_roots`);
-    const byName = new Map(existing.map((r) => [r.name, r]));
-    const pks = new Map<string, number>();
-    for (const r of state.apiRoots) {
-      const cur = byName.get(r.name);
-      let pk: number;
-      if (cur === undefined) {
-        const rows: { pk: number }[] = await em.query(
-          `INSERT INTO api_roots (name, path, title, description, max_content_length, deletion_policy) VALUES ($1, $2, $3, $4, $5, $6) RETURNING pk`,
-          [r.name, r.path, r.title, r.description ?? null, r.maxContentLength, r.deletionPolicy],
-        );
-        pk = rows[0]?.pk ?? 0;
-        report.created.push(`ApiRoot/${r.name}`);
-      } else {
-        pk = cur.pk;
-        const changed =
-          cur.path !== r.path ||
-          cur.title !== r.title ||
-          cur.description !== (r.description ?? null) ||
-          cur.max_content_length !== r.maxContentLength ||
-          cur.deletion_policy !== r.deletionPolicy ||
-          cur.retired_at !== null;
-        if (changed) {
-          await em.query(
-            `UPDATE api_roots SET path = $2, title = $3, description = $4, max_content_length = $5, deletion_policy = $6, retired_at = NULL, updated_at = now() WHERE pk = $1`,
-            [pk, r.path, r.title, r.description ?? null, r.maxContentLength, r.deletionPolicy],
-          );
-          report.updated.push(`ApiRoot/${r.name}`);
-        }
-      }
-      pks.set(r.name, pk);
-      await em.query(`DELETE FROM api_root_grants WHERE api_root_pk = $1`, [pk]);
-      for (const g of r.grants) {
-        await em.query(`INSERT INTO api_root_grants (api_root_pk, principal_pk, role) VALUES ($1, $2, $3)`, [pk, principalPk.get(g.principal), g.role]);
-      }
+/** Applies the API roots and their grants; returns every root's pk by name (those the state no longer names too, unless pruned). */
+async function applyRoots(run: ApplyRun, apiRoots: readonly DesiredApiRoot[], principalPk: ReadonlyMap<string, number>): Promise<Map<string, number>> {
+  const existing: ApiRootRow[] = await run.em.query(
+    `SELECT pk, name, path, title, description, max_content_length, deletion_policy, retired_at FROM api_roots`,
+  );
+  const byName = new Map(existing.map((r) => [r.name, r]));
+  const pks = new Map<string, number>();
+  for (const r of apiRoots) {
+    const pk = await upsertRoot(run, r, byName.get(r.name));
+    pks.set(r.name, pk);
+    await run.em.query(`DELETE FROM api_root_grants WHERE api_root_pk = $1`, [pk]);
+    for (const g of r.grants) {
+      await run.em.query(`INSERT INTO api_root_grants (api_root_pk, principal_pk, role) VALUES ($1, $2, $3)`, [pk, principalPk.get(g.principal), g.role]);
     }
-    for (const r of existing) {
-      if (pks.has(r.name)) continue;
-      if (!prune) {
-        pks.set(r.name, r.pk);
-        continue;
-      }
-      if (r.deletion_policy === 'Delete') {
-        await em.query(`DELETE FROM api_roots WHERE pk = $1`, [r.pk]);
-        report.removed.push(`ApiRoot/${r.name}`);
-      } else if (r.retired_at === null) {
-        await em.query(`UPDATE api_roots SET retired_at = now() WHERE pk = $1`, [r.pk]);
-        await em.query(`DELETE FROM api_root_grants WHERE api_root_pk = $1`, [r.pk]);
-        report.retained.push(`ApiRoot/${r.name}`);
-      }
-    }
-    return pks;
   }
+  for (const r of existing) {
+    if (pks.has(r.name)) continue;
+    if (run.prune) await prune(run, PRUNE_API_ROOT, r);
+    else pks.set(r.name, r.pk);
+  }
+  return pks;
+}
 
-  private async applyCollections(
-    em: EntityManager,
-    state: DesiredState,
-    rootPk: Map<string, number>,
-    principalPk: Map<string, number>,
-    prune: boolean,
-    report: ApplyReport & { created: string[]; updated: string[]; removed: string[]; retained: string[] },
-  ): Promise<void> {
-    const existing: {
-      pk: number;
-      id: string;
-      api_root_pk: number;
-      name: string;
-      alias: string | null;
-      title: string;
-      description: string | null;
-      media_types: string[];
-      deletion_policy: string;
-      retired_at: Date | null;
-    }[] = await em.query(`SELECT pk, id, api_root_pk, name, alias, title, description, media_types, deletion_policy, retired_at FROM collections`);
-    const key = (root: number, name: string): string => `${root}/${name}`;
-    const byKey = new Map(existing.map((c) => [key(c.api_root_pk, c.name), c]));
-    const seen = new Set<number>();
-    // Free aliases that change first, so that swapping aliases between collections in one apply works.
-    for (const c of state.collections) {
-      const root = rootPk.get(c.apiRoot);
-      const cur = root === undefined ? undefined : byKey.get(key(root, c.name));
-      if (cur !== undefined && cur.alias !== null && cur.alias !== (c.alias ?? null))
-        await em.query(`UPDATE collections SET alias = NULL WHERE pk = $1`, [cur.pk]);
-    }
-    for (const c of state.collections) {
-      const root = rootPk.get(c.apiRoot);
-      if (root === undefined) throw new Error(`Collection ${c.name}: ApiRoot ${c.apiRoot} does not exist`);
-      const cur = byKey.get(key(root, c.name));
-      let pk: number;
-      if (cur === undefined) {
-        const rows: { pk: number }[] = await em.query(
-          `INSERT INTO collections (id, api_root_pk, name, alias, title, description, media_types, deletion_policy) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING pk`,
-          [c.id ?? randomUUID(), root, c.name, c.alias ?? null, c.title, c.description ?? null, c.mediaTypes, c.deletionPolicy],
-        );
-        pk = rows[0]?.pk ?? 0;
-        report.created.push(`Collection/${c.apiRoot}/${c.name}`);
-      } else {
-        pk = cur.pk;
-        const id = c.id ?? cur.id;
-        const changed =
-          cur.id !== id ||
-          cur.alias !== (c.alias ?? null) ||
-          cur.title !== c.title ||
-          cur.description !== (c.description ?? null) ||
-          cur.media_types.join('\n') !== c.mediaTypes.join('\n') ||
-          cur.deletion_policy !== c.deletionPolicy ||
-          cur.retired_at !== null;
-        if (changed) {
-          await em.query(
-            `UPDATE collections SET id = $2, alias = $3, title = $4, description = $5, media_types = $6, deletion_policy = $7, retired_at = NULL, updated_at = now() WHERE pk = $1`,
-            [pk, id, c.alias ?? null, c.title, c.description ?? null, c.mediaTypes, c.deletionPolicy],
-          );
-          report.updated.push(`Collection/${c.apiRoot}/${c.name}`);
-        }
-      }
-      seen.add(pk);
-      await em.query(`DELETE FROM collection_grants WHERE collection_pk = $1`, [pk]);
-      for (const g of c.grants) {
-        await em.query(`INSERT INTO collection_grants (collection_pk, principal_pk, can_read, can_write) VALUES ($1, $2, $3, $4)`, [
-          pk,
-          principalPk.get(g.principal),
-          g.read,
-          g.write,
-        ]);
-      }
-    }
-    if (!prune) return;
-    for (const c of existing) {
-      if (seen.has(c.pk)) continue;
-      if (c.deletion_policy === 'Delete') {
-        await em.query(`DELETE FROM collections WHERE pk = $1`, [c.pk]);
-        report.removed.push(`Collection/${c.name}`);
-      } else if (c.retired_at === null) {
-        await em.query(`UPDATE collections SET retired_at = now(), alias = NULL WHERE pk = $1`, [c.pk]);
-        await em.query(`DELETE FROM collection_grants WHERE collection_pk = $1`, [c.pk]);
-        report.retained.push(`Collection/${c.name}`);
-      }
+async function upsertRoot(run: ApplyRun, r: DesiredApiRoot, cur: ApiRootRow | undefined): Promise<number> {
+  if (cur === undefined) {
+    const rows: { pk: number }[] = await run.em.query(
+      `INSERT INTO api_roots (name, path, title, description, max_content_length, deletion_policy) VALUES ($1, $2, $3, $4, $5, $6) RETURNING pk`,
+      [r.name, r.path, r.title, r.description ?? null, r.maxContentLength, r.deletionPolicy],
+    );
+    run.report.created.push(`ApiRoot/${r.name}`);
+    return rows[0]?.pk ?? 0;
+  }
+  if (rootChanged(cur, r)) {
+    await run.em.query(
+      `UPDATE api_roots SET path = $2, title = $3, description = $4, max_content_length = $5, deletion_policy = $6, retired_at = NULL, updated_at = now() WHERE pk = $1`,
+      [cur.pk, r.path, r.title, r.description ?? null, r.maxContentLength, r.deletionPolicy],
+    );
+    run.report.updated.push(`ApiRoot/${r.name}`);
+  }
+  return cur.pk;
+}
+
+/** True if the stored root differs from the desired one, or is retired. */
+function rootChanged(cur: ApiRootRow, r: DesiredApiRoot): boolean {
+  return (
+    cur.path !== r.path ||
+    cur.title !== r.title ||
+    cur.description !== (r.description ?? null) ||
+    cur.max_content_length !== r.maxContentLength ||
+    cur.deletion_policy !== r.deletionPolicy ||
+    cur.retired_at !== null
+  );
+}
+
+/** Primary keys the collections step resolves names against. */
+interface CollectionRefs {
+  readonly rootPk: ReadonlyMap<string, number>;
+  readonly principalPk: ReadonlyMap<string, number>;
+}
+
+const collectionKey = (root: number, name: string): string => `${root}/${name}`;
+
+/** Applies the collections and their grants. */
+async function applyCollections(run: ApplyRun, collections: readonly DesiredCollection[], refs: CollectionRefs): Promise<void> {
+  const existing: CollectionRow[] = await run.em.query(
+    `SELECT pk, id, api_root_pk, name, alias, title, description, media_types, deletion_policy, retired_at FROM collections`,
+  );
+  const byKey = new Map(existing.map((c) => [collectionKey(c.api_root_pk, c.name), c]));
+  await releaseChangedAliases(run.em, collections, (c) => {
+    const root = refs.rootPk.get(c.apiRoot);
+    return root === undefined ? undefined : byKey.get(collectionKey(root, c.name));
+  });
+  const seen = new Set<number>();
+  for (const c of collections) {
+    const root = refs.rootPk.get(c.apiRoot);
+    if (root === undefined) throw new Error(`Collection ${c.name}: ApiRoot ${c.apiRoot} does not exist`);
+    const pk = await upsertCollection(run, c, root, byKey.get(collectionKey(root, c.name)));
+    seen.add(pk);
+    await run.em.query(`DELETE FROM collection_grants WHERE collection_pk = $1`, [pk]);
+    for (const g of c.grants) {
+      await run.em.query(`INSERT INTO collection_grants (collection_pk, principal_pk, can_read, can_write) VALUES ($1, $2, $3, $4)`, [
+        pk,
+        refs.principalPk.get(g.principal),
+        g.read,
+        g.write,
+      ]);
     }
   }
+  if (!run.prune) return;
+  for (const c of existing) if (!seen.has(c.pk)) await prune(run, PRUNE_COLLECTION, c);
+}
+
+/** Frees aliases that change first, so that swapping aliases between collections in one apply works. */
+async function releaseChangedAliases(
+  em: EntityManager,
+  collections: readonly DesiredCollection[],
+  stored: (c: DesiredCollection) => CollectionRow | undefined,
+): Promise<void> {
+  for (const c of collections) {
+    const cur = stored(c);
+    if (cur !== undefined && cur.alias !== null && cur.alias !== (c.alias ?? null))
+      await em.query(`UPDATE collections SET alias = NULL WHERE pk = $1`, [cur.pk]);
+  }
+}
+
+async function upsertCollection(run: ApplyRun, c: DesiredCollection, root: number, cur: CollectionRow | undefined): Promise<number> {
+  const alias = c.alias ?? null;
+  const description = c.description ?? null;
+  if (cur === undefined) {
+    const rows: { pk: number }[] = await run.em.query(
+      `INSERT INTO collections (id, api_root_pk, name, alias, title, description, media_types, deletion_policy) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING pk`,
+      [c.id ?? randomUUID(), root, c.name, alias, c.title, description, c.mediaTypes, c.deletionPolicy],
+    );
+    run.report.created.push(`Collection/${c.apiRoot}/${c.name}`);
+    return rows[0]?.pk ?? 0;
+  }
+  const id = c.id ?? cur.id;
+  if (collectionChanged(cur, c, id)) {
+    await run.em.query(
+      `UPDATE collections SET id = $2, alias = $3, title = $4, description = $5, media_types = $6, deletion_policy = $7, retired_at = NULL, updated_at = now() WHERE pk = $1`,
+      [cur.pk, id, alias, c.title, description, c.mediaTypes, c.deletionPolicy],
+    );
+    run.report.updated.push(`Collection/${c.apiRoot}/${c.name}`);
+  }
+  return cur.pk;
+}
+
+/** True if the stored collection differs from the desired one (with `id` the id it keeps), or is retired. */
+function collectionChanged(cur: CollectionRow, c: DesiredCollection, id: string): boolean {
+  return (
+    cur.id !== id ||
+    cur.alias !== (c.alias ?? null) ||
+    cur.title !== c.title ||
+    cur.description !== (c.description ?? null) ||
+    cur.media_types.join('\n') !== c.mediaTypes.join('\n') ||
+    cur.deletion_policy !== c.deletionPolicy ||
+    cur.retired_at !== null
+  );
 }

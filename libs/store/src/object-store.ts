@@ -91,6 +91,104 @@ function versionKey(id: string, versionUs: number | undefined): string {
   return versionUs === undefined ? `${id}\u0000u` : `${id}\u0000${versionUs}`;
 }
 
+/** One valid object of an envelope, at its position in the envelope. */
+interface Entry {
+  readonly index: number;
+  readonly record: StixRecord;
+}
+
+/** A later copy of a version already in the envelope, with the first copy. */
+interface Repeat extends Entry {
+  readonly first: StixRecord;
+}
+
+interface Outcome {
+  ok: boolean;
+  detail: StatusDetail;
+}
+
+/** Outcome of each envelope position. */
+type Outcomes = Map<number, Outcome>;
+
+/** What judging one distinct version of the envelope needs to know about the insert. */
+interface UniqueJudgement {
+  readonly insertedKeys: ReadonlySet<string>;
+  /** key -> reported version of stored versions; gains the stored version of unversioned duplicates. */
+  readonly stored: Map<string, string>;
+  readonly existing: ReadonlyMap<string, ExistingRow>;
+  readonly outcome: Outcomes;
+}
+
+/** Status messages of a copy that matches (duplicate) or differs from (conflict) the one it repeats. */
+interface Verdicts {
+  readonly duplicate: string;
+  readonly conflict: string;
+}
+
+const AGAINST_COLLECTION: Verdicts = {
+  duplicate: 'duplicate: this version is already in the collection',
+  conflict: 'conflict: the collection holds different content for this version',
+};
+
+const AGAINST_ENVELOPE: Verdicts = {
+  duplicate: 'duplicate: repeated in this envelope',
+  conflict: 'conflict: repeated in this envelope with different content',
+};
+
+const sameContent = (a: string, b: string): boolean => canonicalJson(JSON.parse(a)) === canonicalJson(JSON.parse(b));
+
+function verdict(same: boolean, id: string, version: string, verdicts: Verdicts): Outcome {
+  return same ? { ok: true, detail: { id, version, message: verdicts.duplicate } } : { ok: false, detail: { id, version, message: verdicts.conflict } };
+}
+
+/** Exact duplicates inside one envelope are stored once; a second, different copy is a conflict. */
+function splitRepeats(valid: readonly Entry[]): { unique: Entry[]; repeats: Repeat[] } {
+  const unique: Entry[] = [];
+  const firstByKey = new Map<string, StixRecord>();
+  const repeats: Repeat[] = [];
+  for (const v of valid) {
+    const key = versionKey(v.record.id, v.record.versionUs);
+    const first = firstByKey.get(key);
+    if (first === undefined) {
+      firstByKey.set(key, v.record);
+      unique.push(v);
+    } else repeats.push({ ...v, first });
+  }
+  return { unique, repeats };
+}
+
+function judgeUnique(u: Entry, j: UniqueJudgement): void {
+  const key = versionKey(u.record.id, u.record.versionUs);
+  const reported = u.record.version ?? j.stored.get(key) ?? formatTaxiiTimestamp(j.existing.get(key)?.version_us ?? 0);
+  if (j.insertedKeys.has(key)) {
+    j.outcome.set(u.index, { ok: true, detail: { id: u.record.id, version: reported } });
+    return;
+  }
+  const prior = j.existing.get(key);
+  const same = prior !== undefined && sameContent(prior.raw, u.record.raw);
+  j.outcome.set(u.index, verdict(same, u.record.id, reported, AGAINST_COLLECTION));
+  if (prior !== undefined && prior.unversioned) j.stored.set(key, formatTaxiiTimestamp(prior.version_us));
+}
+
+function judgeRepeats(repeats: readonly Repeat[], stored: ReadonlyMap<string, string>, outcome: Outcomes): void {
+  for (const r of repeats) {
+    const key = versionKey(r.record.id, r.record.versionUs);
+    const version = r.record.version ?? stored.get(key) ?? '';
+    outcome.set(r.index, verdict(sameContent(r.first.raw, r.record.raw), r.record.id, version, AGAINST_ENVELOPE));
+  }
+}
+
+/** The status details in envelope order, split into successes and failures. */
+function partition(outcome: Outcomes): { successes: StatusDetail[]; failures: StatusDetail[] } {
+  const successes: StatusDetail[] = [];
+  const failures: StatusDetail[] = [];
+  for (const i of [...outcome.keys()].sort((a, b) => a - b)) {
+    const o = outcome.get(i);
+    if (o) (o.ok ? successes : failures).push(o.detail);
+  }
+  return { successes, failures };
+}
+
 export class SqlObjectStore implements ObjectStore {
   private sinceAnalyze = 0;
   private analyzing: Promise<void> | undefined;
@@ -133,82 +231,14 @@ export class SqlObjectStore implements ObjectStore {
   }
 
   async addObjects(req: AddRequest): Promise<StatusResource> {
-    const outcome = new Map<number, { ok: boolean; detail: StatusDetail }>();
+    const outcome: Outcomes = new Map();
     for (const f of req.invalid) outcome.set(f.index, { ok: false, detail: f.detail });
-
-    // Exact duplicates inside one envelope are stored once; a second, different copy is a conflict.
-    const unique: { index: number; record: StixRecord }[] = [];
-    const firstByKey = new Map<string, StixRecord>();
-    const repeats: { index: number; record: StixRecord; first: StixRecord }[] = [];
-    for (const v of req.valid) {
-      const key = versionKey(v.record.id, v.record.versionUs);
-      const first = firstByKey.get(key);
-      if (first === undefined) {
-        firstByKey.set(key, v.record);
-        unique.push(v);
-      } else repeats.push({ ...v, first });
-    }
+    const { unique, repeats } = splitRepeats(req.valid);
 
     const done = await this.ds.transaction(async (em) => {
-      const stored = new Map<string, string>(); // key -> reported version
-      if (unique.length > 0) {
-        const inserted = await this.insert(
-          em,
-          req.collectionPk,
-          unique.map((u) => u.record),
-        );
-        if (inserted.length > 0) await em.query(DEMOTE_SQL, [req.collectionPk, [...new Set(inserted.map((r) => r.stix_id))]]);
-        this.noteInserted(inserted.length);
-        const insertedKeys = new Set<string>();
-        for (const r of inserted) {
-          const key = versionKey(r.stix_id, r.unversioned ? undefined : r.version_us);
-          insertedKeys.add(key);
-          stored.set(key, r.unversioned ? formatTaxiiTimestamp(r.version_us) : '');
-        }
-        const conflicted = unique.filter((u) => !insertedKeys.has(versionKey(u.record.id, u.record.versionUs)));
-        const existing =
-          conflicted.length > 0
-            ? await this.existing(
-                em,
-                req.collectionPk,
-                conflicted.map((c) => c.record),
-              )
-            : new Map<string, ExistingRow>();
-        for (const u of unique) {
-          const key = versionKey(u.record.id, u.record.versionUs);
-          const reported = u.record.version ?? stored.get(key) ?? formatTaxiiTimestamp(existing.get(key)?.version_us ?? 0);
-          if (insertedKeys.has(key)) {
-            outcome.set(u.index, { ok: true, detail: { id: u.record.id, version: reported } });
-            continue;
-          }
-          const prior = existing.get(key);
-          const same = prior !== undefined && canonicalJson(JSON.parse(prior.raw)) === canonicalJson(JSON.parse(u.record.raw));
-          outcome.set(
-            u.index,
-            same
-              ? { ok: true, detail: { id: u.record.id, version: reported, message: 'duplicate: this version is already in the collection' } }
-              : { ok: false, detail: { id: u.record.id, version: reported, message: 'conflict: the collection holds different content for this version' } },
-          );
-          if (prior !== undefined && prior.unversioned) stored.set(key, formatTaxiiTimestamp(prior.version_us));
-        }
-      }
-      for (const r of repeats) {
-        const key = versionKey(r.record.id, r.record.versionUs);
-        const version = r.record.version ?? stored.get(key) ?? '';
-        const same = canonicalJson(JSON.parse(r.first.raw)) === canonicalJson(JSON.parse(r.record.raw));
-        outcome.set(
-          r.index,
-          same
-            ? { ok: true, detail: { id: r.record.id, version, message: 'duplicate: repeated in this envelope' } }
-            : { ok: false, detail: { id: r.record.id, version, message: 'conflict: repeated in this envelope with different content' } },
-        );
-      }
-      const successes: StatusDetail[] = [];
-      const failures: StatusDetail[] = [];
-      for (const i of [...outcome.keys()].sort((a, b) => a - b)) {
-        const o = outcome.get(i);
-        if (o) (o.ok ? successes : failures).push(o.detail);
-      }
+      const stored = unique.length > 0 ? await this.storeUnique(em, req.collectionPk, unique, outcome) : new Map<string, string>();
+      judgeRepeats(repeats, stored, outcome);
+      const { successes, failures } = partition(outcome);
       await em.query(
         `INSERT INTO statuses (id, api_root_pk, collection_pk, principal_pk, status, request_timestamp_us, total_count, successes, failures, pendings)
          VALUES ($1, $2, $3, $4, 'complete', $5, $6, $7::jsonb, $8::jsonb, '[]'::jsonb)`,
@@ -234,6 +264,39 @@ export class SqlObjectStore implements ObjectStore {
       failures: done.failures,
       pendings: [],
     };
+  }
+
+  /**
+   * Inserts the envelope's distinct versions and records each one's outcome: stored, a duplicate of the
+   * stored version, or a conflict with it. Returns key -> reported version of the stored versions ('' if versioned).
+   */
+  private async storeUnique(em: EntityManager, collectionPk: number, unique: readonly Entry[], outcome: Outcomes): Promise<Map<string, string>> {
+    const stored = new Map<string, string>();
+    const inserted = await this.insert(
+      em,
+      collectionPk,
+      unique.map((u) => u.record),
+    );
+    if (inserted.length > 0) await em.query(DEMOTE_SQL, [collectionPk, [...new Set(inserted.map((r) => r.stix_id))]]);
+    this.noteInserted(inserted.length);
+    const insertedKeys = new Set<string>();
+    for (const r of inserted) {
+      const key = versionKey(r.stix_id, r.unversioned ? undefined : r.version_us);
+      insertedKeys.add(key);
+      stored.set(key, r.unversioned ? formatTaxiiTimestamp(r.version_us) : '');
+    }
+    const conflicted = unique.filter((u) => !insertedKeys.has(versionKey(u.record.id, u.record.versionUs)));
+    const existing =
+      conflicted.length > 0
+        ? await this.existing(
+            em,
+            collectionPk,
+            conflicted.map((c) => c.record),
+          )
+        : new Map<string, ExistingRow>();
+    const judged: UniqueJudgement = { insertedKeys, stored, existing, outcome };
+    for (const u of unique) judgeUnique(u, judged);
+    return stored;
   }
 
   private async insert(em: EntityManager, collectionPk: number, records: readonly StixRecord[]): Promise<InsertedRow[]> {
@@ -366,35 +429,68 @@ function narrow(p: Params, a: string, f: ObjectFilter): string[] {
   return out;
 }
 
+/** Probes into the other versions of the row's object (alias `b`) that also pass the row filters. */
+interface Probes {
+  readonly p: Params;
+  readonly f: ObjectFilter;
+  /** No spec_version filter: only the latest spec version of each object is selected. */
+  readonly defaultSpec: boolean;
+  exists(cond: string): string;
+  /** With the default spec version, a row flagged latest passes the probe whatever the filters. */
+  orLatest(probe: string): string;
+}
+
+function probes(p: Params, f: ObjectFilter): Probes {
+  // Parameters are registered only if a probe is emitted: an unused $n has no type and fails.
+  let probeNarrow: string[] | undefined;
+  const defaultSpec = f.specVersions === undefined;
+  return {
+    p,
+    f,
+    defaultSpec,
+    exists: (cond: string): string => {
+      probeNarrow ??= narrow(p, 'b', {
+        ...(f.addedAfterUs !== undefined && { addedAfterUs: f.addedAfterUs }),
+        ...(f.specVersions !== undefined && { specVersions: f.specVersions }),
+      });
+      return `EXISTS (SELECT 1 FROM objects b WHERE b.collection_pk = o.collection_pk AND b.stix_id = o.stix_id AND ${[...probeNarrow, cond].join(' AND ')})`;
+    },
+    // With the default spec version, a row flagged latest outranks every other version of its object,
+    // so it passes both probes whatever the filters; without added_after the filtered versions of an
+    // object are all its versions, so "last" is exactly the flag.
+    orLatest: (probe: string): string => (defaultSpec ? `(o.latest OR ${probe})` : probe),
+  };
+}
+
 /**
  * Version selection (spec D§9.5) as probes into the other versions of the same object that also pass
  * the row filters: the latest spec version by default, then first/last/exact/all. The reference model
  * is selectVersions() in libs/domain; the storage tests compare both on generated data.
  */
 function selection(p: Params, f: ObjectFilter, sel: VersionSelector): string {
-  // Parameters are registered only if a probe is emitted: an unused $n has no type and fails.
-  let probeNarrow: string[] | undefined;
-  const exists = (cond: string): string => {
-    probeNarrow ??= narrow(p, 'b', {
-      ...(f.addedAfterUs !== undefined && { addedAfterUs: f.addedAfterUs }),
-      ...(f.specVersions !== undefined && { specVersions: f.specVersions }),
-    });
-    return `EXISTS (SELECT 1 FROM objects b WHERE b.collection_pk = o.collection_pk AND b.stix_id = o.stix_id AND ${[...probeNarrow, cond].join(' AND ')})`;
-  };
-  const defaultSpec = f.specVersions === undefined;
-  const sameSpec = defaultSpec ? 'b.spec_version = o.spec_version AND ' : '';
-  // With the default spec version, a row flagged latest outranks every other version of its object,
-  // so it passes both probes whatever the filters; without added_after the filtered versions of an
-  // object are all its versions, so "last" is exactly the flag.
-  const orLatest = (probe: string): string => (defaultSpec ? `(o.latest OR ${probe})` : probe);
+  const probe = probes(p, f);
   const parts: string[] = [];
-  if (defaultSpec) parts.push(orLatest(`NOT ${exists('b.spec_version > o.spec_version')}`));
-  if (!sel.all) {
-    const choices: string[] = [];
-    if (sel.last) choices.push(defaultSpec && f.addedAfterUs === undefined ? 'o.latest' : orLatest(`NOT ${exists(`${sameSpec}b.version_us > o.version_us`)}`));
-    if (sel.first) choices.push(`NOT ${exists(`${sameSpec}b.version_us < o.version_us`)}`);
-    if (sel.exact.length > 0) choices.push(`o.version_us = ANY(${p.add(sel.exact)}::bigint[])`);
-    parts.push(choices.length === 0 ? 'FALSE' : choices.length === 1 ? (choices[0] ?? 'FALSE') : `(${choices.join(' OR ')})`);
-  }
+  if (probe.defaultSpec) parts.push(probe.orLatest(`NOT ${probe.exists('b.spec_version > o.spec_version')}`));
+  if (!sel.all) parts.push(disjunction(versionChoices(probe, sel)));
   return parts.length === 0 ? 'TRUE' : parts.join(' AND ');
+}
+
+/** The first/last/exact conditions a row may meet, in that order (last, first, exact). */
+function versionChoices(probe: Probes, sel: VersionSelector): string[] {
+  const sameSpec = probe.defaultSpec ? 'b.spec_version = o.spec_version AND ' : '';
+  const choices: string[] = [];
+  if (sel.last) choices.push(lastVersion(probe, sameSpec));
+  if (sel.first) choices.push(`NOT ${probe.exists(`${sameSpec}b.version_us < o.version_us`)}`);
+  if (sel.exact.length > 0) choices.push(`o.version_us = ANY(${probe.p.add(sel.exact)}::bigint[])`);
+  return choices;
+}
+
+function lastVersion(probe: Probes, sameSpec: string): string {
+  if (probe.defaultSpec && probe.f.addedAfterUs === undefined) return 'o.latest';
+  return probe.orLatest(`NOT ${probe.exists(`${sameSpec}b.version_us > o.version_us`)}`);
+}
+
+/** Conditions joined with OR: FALSE for none, the condition itself for one. */
+function disjunction(choices: readonly string[]): string {
+  return choices.length === 0 ? 'FALSE' : choices.length === 1 ? (choices[0] ?? 'FALSE') : `(${choices.join(' OR ')})`;
 }

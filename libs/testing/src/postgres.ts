@@ -44,9 +44,12 @@ export async function freePort(): Promise<number> {
   });
 }
 
+function runningAsRoot(): boolean {
+  return typeof process.getuid === 'function' && process.getuid() === 0;
+}
+
 function asPostgresUser(bin: string, args: string[]): void {
-  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-  const [cmd, argv] = isRoot ? ['runuser', ['-u', 'postgres', '--', bin, ...args]] : [bin, args];
+  const [cmd, argv] = runningAsRoot() ? ['runuser', ['-u', 'postgres', '--', bin, ...args]] : [bin, args];
   execFileSync(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
@@ -71,38 +74,61 @@ export interface StartOptions {
   readonly fast?: boolean;
 }
 
-export async function startPostgres(opts: StartOptions = {}): Promise<PgServer> {
-  const external = process.env['DATABASE_URL'];
-  if (external !== undefined && external !== '') {
-    return {
-      url: external,
-      createDatabase: async (name) => {
-        await adminQuery(external, `DROP DATABASE IF EXISTS "${name}"`);
-        await adminQuery(external, `CREATE DATABASE "${name}"`);
-        return withDatabase(external, name);
-      },
-      stop: async () => undefined,
-    };
-  }
-  const bin = findPgBin();
-  if (bin === undefined)
-    throw new Error("PostgreSQL server binaries not found: install Debian's postgresql package (scripts/test-all.sh does) or set DATABASE_URL");
-  const dir = mkdtempSync(join(tmpdir(), 'taxiway-pg-'));
-  chmodSync(dir, 0o777);
-  const data = join(dir, 'data');
-  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-  if (isRoot) execFileSync('chown', ['postgres', dir]);
-  asPostgresUser(join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-locale']);
-  const port = await freePort();
-  const settings = [
+/** A server we did not start (DATABASE_URL): databases are dropped and re-created; stopping leaves it running. */
+function externalServer(url: string): PgServer {
+  return {
+    url,
+    createDatabase: async (name) => {
+      await adminQuery(url, `DROP DATABASE IF EXISTS "${name}"`);
+      await adminQuery(url, `CREATE DATABASE "${name}"`);
+      return withDatabase(url, name);
+    },
+    stop: () => Promise.resolve(),
+  };
+}
+
+/** The `pg_ctl -o` server options: loopback only, socket in `dir`, and with `fast` no durability. */
+function serverSettings(port: number, dir: string, opts: StartOptions): string {
+  return [
     `-p ${port}`,
     `-k ${dir}`,
     `-c listen_addresses=127.0.0.1`,
     `-c max_connections=200`,
     `-c shared_buffers=256MB`,
     ...(opts.fast === true ? ['-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off'] : []),
-  ];
-  asPostgresUser(join(bin, 'pg_ctl'), ['-D', data, '-l', join(dir, 'server.log'), '-w', '-t', '60', '-o', settings.join(' '), 'start']);
+  ].join(' ');
+}
+
+/** Stops the server on `data` (at once: test data need no clean shutdown) and removes its directory `dir`. */
+function stopLocalServer(bin: string, data: string, dir: string): void {
+  try {
+    asPostgresUser(join(bin, 'pg_ctl'), ['-D', data, '-m', 'immediate', '-w', 'stop']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Runs a synchronous step as a promise; like an async function, an exception becomes a rejection. */
+function asPromise(step: () => void): Promise<void> {
+  return new Promise((resolve) => {
+    step();
+    resolve();
+  });
+}
+
+export async function startPostgres(opts: StartOptions = {}): Promise<PgServer> {
+  const external = process.env['DATABASE_URL'];
+  if (external !== undefined && external !== '') return externalServer(external);
+  const bin = findPgBin();
+  if (bin === undefined)
+    throw new Error("PostgreSQL server binaries not found: install Debian's postgresql package (scripts/test-all.sh does) or set DATABASE_URL");
+  const dir = mkdtempSync(join(tmpdir(), 'taxiway-pg-'));
+  chmodSync(dir, 0o777);
+  const data = join(dir, 'data');
+  if (runningAsRoot()) execFileSync('chown', ['postgres', dir]);
+  asPostgresUser(join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-locale']);
+  const port = await freePort();
+  asPostgresUser(join(bin, 'pg_ctl'), ['-D', data, '-l', join(dir, 'server.log'), '-w', '-t', '60', '-o', serverSettings(port, dir, opts), 'start']);
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
   return {
     url,
@@ -110,12 +136,6 @@ export async function startPostgres(opts: StartOptions = {}): Promise<PgServer> 
       await adminQuery(url, `CREATE DATABASE "${name}"`);
       return withDatabase(url, name);
     },
-    stop: async () => {
-      try {
-        asPostgresUser(join(bin, 'pg_ctl'), ['-D', data, '-m', 'immediate', '-w', 'stop']);
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
-    },
+    stop: () => asPromise(() => stopLocalServer(bin, data, dir)),
   };
 }

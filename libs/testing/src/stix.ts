@@ -48,12 +48,28 @@ export interface CorpusOptions {
   readonly versionedShare?: number;
 }
 
-/** Generates `count` objects (object versions), in an order a producer would post them. */
-export function generateCorpus(count: number, opts: CorpusOptions = {}): StixObject[] {
-  const rng = new Rng(opts.seed ?? 42);
-  const base = Date.UTC(2024, 0, 1);
-  const out: StixObject[] = [];
-  const identity: StixObject = {
+/** The generator's running state: what it has produced so far and its clock, in seconds after `base`. */
+interface Corpus {
+  readonly rng: Rng;
+  readonly base: number;
+  readonly identity: StixObject;
+  readonly out: StixObject[];
+  readonly malwareIds: string[];
+  /** The latest version of each object that gets later versions. */
+  readonly versioned: StixObject[];
+  t: number;
+}
+
+function randomIpv4(rng: Rng): string {
+  return `${1 + rng.int(223)}.${rng.int(256)}.${rng.int(256)}.${1 + rng.int(254)}`;
+}
+
+function randomHex(rng: Rng, length: number): string {
+  return Array.from({ length }, () => '0123456789abcdef'[rng.int(16)]).join('');
+}
+
+function demoIdentity(rng: Rng, base: number): StixObject {
+  return {
     type: 'identity',
     spec_version: '2.1',
     id: `identity--${rng.uuid4()}`,
@@ -64,118 +80,140 @@ export function generateCorpus(count: number, opts: CorpusOptions = {}): StixObj
     sectors: ['technology'],
     contact_information: 'cert@example.org',
   };
-  out.push(identity);
-  const malwareIds: string[] = [];
-  const versioned: StixObject[] = [];
-  let t = 60;
-  while (out.length < count) {
-    t += 1 + rng.int(30);
-    const roll = rng.next();
-    let obj: StixObject;
-    if (roll < 0.5) {
-      const ip = `${1 + rng.int(223)}.${rng.int(256)}.${rng.int(256)}.${1 + rng.int(254)}`;
-      const domain = `${rng.pick(['login', 'secure', 'update', 'cdn', 'mail'])}-${rng.uuid4().slice(0, 8)}.${rng.pick(TLDS)}`;
-      const hash = Array.from({ length: 64 }, () => '0123456789abcdef'[rng.int(16)]).join('');
-      const kind = rng.int(3);
-      const pattern = kind === 0 ? `[ipv4-addr:value = '${ip}']` : kind === 1 ? `[domain-name:value = '${domain}']` : `[file:hashes.'SHA-256' = '${hash}']`;
-      obj = {
-        type: 'indicator',
-        spec_version: '2.1',
-        id: `indicator--${rng.uuid4()}`,
-        created_by_ref: identity.id,
-        created: ts(base, t),
-        modified: ts(base, t),
-        name: `${rng.pick(MALWARE)} ${['C2 address', 'delivery domain', 'payload hash'][kind]}`,
-        description: 'Observed in phishing campaign infrastructure; high confidence from sandbox detonation and passive DNS.',
-        indicator_types: ['malicious-activity'],
-        pattern,
-        pattern_type: 'stix',
-        pattern_version: '2.1',
-        valid_from: ts(base, t),
-        kill_chain_phases: [{ kill_chain_name: 'mitre-attack', phase_name: rng.pick(['command-and-control', 'initial-access', 'execution']) }],
-        confidence: 50 + rng.int(50),
-        labels: ['tlp-green'],
-        object_marking_refs: ['marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da'],
-      };
-    } else if (roll < 0.62) {
-      obj = {
-        type: 'malware',
-        spec_version: '2.1',
-        id: `malware--${rng.uuid4()}`,
-        created_by_ref: identity.id,
-        created: ts(base, t),
-        modified: ts(base, t),
-        name: rng.pick(MALWARE),
-        description: 'Modular loader distributed through malspam; drops follow-on payloads.',
-        malware_types: ['trojan', 'dropper'],
-        is_family: true,
-        aliases: [`${rng.pick(MALWARE)}-variant`],
-        capabilities: ['communicates-with-c2', 'evades-av'],
-      };
-      malwareIds.push(obj.id);
-    } else if (roll < 0.67) {
-      obj = {
-        type: 'threat-actor',
-        spec_version: '2.1',
-        id: `threat-actor--${rng.uuid4()}`,
-        created_by_ref: identity.id,
-        created: ts(base, t),
-        modified: ts(base, t),
-        name: rng.pick(ACTORS),
-        threat_actor_types: ['crime-syndicate'],
-        sophistication: 'advanced',
-        resource_level: 'organization',
-        primary_motivation: 'financial-gain',
-        goals: ['steal payment data'],
-        sectors: [rng.pick(SECTORS)],
-      };
-    } else if (roll < 0.87) {
-      const src = out[out.length - 1 - rng.int(Math.min(out.length, 50))] ?? identity;
-      const tgt = malwareIds.length > 0 ? rng.pick(malwareIds) : identity.id;
-      obj = {
-        type: 'relationship',
-        spec_version: '2.1',
-        id: `relationship--${rng.uuid4()}`,
-        created_by_ref: identity.id,
-        created: ts(base, t),
-        modified: ts(base, t),
-        relationship_type: src.type === 'indicator' ? 'indicates' : 'related-to',
-        source_ref: src.id,
-        target_ref: tgt,
-      };
-    } else if (roll < 0.94) {
-      const value = `${1 + rng.int(223)}.${rng.int(256)}.${rng.int(256)}.${1 + rng.int(254)}`;
-      obj = { type: 'ipv4-addr', spec_version: '2.1', id: `ipv4-addr--${rng.uuid4()}`, value };
-    } else {
-      const ref = out[out.length - 1 - rng.int(Math.min(out.length, 20))] ?? identity;
-      obj = {
-        type: 'sighting',
-        spec_version: '2.1',
-        id: `sighting--${rng.uuid4()}`,
-        created_by_ref: identity.id,
-        created: ts(base, t),
-        modified: ts(base, t),
-        first_seen: ts(base, t - 3600),
-        last_seen: ts(base, t),
-        count: 1 + rng.int(20),
-        sighting_of_ref: ref.id,
-        where_sighted_refs: [identity.id],
-      };
-    }
-    out.push(obj);
-    if ((obj.type === 'indicator' || obj.type === 'malware') && rng.next() < (opts.versionedShare ?? 0.1)) versioned.push(obj);
+}
+
+/** The leading properties of a new SDO or SRO of `type`, created by the demo identity at the current time. */
+function commonProperties(c: Corpus, type: string): StixObject {
+  const now = ts(c.base, c.t);
+  return { type, spec_version: '2.1', id: `${type}--${c.rng.uuid4()}`, created_by_ref: c.identity.id, created: now, modified: now };
+}
+
+/** One of the last `window` objects produced (the identity if there are none). */
+function recent(c: Corpus, window: number): StixObject {
+  return c.out[c.out.length - 1 - c.rng.int(Math.min(c.out.length, window))] ?? c.identity;
+}
+
+function indicator(c: Corpus): StixObject {
+  const { rng } = c;
+  const ip = randomIpv4(rng);
+  const domain = `${rng.pick(['login', 'secure', 'update', 'cdn', 'mail'])}-${rng.uuid4().slice(0, 8)}.${rng.pick(TLDS)}`;
+  const hash = randomHex(rng, 64);
+  const kind = rng.int(3);
+  const pattern = kind === 0 ? `[ipv4-addr:value = '${ip}']` : kind === 1 ? `[domain-name:value = '${domain}']` : `[file:hashes.'SHA-256' = '${hash}']`;
+  return {
+    ...commonProperties(c, 'indicator'),
+    name: `${rng.pick(MALWARE)} ${['C2 address', 'delivery domain', 'payload hash'][kind]}`,
+    description: 'Observed in phishing campaign infrastructure; high confidence from sandbox detonation and passive DNS.',
+    indicator_types: ['malicious-activity'],
+    pattern,
+    pattern_type: 'stix',
+    pattern_version: '2.1',
+    valid_from: ts(c.base, c.t),
+    kill_chain_phases: [{ kill_chain_name: 'mitre-attack', phase_name: rng.pick(['command-and-control', 'initial-access', 'execution']) }],
+    confidence: 50 + rng.int(50),
+    labels: ['tlp-green'],
+    object_marking_refs: ['marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da'],
+  };
+}
+
+function malware(c: Corpus): StixObject {
+  const obj: StixObject = {
+    ...commonProperties(c, 'malware'),
+    name: c.rng.pick(MALWARE),
+    description: 'Modular loader distributed through malspam; drops follow-on payloads.',
+    malware_types: ['trojan', 'dropper'],
+    is_family: true,
+    aliases: [`${c.rng.pick(MALWARE)}-variant`],
+    capabilities: ['communicates-with-c2', 'evades-av'],
+  };
+  c.malwareIds.push(obj.id);
+  return obj;
+}
+
+function threatActor(c: Corpus): StixObject {
+  return {
+    ...commonProperties(c, 'threat-actor'),
+    name: c.rng.pick(ACTORS),
+    threat_actor_types: ['crime-syndicate'],
+    sophistication: 'advanced',
+    resource_level: 'organization',
+    primary_motivation: 'financial-gain',
+    goals: ['steal payment data'],
+    sectors: [c.rng.pick(SECTORS)],
+  };
+}
+
+function relationship(c: Corpus): StixObject {
+  const src = recent(c, 50);
+  const tgt = c.malwareIds.length > 0 ? c.rng.pick(c.malwareIds) : c.identity.id;
+  return {
+    ...commonProperties(c, 'relationship'),
+    relationship_type: src.type === 'indicator' ? 'indicates' : 'related-to',
+    source_ref: src.id,
+    target_ref: tgt,
+  };
+}
+
+function ipv4Addr(c: Corpus): StixObject {
+  const value = randomIpv4(c.rng);
+  return { type: 'ipv4-addr', spec_version: '2.1', id: `ipv4-addr--${c.rng.uuid4()}`, value };
+}
+
+function sighting(c: Corpus): StixObject {
+  const ref = recent(c, 20);
+  return {
+    ...commonProperties(c, 'sighting'),
+    first_seen: ts(c.base, c.t - 3600),
+    last_seen: ts(c.base, c.t),
+    count: 1 + c.rng.int(20),
+    sighting_of_ref: ref.id,
+    where_sighted_refs: [c.identity.id],
+  };
+}
+
+/** The mix of new objects: a roll in [0, 1) below `below` (and not below the previous row's) makes that kind. */
+const KINDS: readonly { readonly below: number; readonly make: (c: Corpus) => StixObject }[] = [
+  { below: 0.5, make: indicator },
+  { below: 0.62, make: malware },
+  { below: 0.67, make: threatActor },
+  { below: 0.87, make: relationship },
+  { below: 0.94, make: ipv4Addr },
+];
+
+function makeObject(c: Corpus, roll: number): StixObject {
+  for (const kind of KINDS) if (roll < kind.below) return kind.make(c);
+  return sighting(c);
+}
+
+/** Types of which some objects get later versions. */
+const VERSIONED_TYPES: ReadonlySet<string> = new Set(['indicator', 'malware']);
+
+/** Posts a later version of one of the versioned objects, one second on. */
+function reviseEarlierObject(c: Corpus): void {
+  const prev = c.versioned[c.rng.int(c.versioned.length)];
+  if (prev === undefined) return;
+  c.t += 1;
+  const v: StixObject = { ...prev, modified: ts(c.base, c.t), confidence: 10 + c.rng.int(90), revoked: false };
+  c.out.push(v);
+  c.versioned[c.versioned.indexOf(prev)] = v;
+}
+
+/** Generates `count` objects (object versions), in an order a producer would post them. */
+export function generateCorpus(count: number, opts: CorpusOptions = {}): StixObject[] {
+  const rng = new Rng(opts.seed ?? 42);
+  const base = Date.UTC(2024, 0, 1);
+  const identity = demoIdentity(rng, base);
+  const c: Corpus = { rng, base, identity, out: [identity], malwareIds: [], versioned: [], t: 60 };
+  const versionedShare = opts.versionedShare ?? 0.1;
+  while (c.out.length < count) {
+    c.t += 1 + rng.int(30);
+    const obj = makeObject(c, rng.next());
+    c.out.push(obj);
+    if (VERSIONED_TYPES.has(obj.type) && rng.next() < versionedShare) c.versioned.push(obj);
     // Later versions of earlier objects arrive interleaved with new content.
-    if (versioned.length > 0 && rng.next() < 0.08 && out.length < count) {
-      const prev = versioned[rng.int(versioned.length)];
-      if (prev !== undefined) {
-        t += 1;
-        const v: StixObject = { ...prev, modified: ts(base, t), confidence: 10 + rng.int(90), revoked: false };
-        out.push(v);
-        versioned[versioned.indexOf(prev)] = v;
-      }
-    }
+    if (c.versioned.length > 0 && rng.next() < 0.08 && c.out.length < count) reviseEarlierObject(c);
   }
-  return out.slice(0, count);
+  return c.out.slice(0, count);
 }
 
 /** Splits objects into envelopes of `size`. */

@@ -14,32 +14,60 @@ interface Rendered {
   readonly details?: Readonly<Record<string, unknown>>;
 }
 
+const SERVER_FAILED = 'The server failed to process the request';
+
+/** Maps any thrown value to the status, TAXII error code and description of its error resource. */
 function classify(err: unknown, req: FastifyRequest): Rendered {
-  if (isDomainError(err)) {
-    const m = TAXII_ERROR_MAP[err.code];
-    return {
-      status: m.status,
-      code: err.code,
-      description: m.status >= 500 ? 'The server failed to process the request' : err.message,
-      ...(err.details !== undefined && m.status < 500 && { details: err.details }),
-    };
+  if (isDomainError(err)) return classifyDomainError(err);
+  if (err instanceof HttpException) return classifyHttpException(err, req);
+  return classifyFastifyError(err as FastifyErrorShape);
+}
+
+/** Domain errors keep their code; 5xx hide their message and details. */
+function classifyDomainError(err: DomainError): Rendered {
+  const m = TAXII_ERROR_MAP[err.code];
+  return {
+    status: m.status,
+    code: err.code,
+    description: m.status >= 500 ? SERVER_FAILED : err.message,
+    ...(err.details !== undefined && m.status < 500 && { details: err.details }),
+  };
+}
+
+/** Nest's HTTP exceptions; the router's 404 becomes 405 on a known path with another method. */
+function classifyHttpException(err: HttpException, req: FastifyRequest): Rendered {
+  const status = err.getStatus();
+  if (status === 404 && allowedMethods(req.url) !== undefined) {
+    return { status: 405, code: 'MethodNotAllowed', description: `${req.method} is not allowed here` };
   }
-  if (err instanceof HttpException) {
-    const status = err.getStatus();
-    if (status === 404 && allowedMethods(req.url) !== undefined) {
-      return { status: 405, code: 'MethodNotAllowed', description: `${req.method} is not allowed here` };
-    }
-    if (status === 404) return { status, code: 'NotFound', description: 'No such resource' };
-    const cause = (err as { cause?: { code?: string } }).cause;
-    const description =
-      status === 413 ? 'The request body is larger than this API root accepts' : status < 500 ? err.message : 'The server failed to process the request';
-    return { status, code: codeForStatus(status), description, ...(cause?.code !== undefined && { details: { cause: cause.code } }) };
-  }
-  const fst = err as { statusCode?: unknown; code?: unknown; message?: unknown };
+  if (status === 404) return { status, code: 'NotFound', description: 'No such resource' };
+  const cause = (err as { cause?: { code?: string } }).cause;
+  return {
+    status,
+    code: codeForStatus(status),
+    description: httpExceptionDescription(err, status),
+    ...(cause?.code !== undefined && { details: { cause: cause.code } }),
+  };
+}
+
+function httpExceptionDescription(err: HttpException, status: number): string {
+  if (status === 413) return 'The request body is larger than this API root accepts';
+  return status < 500 ? err.message : SERVER_FAILED;
+}
+
+/** What Fastify's own errors (and anything else thrown) may carry. */
+interface FastifyErrorShape {
+  readonly statusCode?: unknown;
+  readonly code?: unknown;
+  readonly message?: unknown;
+}
+
+/** Fastify's 4xx errors keep their status and message; anything else is an internal error. */
+function classifyFastifyError(fst: FastifyErrorShape): Rendered {
   if (typeof fst.statusCode === 'number' && fst.statusCode >= 400 && fst.statusCode < 500) {
     return { status: fst.statusCode, code: codeForStatus(fst.statusCode), description: typeof fst.message === 'string' ? fst.message : 'Bad request' };
   }
-  return { status: 500, code: 'Internal', description: 'The server failed to process the request' };
+  return { status: 500, code: 'Internal', description: SERVER_FAILED };
 }
 
 /**

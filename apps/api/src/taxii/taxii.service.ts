@@ -15,13 +15,15 @@ import {
   validateStixObject,
   type CollectionInfo,
   type Endpoint,
-  type ObjectFilter,
+  type CursorState,
+  type ListQuery,
   type ObjectStore,
   type Page,
-  type Position,
+  type PageRequest,
   type RawQuery,
   type StatusDetail,
   type StixRecord,
+  type VersionSelector,
 } from '@taxiway/domain';
 import type { TaxiiContext } from '../tenancy/request-context';
 
@@ -54,43 +56,53 @@ export class TaxiiService {
     const q = parseListQuery(query, endpoint, this.paging.maxPageSize);
     const scope = `${endpoint}:${ctx.collection.id}:${objectId ?? ''}`;
     const principal = String(ctx.principal.pk);
-    let filter: ObjectFilter = q.filter;
-    let after: Position | undefined;
-    let limit = q.limit;
-    if (q.next !== undefined) {
-      const st = this.cursors.decode(q.next, Math.floor(Date.now() / 1000));
-      if (st.scope !== scope || st.principal !== principal) throw new DomainError('InvalidCursor', 'The "next" value was issued for another request');
-      if (q.hasFilter && filterKey(q.filter) !== st.filter)
-        throw new DomainError('InvalidCursor', 'The filters differ from the ones the "next" value was issued for; send the same filters or none');
-      filter = filterFromKey(st.filter);
-      after = { dateAddedUs: st.dateAddedUs, seq: st.seq };
-      limit = q.limit ?? Math.min(st.limit, this.paging.maxPageSize);
-    }
-    const pageSize = limit ?? this.paging.defaultPageSize;
-    const page = await this.store.page({
+    const cursor = this.openCursor(q, scope, principal);
+    const request: PageRequest = {
       collectionPk: ctx.collection.pk,
       ...(objectId !== undefined && { objectId }),
-      filter,
-      defaultVersions: endpoint === 'versions' ? ALL_VERSIONS : LAST_VERSION,
-      ...(after !== undefined && { after }),
-      limit: pageSize,
-      shape: endpoint === 'objects' || endpoint === 'object' ? 'objects' : 'manifest',
-    });
-    if (page.rows.length === 0 && after === undefined && objectId !== undefined && !(await this.store.objectExists(ctx.collection.pk, objectId))) {
+      filter: cursor === undefined ? q.filter : filterFromKey(cursor.filter),
+      defaultVersions: defaultVersionsOf(endpoint),
+      ...(cursor !== undefined && { after: { dateAddedUs: cursor.dateAddedUs, seq: cursor.seq } }),
+      limit: this.pageSize(q.limit, cursor),
+      shape: returnsObjects(endpoint) ? 'objects' : 'manifest',
+    };
+    const page = await this.store.page(request);
+    if (isEmptyFirstPageOfObject(page, request) && !(await this.store.objectExists(request.collectionPk, request.objectId))) {
       throw notFound('No object with this id in this collection');
     }
-    const next = page.more ? this.nextToken(page, scope, principal, filter, pageSize) : undefined;
+    const next = this.nextToken(page, scope, principal, request);
     return { status: 200, body: this.render(endpoint, page, next), headers: dateHeaders(page) };
   }
 
-  private nextToken(page: Page, scope: string, principal: string, filter: ObjectFilter, limit: number): string {
+  /**
+   * Decodes the request's signed `next` token, if any, and checks that it was issued for this very
+   * request: same endpoint and scope, same principal, and the same filters (or none repeated).
+   */
+  private openCursor(q: ListQuery, scope: string, principal: string): CursorState | undefined {
+    if (q.next === undefined) return undefined;
+    const st = this.cursors.decode(q.next, Math.floor(Date.now() / 1000));
+    if (st.scope !== scope || st.principal !== principal) throw new DomainError('InvalidCursor', 'The "next" value was issued for another request');
+    if (q.hasFilter && filterKey(q.filter) !== st.filter)
+      throw new DomainError('InvalidCursor', 'The filters differ from the ones the "next" value was issued for; send the same filters or none');
+    return st;
+  }
+
+  /** The request's `limit`; else the one the cursor carried (capped by the current maximum); else the default. */
+  private pageSize(limit: number | undefined, cursor: CursorState | undefined): number {
+    if (limit !== undefined) return limit;
+    return cursor === undefined ? this.paging.defaultPageSize : Math.min(cursor.limit, this.paging.maxPageSize);
+  }
+
+  /** The `next` token that resumes after the page's last row, bound to this scope, principal, filters and limit; none on the last page. */
+  private nextToken(page: Page, scope: string, principal: string, request: PageRequest): string | undefined {
+    if (!page.more) return undefined;
     const last = page.rows[page.rows.length - 1];
     if (last === undefined) throw new Error('more without rows');
     return this.cursors.encode({
       scope,
       principal,
-      filter: filterKey(filter),
-      limit,
+      filter: filterKey(request.filter),
+      limit: request.limit,
       dateAddedUs: last.dateAddedUs,
       seq: last.seq,
       issuedAt: Math.floor(Date.now() / 1000),
@@ -100,7 +112,7 @@ export class TaxiiService {
   private render(endpoint: ListEndpoint, page: Page, next: string | undefined): string {
     const head = `{"more":${page.more}${next === undefined ? '' : `,"next":${JSON.stringify(next)}`}`;
     if (page.rows.length === 0) return head + '}';
-    if (endpoint === 'objects' || endpoint === 'object') return `${head},"objects":[${page.rows.map((r) => r.raw).join(',')}]}`;
+    if (returnsObjects(endpoint)) return `${head},"objects":[${page.rows.map((r) => r.raw).join(',')}]}`;
     if (endpoint === 'versions') return `${head},"versions":[${page.rows.map((r) => JSON.stringify(r.version)).join(',')}]}`;
     const records = page.rows.map(
       (r) =>
@@ -148,6 +160,24 @@ export class TaxiiService {
     if (s === undefined || (s.principalPk !== ctx.principal.pk && !isAdmin)) throw notFound();
     return { status: 200, body: JSON.stringify(statusToJson(s, formatTaxiiTimestamp)), headers: {} };
   }
+}
+
+/** Objects and Get an Object return full objects; manifests and versions only metadata. */
+function returnsObjects(endpoint: ListEndpoint): boolean {
+  return endpoint === 'objects' || endpoint === 'object';
+}
+
+/** Get Object Versions lists every version by default; the other endpoints only the latest. */
+function defaultVersionsOf(endpoint: ListEndpoint): VersionSelector {
+  return endpoint === 'versions' ? ALL_VERSIONS : LAST_VERSION;
+}
+
+/**
+ * True for the first page of a per-object endpoint that came back empty: the object may not exist at
+ * all (404), or exist with no version matching the filters (an empty 200).
+ */
+function isEmptyFirstPageOfObject(page: Page, request: PageRequest): request is PageRequest & { readonly objectId: string } {
+  return page.rows.length === 0 && request.after === undefined && request.objectId !== undefined;
 }
 
 function dateHeaders(page: Page): Record<string, string> {

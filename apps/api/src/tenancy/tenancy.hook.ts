@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { CredentialVerifier, parseAuthorization } from '@taxiway/auth';
-import { DomainError, negotiateAccept, notFound } from '@taxiway/domain';
+import { CredentialVerifier, parseAuthorization, type Credential } from '@taxiway/auth';
+import { DomainError, negotiateAccept, notFound, type Access, type ApiRootInfo, type CollectionInfo, type PrincipalInfo } from '@taxiway/domain';
 import { readTaxiiBody } from '../http/body';
 import type { CatalogService } from '../catalog/catalog.service';
 import './request-context';
@@ -17,31 +17,13 @@ export function installTenancy(app: FastifyInstance, catalog: CatalogService, ve
   app.decorateRequest('taxii', null);
 
   app.addHook('onRequest', async (req: FastifyRequest) => {
-    const path = req.url;
-    if (PUBLIC_PREFIXES.some((p) => path === p || path.startsWith(p + '/') || path.startsWith(p + '?'))) return;
+    if (isPublicPath(req.url)) return;
     const cred = parseAuthorization(req.headers.authorization);
     const principal = cred === undefined ? undefined : await verifier.verify(cred);
-    if (principal === undefined) {
-      throw new DomainError('Unauthenticated', cred === undefined ? 'This server requires authentication' : 'The credentials were not accepted');
-    }
+    if (principal === undefined) throw unauthenticated(cred);
     req.taxii = { principal };
-    const params = (req.params ?? {}) as Record<string, string | undefined>;
-    const routeUrl = req.routeOptions.url ?? '';
-    negotiateAccept(req.headers.accept, { allowStix: routeUrl.endsWith('/manifest/') || routeUrl.endsWith('/manifest') });
-    const rootPath = params['apiRoot'];
-    if (rootPath === undefined) return;
-    const root = catalog.rootByPath(rootPath);
-    if (root === undefined || !catalog.rootVisible(root, principal.pk)) throw notFound();
-    const collId = params['collectionId'];
-    if (collId === undefined) {
-      req.taxii = { principal, root };
-      return;
-    }
-    const collection = catalog.findCollection(root, collId);
-    const access = collection === undefined ? undefined : catalog.access(collection, principal.pk);
-    if (collection === undefined || access === undefined || (!access.read && !access.write)) throw notFound();
-    req.taxii = { principal, root, collection, access };
-    if (req.method === 'POST' && !access.write) throw new DomainError('Forbidden', 'You may not add objects to this collection');
+    negotiateAccept(req.headers.accept, { allowStix: isManifestRoute(req) });
+    bindTarget(req, catalog, principal);
   });
 
   // One body parser for every content type: the route decides what it accepts.
@@ -51,4 +33,55 @@ export function installTenancy(app: FastifyInstance, catalog: CatalogService, ve
     if (limit === undefined) throw new DomainError('MethodNotAllowed', 'This resource takes no request body');
     return readTaxiiBody(req, payload, limit);
   });
+}
+
+/** Health and metrics endpoints, served without authentication. */
+function isPublicPath(path: string): boolean {
+  return PUBLIC_PREFIXES.some((p) => path === p || path.startsWith(p + '/') || path.startsWith(p + '?'));
+}
+
+/** 401: no credentials at all, or credentials that did not verify. */
+function unauthenticated(cred: Credential | undefined): DomainError {
+  return new DomainError('Unauthenticated', cred === undefined ? 'This server requires authentication' : 'The credentials were not accepted');
+}
+
+/** Get Object Manifests may also answer in the STIX media type. */
+function isManifestRoute(req: FastifyRequest): boolean {
+  const routeUrl = req.routeOptions.url ?? '';
+  return routeUrl.endsWith('/manifest/') || routeUrl.endsWith('/manifest');
+}
+
+/**
+ * Resolves the API root and collection named in the route (404 unless the principal may see them),
+ * records them on the request, and, for Add Objects, checks the write grant (403).
+ */
+function bindTarget(req: FastifyRequest, catalog: CatalogService, principal: PrincipalInfo): void {
+  const params = (req.params ?? {}) as Record<string, string | undefined>;
+  const rootPath = params['apiRoot'];
+  if (rootPath === undefined) return;
+  const root = visibleRoot(catalog, rootPath, principal);
+  const collId = params['collectionId'];
+  if (collId === undefined) {
+    req.taxii = { principal, root };
+    return;
+  }
+  const collection = catalog.findCollection(root, collId);
+  const access = grantedAccess(catalog, collection, principal);
+  if (collection === undefined || access === undefined) throw notFound();
+  req.taxii = { principal, root, collection, access };
+  if (req.method === 'POST' && !access.write) throw new DomainError('Forbidden', 'You may not add objects to this collection');
+}
+
+/** The API root at `rootPath`; 404 if there is none or the principal may not see it. */
+function visibleRoot(catalog: CatalogService, rootPath: string, principal: PrincipalInfo): ApiRootInfo {
+  const root = catalog.rootByPath(rootPath);
+  if (root === undefined || !catalog.rootVisible(root, principal.pk)) throw notFound();
+  return root;
+}
+
+/** The principal's access to the collection; undefined if there is no such collection or neither read nor write is granted. */
+function grantedAccess(catalog: CatalogService, collection: CollectionInfo | undefined, principal: PrincipalInfo): Access | undefined {
+  if (collection === undefined) return undefined;
+  const access = catalog.access(collection, principal.pk);
+  return access.read || access.write ? access : undefined;
 }

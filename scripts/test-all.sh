@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Installs everything the tests need on a fresh Debian machine, then runs every test tier:
+# type-check, lint, unit, storage (PostgreSQL + PGlite), API end-to-end, concurrency and interop
+# (taxii2-client). A missing prerequisite is an error, never a skip. `.ci/run` calls exactly this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\n==> %s\n' "$*"; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else echo "need root for: $*" >&2; return 1; fi; }
+apt_install() {
+  log "installing Debian packages: $*"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@"
+}
+
+log "node $(node --version), npm $(npm --version)"
+node -e 'const [a,b]=process.versions.node.split(".").map(Number); if (a<20||(a===20&&b<19)) { console.error("Node >= 20.19 is required"); process.exit(1) }'
+
+log "installing npm dependencies (npm ci)"
+npm ci --no-audit --no-fund
+
+# A real PostgreSQL server for the storage, API and interop tiers (unless DATABASE_URL points at one).
+if [ -z "${DATABASE_URL:-}" ]; then
+  if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then apt_install postgresql; fi
+  ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { echo "PostgreSQL server binaries still missing" >&2; exit 1; }
+  id postgres >/dev/null 2>&1 || [ "$(id -u)" != 0 ] || { echo "the postgres system user is missing (initdb refuses to run as root)" >&2; exit 1; }
+fi
+
+# The official OASIS TAXII 2.1 client, from PyPI, in a virtualenv of its own.
+if ! python3 -m venv --help >/dev/null 2>&1; then apt_install python3-venv; fi
+if [ ! -x .venv-interop/bin/python ]; then
+  log "creating .venv-interop"
+  python3 -m venv .venv-interop || { rm -rf .venv-interop; apt_install python3-venv; python3 -m venv .venv-interop; }
+fi
+log "installing interop clients (test/interop/requirements.txt)"
+.venv-interop/bin/python -m pip install -q --disable-pip-version-check -r test/interop/requirements.txt
+
+log "build and type-check"
+npm run build
+npx tsc -p tsconfig.json --noEmit
+
+log "lint and format"
+npx eslint . --max-warnings 0
+npx prettier --check . >/dev/null
+
+log "tests: unit, storage (PostgreSQL + PGlite), API end-to-end, concurrency, interop"
+mkdir -p .tmp
+set +e
+npx vitest run 2>&1 | tee .tmp/vitest.log
+status=${PIPESTATUS[0]}
+set -e
+summary=$(grep -E '^vitest: [0-9]+ passed, [0-9]+ failed' .tmp/vitest.log | tail -n 1 || true)
+if [ -z "$summary" ]; then summary="vitest: 0 passed, 1 failed"; status=1; fi
+echo
+echo "$summary"
+exit "$status"
