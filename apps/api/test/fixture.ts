@@ -1,6 +1,8 @@
 import type { DesiredState } from '@taxiway/domain';
 import { principal } from '../../../test/support/server';
 
+export { minimalIndicator as indicator } from '@taxiway/testing';
+
 export const RW = '11111111-1111-4111-8111-111111111111';
 export const RO = '22222222-2222-4222-8222-222222222222';
 export const B1 = '33333333-3333-4333-8333-333333333333';
@@ -71,21 +73,6 @@ let n = 0;
 export function indicatorId(): string {
   n++;
   return `indicator--${String(n).padStart(8, '0')}-aaaa-4bbb-8ccc-${Date.now().toString(16).padStart(12, '0').slice(-12)}`;
-}
-
-export function indicator(id: string, modified: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    type: 'indicator',
-    spec_version: '2.1',
-    id,
-    created: '2020-01-01T00:00:00.000Z',
-    modified,
-    name: 'test',
-    pattern: "[ipv4-addr:value = '203.0.113.9']",
-    pattern_type: 'stix',
-    valid_from: '2020-01-01T00:00:00Z',
-    ...extra,
-  };
 }
 
 export const TS_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;

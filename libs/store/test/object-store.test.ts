@@ -14,7 +14,7 @@ import {
   type VersionRow,
 } from '@taxiway/domain';
 import { migrate, migrationsAtHead, SqlObjectStore } from '@taxiway/store';
-import { Rng } from '@taxiway/testing';
+import { minimalIndicator as indicator, Rng } from '@taxiway/testing';
 import { BACKENDS, state, type Backend } from './backends';
 
 const MT = ['application/stix+json'];
@@ -23,20 +23,6 @@ function rec(o: Record<string, unknown>): StixRecord {
   const v = validateStixObject(o, MT);
   if (!v.ok) throw new Error(v.message);
   return v.record;
-}
-
-function indicator(id: string, modified: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    type: 'indicator',
-    spec_version: '2.1',
-    id,
-    created: '2020-01-01T00:00:00.000Z',
-    modified,
-    pattern: "[ipv4-addr:value = '10.0.0.1']",
-    pattern_type: 'stix',
-    valid_from: '2020-01-01T00:00:00Z',
-    ...extra,
-  };
 }
 
 const uid = (t = 'indicator'): string => `${t}--${randomUUID()}`;

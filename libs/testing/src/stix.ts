@@ -222,3 +222,19 @@ export function envelopes(objects: readonly StixObject[], size: number): { objec
   for (let i = 0; i < objects.length; i += size) out.push({ objects: objects.slice(i, i + size) });
   return out;
 }
+
+/** A minimal valid STIX 2.1 indicator version, for tests that need many small objects. */
+export function minimalIndicator(id: string, modified: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    type: 'indicator',
+    spec_version: '2.1',
+    id,
+    created: '2020-01-01T00:00:00.000Z',
+    modified,
+    name: 'test',
+    pattern: "[ipv4-addr:value = '203.0.113.9']",
+    pattern_type: 'stix',
+    valid_from: '2020-01-01T00:00:00Z',
+    ...extra,
+  };
+}
