@@ -23,7 +23,9 @@ export function createDataSource(url: string, poolSize: number): DataSource {
     synchronize: false,
     migrationsRun: false,
     logging: false,
-    extra: { max: poolSize, idleTimeoutMillis: 30_000 },
+    // pg parses the whole URL itself (TypeORM's parser drops query parameters such as sslmode or a
+    // unix-socket host=/run/postgresql).
+    extra: { connectionString: url, max: poolSize, idleTimeoutMillis: 30_000 },
   });
 }
 
