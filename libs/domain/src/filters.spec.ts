@@ -30,6 +30,8 @@ describe('parseListQuery', () => {
 
   it('caps limit at the configured maximum instead of refusing it', () => {
     expect(parseListQuery({ limit: '999999999' }, 'objects', 10000).limit).toBe(10000);
+    expect(parseListQuery({ limit: '99999999999999999999999999' }, 'objects', 10000).limit).toBe(10000);
+    expect(parseListQuery({ limit: '0001' }, 'objects', 10000).limit).toBe(1);
   });
 
   it.each([

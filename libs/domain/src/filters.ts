@@ -90,8 +90,8 @@ export function parseVersionSelector(values: readonly string[]): VersionSelector
 
 function parseLimit(text: string | undefined, maxPageSize: number): number | undefined {
   if (text === undefined) return undefined;
-  if (!/^\d{1,16}$/.test(text)) throw invalidFilter('"limit" must be a positive integer', { parameter: 'limit' });
-  const n = Number(text);
+  if (!/^\d{1,1000}$/.test(text)) throw invalidFilter('"limit" must be a positive integer', { parameter: 'limit' });
+  const n = Number(text); // any size: values above the maximum are capped, not refused
   if (n <= 0) throw invalidFilter('"limit" must be a positive integer', { parameter: 'limit' });
   return Math.min(n, maxPageSize);
 }

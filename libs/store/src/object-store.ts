@@ -21,6 +21,7 @@ interface InsertedRow {
   stix_id: string;
   version_us: number;
   date_added_us: number;
+  had_versions: boolean;
   unversioned: boolean;
 }
 
@@ -64,7 +65,15 @@ SELECT $1, u.id, COALESCE(u.vus, alloc.added0 + u.ord), alloc.seq0 + u.ord, allo
        unnest($3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
          WITH ORDINALITY AS u(id, vus, type, spec, ver, mt, raw, ord)
 ON CONFLICT DO NOTHING
-RETURNING o.stix_id, o.version_us, o.date_added_us, o.unversioned`;
+RETURNING o.stix_id, o.version_us, o.date_added_us, o.unversioned,
+          -- whether the object had versions before this statement (its own rows are not visible here)
+          EXISTS (SELECT 1 FROM objects b WHERE b.collection_pk = o.collection_pk AND b.stix_id = o.stix_id) AS had_versions`;
+
+/**
+ * Takes the collection's write lock before the INSERT, so that the INSERT's snapshot (taken when the
+ * statement starts) already contains everything committed by writers that held the lock before us.
+ */
+const LOCK_SQL = `SELECT 1 FROM collections WHERE pk = $1 FOR NO KEY UPDATE`;
 
 /** Clears `latest` on versions outranked by another version of the same object (run under the collection lock). */
 const DEMOTE_SQL = `
@@ -277,7 +286,8 @@ export class SqlObjectStore implements ObjectStore {
       collectionPk,
       unique.map((u) => u.record),
     );
-    if (inserted.length > 0) await em.query(DEMOTE_SQL, [collectionPk, [...new Set(inserted.map((r) => r.stix_id))]]);
+    const multi = multiVersionIds(inserted);
+    if (multi.length > 0) await em.query(DEMOTE_SQL, [collectionPk, multi]);
     this.noteInserted(inserted.length);
     const insertedKeys = new Set<string>();
     for (const r of inserted) {
@@ -317,6 +327,7 @@ export class SqlObjectStore implements ObjectStore {
       mts[i] = r.mediaType;
       raws[i] = r.raw;
     });
+    await em.query(LOCK_SQL, [collectionPk]);
     return em.query(INSERT_SQL, [collectionPk, n, ids, vus, typesA, specs, vers, mts, raws]);
   }
 
@@ -412,6 +423,20 @@ export class SqlObjectStore implements ObjectStore {
     );
     return rows[0]?.n ?? 0;
   }
+}
+
+/**
+ * Ids whose `latest` flags may need fixing after an insert: objects that already had versions, and
+ * objects with more than one version in this envelope. A new object with one version is latest.
+ */
+function multiVersionIds(inserted: readonly InsertedRow[]): string[] {
+  const seen = new Set<string>();
+  const multi = new Set<string>();
+  for (const r of inserted) {
+    if (r.had_versions || seen.has(r.stix_id)) multi.add(r.stix_id);
+    seen.add(r.stix_id);
+  }
+  return [...multi];
 }
 
 /** `col = $n` for one value (the planner estimates it without statistics), `= ANY($n)` for several. */

@@ -192,6 +192,49 @@ describe.each(BACKENDS)('object store on $name', (backend) => {
     await compare(left);
   });
 
+  it('keeps exactly one latest version per object when writers post versions of the same objects in parallel', async () => {
+    const ids = Array.from({ length: 5 }, () => uid());
+    const months = ['01', '02', '03', '04', '05', '06', '07', '08'];
+    await Promise.all(months.map((m) => add(ids.map((id) => indicator(id, `2023-${m}-01T00:00:00.000Z`)))));
+    const rows: { stix_id: string; version: string; latest: boolean }[] = await b.ds.query(
+      `SELECT stix_id, version, latest FROM objects WHERE collection_pk = $1 AND stix_id = ANY($2::text[])`,
+      [coll.pk, ids],
+    );
+    expect(rows).toHaveLength(ids.length * months.length);
+    for (const id of ids) {
+      const latest = rows.filter((r) => r.stix_id === id && r.latest).map((r) => r.version);
+      expect(latest, id).toEqual(['2023-08-01T00:00:00.000Z']);
+    }
+    const served = await all(coll, { ids });
+    expect(served.map((r) => r.version)).toEqual(ids.map(() => '2023-08-01T00:00:00.000Z'));
+  });
+
+  // PGlite runs one statement at a time: there is no concurrent writer to wait for.
+  if (backend.name === 'postgresql')
+    it('sees a version committed by the writer it waited for, and demotes it (no snapshot race)', async () => {
+      const id = uid();
+      const other = b.ds.createQueryRunner();
+      await other.connect();
+      await other.startTransaction();
+      // Another writer holds the collection lock and has stored version 1, not yet committed.
+      await other.query(`UPDATE collections SET last_seq = last_seq + 1, last_added_us = last_added_us + 1 WHERE pk = $1`, [coll.pk]);
+      await other.query(
+        `INSERT INTO objects (collection_pk, stix_id, version_us, seq, date_added_us, type, spec_version, version, unversioned, media_type, raw)
+       SELECT $1, $2, 1, last_seq, last_added_us, 'indicator', '2.1', '1970-01-01T00:00:00.000001Z', false, 'application/stix+json;version=2.1', '{}' FROM collections WHERE pk = $1`,
+        [coll.pk, id],
+      );
+      const pending = add([indicator(id, '2023-01-01T00:00:00.000Z')]);
+      await new Promise((r) => setTimeout(r, 300));
+      await other.commitTransaction();
+      await other.release();
+      await pending;
+      const rows: { version_us: number; latest: boolean }[] = await b.ds.query(
+        `SELECT version_us, latest FROM objects WHERE collection_pk = $1 AND stix_id = $2 ORDER BY version_us`,
+        [coll.pk, id],
+      );
+      expect(rows.map((r) => r.latest)).toEqual([false, true]);
+    });
+
   it('pages by position without losing or repeating a row, and reports more', async () => {
     const full = await all(coll, {}, undefined, ALL_VERSIONS);
     const seen: string[] = [];
