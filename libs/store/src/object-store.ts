@@ -7,6 +7,7 @@ import {
   type AddRequest,
   type ObjectFilter,
   type ObjectStore,
+  type JoinedPage,
   type Page,
   type PageRequest,
   type PageRow,
@@ -30,6 +31,15 @@ interface ExistingRow {
   version_us: number;
   unversioned: boolean;
   raw: string;
+}
+
+interface JoinedRow {
+  n: number;
+  json: string;
+  first_added: number;
+  first_seq: number;
+  last_added: number;
+  last_seq: number;
 }
 
 interface ListedRow {
@@ -60,9 +70,12 @@ WITH alloc AS (
 INSERT INTO objects AS o (collection_pk, stix_id, version_us, seq, date_added_us, type, spec_version,
                           version, unversioned, media_type, raw)
 SELECT $1, u.id, COALESCE(u.vus, alloc.added0 + u.ord), alloc.seq0 + u.ord, alloc.added0 + u.ord,
-       u.type, u.spec, u.ver, u.vus IS NULL, u.mt, u.raw
+       u.type, u.spec, u.ver, u.vus IS NULL, u.mt, u.raw::text
   FROM alloc,
-       unnest($3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
+       -- The objects' JSON texts arrive as one JSON array: json_array_elements returns each element's
+       -- text verbatim and spares the client escaping every quote into an array literal.
+       ROWS FROM (unnest($3::text[]), unnest($4::bigint[]), unnest($5::text[]), unnest($6::text[]), unnest($7::text[]),
+                  unnest($8::text[]), json_array_elements($9::json))
          WITH ORDINALITY AS u(id, vus, type, spec, ver, mt, raw, ord)
 ON CONFLICT DO NOTHING
 RETURNING o.stix_id, o.version_us, o.date_added_us, o.unversioned,
@@ -328,7 +341,7 @@ export class SqlObjectStore implements ObjectStore {
       raws[i] = r.raw;
     });
     await em.query(LOCK_SQL, [collectionPk]);
-    return em.query(INSERT_SQL, [collectionPk, n, ids, vus, typesA, specs, vers, mts, raws]);
+    return em.query(INSERT_SQL, [collectionPk, n, ids, vus, typesA, specs, vers, mts, `[${raws.join(',')}]`]);
   }
 
   private async existing(em: EntityManager, collectionPk: number, records: readonly StixRecord[]): Promise<Map<string, ExistingRow>> {
@@ -343,12 +356,9 @@ export class SqlObjectStore implements ObjectStore {
 
   async page(req: PageRequest): Promise<Page> {
     const p = new Params();
-    const where = [`o.collection_pk = ${p.add(req.collectionPk)}`];
-    if (req.objectId !== undefined) where.push(`o.stix_id = ${p.add(req.objectId)}`);
-    where.push(...narrow(p, 'o', req.filter), selection(p, req.filter, req.filter.versions ?? req.defaultVersions));
-    if (req.after !== undefined) where.push(`(o.date_added_us, o.seq) > (${p.add(req.after.dateAddedUs)}::bigint, ${p.add(req.after.seq)}::bigint)`);
+    const where = pageWhere(p, req);
     const cols = `o.stix_id, o.date_added_us, o.seq, o.version, o.version_us, o.media_type${req.shape === 'objects' ? ', o.raw' : ''}`;
-    const sql = `SELECT ${cols} FROM objects o WHERE ${where.join(' AND ')} ORDER BY o.date_added_us, o.seq LIMIT ${p.add(req.limit + 1)}`;
+    const sql = `SELECT ${cols} FROM objects o WHERE ${where} ORDER BY o.date_added_us, o.seq LIMIT ${p.add(req.limit + 1)}`;
     const rows = await this.read<ListedRow>(sql, p.values);
     const more = rows.length > req.limit;
     if (more) rows.length = req.limit;
@@ -362,6 +372,33 @@ export class SqlObjectStore implements ObjectStore {
         mediaType: r.media_type,
         ...(r.raw !== undefined && { raw: r.raw }),
       })),
+    };
+  }
+
+  async pageJson(req: PageRequest): Promise<JoinedPage> {
+    const p = new Params();
+    const where = pageWhere(p, req);
+    const limit = p.add(req.limit);
+    // One row back: the first `limit` objects joined with commas, the positions of the first and last
+    // of them, and whether a further object exists (the page reads limit + 1 rows).
+    const sql = `WITH page AS (
+        SELECT o.raw, o.date_added_us, o.seq FROM objects o WHERE ${where}
+         ORDER BY o.date_added_us, o.seq LIMIT ${limit}::int + 1)
+      SELECT count(*)::int AS n,
+             array_to_string((array_agg(raw ORDER BY date_added_us, seq))[1:${limit}::int], ',') AS json,
+             (array_agg(date_added_us ORDER BY date_added_us, seq))[1] AS first_added,
+             (array_agg(seq ORDER BY date_added_us, seq))[1] AS first_seq,
+             (array_agg(date_added_us ORDER BY date_added_us, seq))[least(count(*)::int, ${limit}::int)] AS last_added,
+             (array_agg(seq ORDER BY date_added_us, seq))[least(count(*)::int, ${limit}::int)] AS last_seq
+        FROM page`;
+    const [r] = await this.read<JoinedRow>(sql, p.values);
+    if (r === undefined || r.n === 0) return { count: 0, more: false, first: undefined, last: undefined, json: undefined };
+    return {
+      count: Math.min(r.n, req.limit),
+      more: r.n > req.limit,
+      first: { dateAddedUs: r.first_added, seq: r.first_seq },
+      last: { dateAddedUs: r.last_added, seq: r.last_seq },
+      json: r.json,
     };
   }
 
@@ -423,6 +460,15 @@ export class SqlObjectStore implements ObjectStore {
     );
     return rows[0]?.n ?? 0;
   }
+}
+
+/** The WHERE clause of a page: collection, object, row filters, version selection, position. */
+function pageWhere(p: Params, req: PageRequest): string {
+  const where = [`o.collection_pk = ${p.add(req.collectionPk)}`];
+  if (req.objectId !== undefined) where.push(`o.stix_id = ${p.add(req.objectId)}`);
+  where.push(...narrow(p, 'o', req.filter), selection(p, req.filter, req.filter.versions ?? req.defaultVersions));
+  if (req.after !== undefined) where.push(`(o.date_added_us, o.seq) > (${p.add(req.after.dateAddedUs)}::bigint, ${p.add(req.after.seq)}::bigint)`);
+  return where.join(' AND ');
 }
 
 /**

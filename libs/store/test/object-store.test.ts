@@ -235,6 +235,25 @@ describe.each(BACKENDS)('object store on $name', (backend) => {
       expect(rows.map((r) => r.latest)).toEqual([false, true]);
     });
 
+  it('joins a page of objects in the database exactly as the row page would be joined', async () => {
+    const filters: ObjectFilter[] = [{}, { versions: ALL_VERSIONS }, { types: ['malware'] }, { versions: parseVersionSelector(['first']) }];
+    for (const filter of filters)
+      for (const limit of [1, 2, 5, 1000]) {
+        const req = { collectionPk: coll.pk, filter, defaultVersions: LAST_VERSION, limit, shape: 'objects' as const };
+        const rows = await store.page(req);
+        const joined = await store.pageJson(req);
+        const first = rows.rows[0];
+        const last = rows.rows[rows.rows.length - 1];
+        expect(joined, `${JSON.stringify(filter)} limit ${limit}`).toEqual({
+          count: rows.rows.length,
+          more: rows.more,
+          first: first && { dateAddedUs: first.dateAddedUs, seq: first.seq },
+          last: last && { dateAddedUs: last.dateAddedUs, seq: last.seq },
+          json: rows.rows.length === 0 ? undefined : rows.rows.map((r) => r.raw).join(','),
+        });
+      }
+  });
+
   it('pages by position without losing or repeating a row, and reports more', async () => {
     const full = await all(coll, {}, undefined, ALL_VERSIONS);
     const seen: string[] = [];

@@ -17,8 +17,10 @@ import {
   type Endpoint,
   type CursorState,
   type ListQuery,
+  type JoinedPage,
   type ObjectStore,
   type Page,
+  type PageRow,
   type PageRequest,
   type RawQuery,
   type StatusDetail,
@@ -66,12 +68,12 @@ export class TaxiiService {
       limit: this.pageSize(q.limit, cursor),
       shape: returnsObjects(endpoint) ? 'objects' : 'manifest',
     };
-    const page = await this.store.page(request);
-    if (isEmptyFirstPageOfObject(page, request) && !(await this.store.objectExists(request.collectionPk, request.objectId))) {
+    const view = returnsObjects(endpoint) ? await this.store.pageJson(request) : rowsView(endpoint, await this.store.page(request));
+    if (isEmptyFirstPageOfObject(view, request) && !(await this.store.objectExists(request.collectionPk, request.objectId))) {
       throw notFound('No object with this id in this collection');
     }
-    const next = this.nextToken(page, scope, principal, request);
-    return { status: 200, body: this.render(endpoint, page, next), headers: dateHeaders(page) };
+    const next = this.nextToken(view, scope, principal, request);
+    return { status: 200, body: render(endpoint, view, next), headers: dateHeaders(view) };
   }
 
   /**
@@ -94,9 +96,9 @@ export class TaxiiService {
   }
 
   /** The `next` token that resumes after the page's last row, bound to this scope, principal, filters and limit; none on the last page. */
-  private nextToken(page: Page, scope: string, principal: string, request: PageRequest): string | undefined {
-    if (!page.more) return undefined;
-    const last = page.rows[page.rows.length - 1];
+  private nextToken(view: PageView, scope: string, principal: string, request: PageRequest): string | undefined {
+    if (!view.more) return undefined;
+    const last = view.last;
     if (last === undefined) throw new Error('more without rows');
     return this.cursors.encode({
       scope,
@@ -107,18 +109,6 @@ export class TaxiiService {
       seq: last.seq,
       issuedAt: Math.floor(Date.now() / 1000),
     });
-  }
-
-  private render(endpoint: ListEndpoint, page: Page, next: string | undefined): string {
-    const head = `{"more":${page.more}${next === undefined ? '' : `,"next":${JSON.stringify(next)}`}`;
-    if (page.rows.length === 0) return head + '}';
-    if (returnsObjects(endpoint)) return `${head},"objects":[${page.rows.map((r) => r.raw).join(',')}]}`;
-    if (endpoint === 'versions') return `${head},"versions":[${page.rows.map((r) => JSON.stringify(r.version)).join(',')}]}`;
-    const records = page.rows.map(
-      (r) =>
-        `{"id":${JSON.stringify(r.id)},"date_added":"${formatTaxiiTimestamp(r.dateAddedUs)}","version":${JSON.stringify(r.version)},"media_type":${JSON.stringify(r.mediaType)}}`,
-    );
-    return `${head},"objects":[${records.join(',')}]}`;
   }
 
   /** Add Objects: stores the valid objects of the envelope and answers 202 with a complete status. */
@@ -176,15 +166,45 @@ function defaultVersionsOf(endpoint: ListEndpoint): VersionSelector {
  * True for the first page of a per-object endpoint that came back empty: the object may not exist at
  * all (404), or exist with no version matching the filters (an empty 200).
  */
-function isEmptyFirstPageOfObject(page: Page, request: PageRequest): request is PageRequest & { readonly objectId: string } {
-  return page.rows.length === 0 && request.after === undefined && request.objectId !== undefined;
+function isEmptyFirstPageOfObject(view: PageView, request: PageRequest): request is PageRequest & { readonly objectId: string } {
+  return view.count === 0 && request.after === undefined && request.objectId !== undefined;
 }
 
-function dateHeaders(page: Page): Record<string, string> {
-  const first = page.rows[0];
-  const last = page.rows[page.rows.length - 1];
+function dateHeaders(view: PageView): Record<string, string> {
+  const { first, last } = view;
   if (first === undefined || last === undefined) return {};
   return { 'x-taxii-date-added-first': formatTaxiiTimestamp(first.dateAddedUs), 'x-taxii-date-added-last': formatTaxiiTimestamp(last.dateAddedUs) };
+}
+
+/**
+ * A page as the response needs it: counts, positions, and the list's items already serialized and
+ * joined (by the database for objects, here for manifest records and versions).
+ */
+type PageView = JoinedPage;
+
+function manifestRecord(r: PageRow): string {
+  return `{"id":${JSON.stringify(r.id)},"date_added":"${formatTaxiiTimestamp(r.dateAddedUs)}","version":${JSON.stringify(r.version)},"media_type":${JSON.stringify(r.mediaType)}}`;
+}
+
+/** Manifest and versions pages: the rows serialized here. */
+function rowsView(endpoint: ListEndpoint, page: Page): PageView {
+  const first = page.rows[0];
+  const last = page.rows[page.rows.length - 1];
+  const items = endpoint === 'versions' ? page.rows.map((r) => JSON.stringify(r.version)) : page.rows.map(manifestRecord);
+  return {
+    count: page.rows.length,
+    more: page.more,
+    first: first === undefined ? undefined : { dateAddedUs: first.dateAddedUs, seq: first.seq },
+    last: last === undefined ? undefined : { dateAddedUs: last.dateAddedUs, seq: last.seq },
+    json: items.length === 0 ? undefined : items.join(','),
+  };
+}
+
+/** The envelope, manifest or versions resource: `more`, `next` when there is more, and the items if any. */
+function render(endpoint: ListEndpoint, view: PageView, next: string | undefined): string {
+  const head = `{"more":${view.more}${next === undefined ? '' : `,"next":${JSON.stringify(next)}`}`;
+  if (view.json === undefined) return head + '}';
+  return `${head},"${endpoint === 'versions' ? 'versions' : 'objects'}":[${view.json}]}`;
 }
 
 /** The `objects` list of a TAXII envelope (a STIX bundle is accepted too); otherwise 422. */
