@@ -1,11 +1,18 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { verify } from '@node-rs/argon2';
-import type { PrincipalInfo } from '@taxiway/domain';
+import type { ApiKeyInfo, PrincipalInfo } from '@taxiway/domain';
+import { apiKeyId, looksLikeApiKey } from './api-key';
 import type { Credential } from './credentials';
 
 export interface PrincipalDirectory {
   byName(name: string): PrincipalInfo | undefined;
+  byPk(pk: number): PrincipalInfo | undefined;
+  /** A key that is not revoked, by its public id. */
+  apiKey(id: string): ApiKeyInfo | undefined;
 }
+
+/** A fixed, valid argon2id hash: unknown users cost the same slow verification as known ones. */
+const DUMMY_HASH = '$argon2id$v=19$m=19456,t=2,p=1$AAAAAAAAAAAAAAAAAAAAAA$dRzY82fgceWJKqstlAB6sn56dYrekptRpYPqbR1lZQg';
 
 interface CacheEntry {
   readonly principalPk: number;
@@ -47,16 +54,44 @@ export class CredentialVerifier {
     this.cache.clear();
   }
 
+  /**
+   * The principal a credential authenticates, or undefined. API keys are accepted as `Bearer` or
+   * `Token`, and as the password of Basic auth (any username), as many TAXII clients only do Basic.
+   */
   async verify(cred: Credential, nowMs = Date.now()): Promise<PrincipalInfo | undefined> {
-    if (cred.kind !== 'basic') return undefined; // API keys arrive with the key model (issue 3)
+    if (cred.kind === 'key') return this.verifyKey(cred.key, nowMs);
+    if (looksLikeApiKey(cred.password)) return this.verifyKey(cred.password, nowMs);
     const digest = this.digestOf(cred.username, cred.password);
-    const hit = this.cache.get(digest);
     const principal = this.directory.byName(cred.username);
-    if (!canUsePassword(principal)) return undefined;
-    if (hit !== undefined && hit.expiresAt > nowMs && hit.principalPk === principal.pk) return principal;
+    if (!canUsePassword(principal)) {
+      // Same slow work as a real check, so response time does not tell which usernames exist.
+      await passwordMatches(DUMMY_HASH, cred.password);
+      return undefined;
+    }
+    if (this.cached(digest, principal.pk, nowMs)) return principal;
     if (!(await passwordMatches(principal.passwordHash, cred.password))) return undefined;
     this.remember(digest, principal.pk, nowMs);
     return principal;
+  }
+
+  /** An API key: found by its public id, not revoked, not expired, owner enabled, secret matching its hash. */
+  private async verifyKey(key: string, nowMs: number): Promise<PrincipalInfo | undefined> {
+    const id = apiKeyId(key);
+    const info = id === undefined ? undefined : this.directory.apiKey(id);
+    if (info === undefined) return undefined;
+    if (info.expiresAtMs !== undefined && info.expiresAtMs <= nowMs) return undefined;
+    const principal = this.directory.byPk(info.principalPk);
+    if (principal === undefined || principal.disabled) return undefined;
+    const digest = this.digestOf('\u0001key', key);
+    if (this.cached(digest, principal.pk, nowMs)) return principal;
+    if (!(await passwordMatches(info.secretHash, key))) return undefined;
+    this.remember(digest, principal.pk, nowMs);
+    return principal;
+  }
+
+  private cached(digest: string, principalPk: number, nowMs: number): boolean {
+    const hit = this.cache.get(digest);
+    return hit !== undefined && hit.expiresAt > nowMs && hit.principalPk === principalPk;
   }
 
   /** The cache key of a credential: a keyed digest, so the plain secret is never kept. */

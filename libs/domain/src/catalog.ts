@@ -33,6 +33,17 @@ export interface PrincipalInfo {
   readonly disabled: boolean;
 }
 
+/** An API key as the catalogue holds it: never the secret, only its argon2id hash. */
+export interface ApiKeyInfo {
+  /** Public key id, the middle part of `txw_<id>_<secret>`. */
+  readonly id: string;
+  readonly principalPk: number;
+  readonly name: string | undefined;
+  readonly secretHash: string;
+  /** Epoch ms; undefined = does not expire. */
+  readonly expiresAtMs: number | undefined;
+}
+
 export interface RootGrant {
   readonly apiRootPk: number;
   readonly principalPk: number;
@@ -52,6 +63,8 @@ export interface CatalogSnapshot {
   readonly principals: readonly PrincipalInfo[];
   readonly rootGrants: readonly RootGrant[];
   readonly collectionGrants: readonly CollectionGrant[];
+  /** Keys that are not revoked (expired ones included: expiry is checked per request). */
+  readonly apiKeys: readonly ApiKeyInfo[];
 }
 
 /** What one principal may do with one collection. */

@@ -21,12 +21,13 @@ export class SqlCatalogStore implements CatalogStore, DesiredStateTarget {
   constructor(private readonly ds: DataSource) {}
 
   async loadCatalog(): Promise<CatalogSnapshot> {
-    const [roots, collections, principals, rootGrants, collectionGrants] = await Promise.all([
+    const [roots, collections, principals, rootGrants, collectionGrants, apiKeys] = await Promise.all([
       this.ds.getRepository(ApiRootEntity).find({ where: { retiredAt: IsNull() }, order: { pk: 'ASC' } }),
       this.ds.getRepository(CollectionEntity).find({ where: { retiredAt: IsNull() }, order: { pk: 'ASC' } }),
       this.ds.getRepository(PrincipalEntity).find({ order: { pk: 'ASC' } }),
       this.ds.getRepository(ApiRootGrantEntity).find(),
       this.ds.getRepository(CollectionGrantEntity).find(),
+      this.ds.query<ApiKeyRow[]>(`SELECT id, principal_pk, name, secret_hash, expires_at FROM api_keys WHERE revoked_at IS NULL`),
     ]);
     const livePks = new Set(roots.map((r) => r.pk));
     return {
@@ -59,6 +60,13 @@ export class SqlCatalogStore implements CatalogStore, DesiredStateTarget {
       })),
       rootGrants: rootGrants.map((g) => ({ apiRootPk: g.apiRootPk, principalPk: g.principalPk, role: g.role })),
       collectionGrants: collectionGrants.map((g) => ({ collectionPk: g.collectionPk, principalPk: g.principalPk, read: g.canRead, write: g.canWrite })),
+      apiKeys: apiKeys.map((k) => ({
+        id: k.id,
+        principalPk: k.principal_pk,
+        name: k.name ?? undefined,
+        secretHash: k.secret_hash,
+        expiresAtMs: k.expires_at === null ? undefined : k.expires_at.getTime(),
+      })),
     };
   }
 
@@ -94,12 +102,21 @@ interface ApplyRun {
   readonly report: MutableReport;
 }
 
+interface ApiKeyRow {
+  id: string;
+  principal_pk: number;
+  name: string | null;
+  secret_hash: string;
+  expires_at: Date | null;
+}
+
 interface PrincipalRow {
   pk: number;
   name: string;
   display_name: string | null;
   password_hash: string | null;
   disabled: boolean;
+  managed_by: 'config' | 'cli';
 }
 
 interface ApiRootRow {
@@ -165,13 +182,14 @@ async function prune(run: ApplyRun, how: PruneStatements, row: PrunableRow): Pro
 
 /** Applies the principals; returns every principal's pk by name (those the state no longer names too, unless pruned). */
 async function applyPrincipals(run: ApplyRun, principals: readonly DesiredPrincipal[]): Promise<Map<string, number>> {
-  const existing: PrincipalRow[] = await run.em.query(`SELECT pk, name, display_name, password_hash, disabled FROM principals`);
+  const existing: PrincipalRow[] = await run.em.query(`SELECT pk, name, display_name, password_hash, disabled, managed_by FROM principals`);
   const byName = new Map(existing.map((r) => [r.name, r]));
   const pks = new Map<string, number>();
   for (const p of principals) pks.set(p.name, await upsertPrincipal(run, p, byName.get(p.name)));
   for (const r of existing) {
     if (pks.has(r.name)) continue;
-    if (run.prune) {
+    // Principals created with the admin CLI are not the configuration's to prune.
+    if (run.prune && r.managed_by === 'config') {
       await run.em.query(`DELETE FROM principals WHERE pk = $1`, [r.pk]);
       run.report.removed.push(`Principal/${r.name}`);
     } else pks.set(r.name, r.pk);
@@ -195,8 +213,9 @@ async function upsertPrincipal(run: ApplyRun, p: DesiredPrincipal, cur: Principa
     run.report.created.push(`Principal/${p.name}`);
     return rows[0]?.pk ?? 0;
   }
-  if (cur.display_name !== displayName || cur.password_hash !== hash || cur.disabled !== p.disabled) {
-    await run.em.query(`UPDATE principals SET display_name = $2, password_hash = $3, disabled = $4, updated_at = now() WHERE pk = $1`, [
+  if (cur.display_name !== displayName || cur.password_hash !== hash || cur.disabled !== p.disabled || cur.managed_by !== 'config') {
+    // A principal the configuration names is managed by it from now on.
+    await run.em.query(`UPDATE principals SET display_name = $2, password_hash = $3, disabled = $4, managed_by = 'config', updated_at = now() WHERE pk = $1`, [
       cur.pk,
       displayName,
       hash,

@@ -3,3 +3,4 @@ export * from './data-source';
 export * from './embedded';
 export * from './entities';
 export * from './object-store';
+export * from './admin-store';

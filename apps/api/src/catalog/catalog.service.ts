@@ -3,6 +3,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import {
   collectionAccess,
   type Access,
+  type ApiKeyInfo,
   type ApiRootInfo,
   type CatalogSnapshot,
   type CatalogStore,
@@ -19,10 +20,12 @@ import { CATALOG_CHANNEL } from '@taxiway/store';
  * reload is the safety net.
  */
 export class CatalogService {
-  private snapshot: CatalogSnapshot = { roots: [], collections: [], principals: [], rootGrants: [], collectionGrants: [] };
+  private snapshot: CatalogSnapshot = { roots: [], collections: [], principals: [], rootGrants: [], collectionGrants: [], apiKeys: [] };
   private rootsByPath = new Map<string, ApiRootInfo>();
   private collectionsByRoot = new Map<number, CollectionInfo[]>();
   private principalsByName = new Map<string, PrincipalInfo>();
+  private principalsByPk = new Map<number, PrincipalInfo>();
+  private apiKeys = new Map<string, ApiKeyInfo>();
   private roles = new Map<string, Role>();
   private grants = new Map<string, CollectionGrant>();
   private listeners: (() => void)[] = [];
@@ -54,6 +57,8 @@ export class CatalogService {
     }
     this.collectionsByRoot = byRoot;
     this.principalsByName = new Map(s.principals.map((p) => [p.name, p]));
+    this.principalsByPk = new Map(s.principals.map((p) => [p.pk, p]));
+    this.apiKeys = new Map(s.apiKeys.map((k) => [k.id, k]));
     this.roles = new Map(s.rootGrants.map((g) => [`${g.apiRootPk}:${g.principalPk}`, g.role]));
     this.grants = new Map(s.collectionGrants.map((g) => [`${g.collectionPk}:${g.principalPk}`, g]));
     this.loaded = true;
@@ -81,6 +86,14 @@ export class CatalogService {
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     await this.listenClient?.end().catch(() => undefined);
+  }
+
+  byPk(pk: number): PrincipalInfo | undefined {
+    return this.principalsByPk.get(pk);
+  }
+
+  apiKey(id: string): ApiKeyInfo | undefined {
+    return this.apiKeys.get(id);
   }
 
   byName(name: string): PrincipalInfo | undefined {

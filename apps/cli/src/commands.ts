@@ -1,0 +1,116 @@
+import { parseArgs } from 'node:util';
+import { hash } from '@node-rs/argon2';
+import { issueApiKey } from '@taxiway/auth';
+import { DomainError, isDomainError } from '@taxiway/domain';
+import type { SqlAdminStore } from '@taxiway/store';
+
+export interface Io {
+  out(line: string): void;
+  err(line: string): void;
+  env: Readonly<Record<string, string | undefined>>;
+}
+
+export const USAGE = `usage: taxiway <command> [options]
+
+  principal create <name> [--display-name TEXT] [--password-from-env VAR]
+                                     create a principal managed by the CLI (config files do not prune it)
+  key issue --principal <name> [--name LABEL] [--expires-in 90d|12h|30m]
+                                     issue an API key; it is printed once and stored only as a hash
+  key revoke <key-id>                revoke a key (every API replica stops accepting it within seconds)
+  key list [--principal <name>]      list keys (ids, owners, expiry, revocation; never the secret)
+  grants <principal>                 list the grants a principal holds
+  migrate                            apply pending database migrations
+
+The database is DATABASE_URL (or the embedded PGlite in TAXIWAY_DATA_DIR while the server is stopped).`;
+
+const DURATION = /^(\d+)([dhm])$/;
+const UNIT_MS: Record<string, number> = { d: 86_400_000, h: 3_600_000, m: 60_000 };
+
+function parseDuration(text: string): number {
+  const m = DURATION.exec(text);
+  if (m === null) throw new DomainError('BadRequest', `--expires-in takes a number with d, h or m (e.g. 90d), not ${text}`);
+  return Number(m[1]) * (UNIT_MS[m[2] ?? 'd'] ?? 0);
+}
+
+function need(value: string | undefined, what: string): string {
+  if (value === undefined || value === '') throw new DomainError('BadRequest', `missing ${what}\n\n${USAGE}`);
+  return value;
+}
+
+type Handler = (args: string[], io: Io, admin: SqlAdminStore) => Promise<void>;
+
+const HANDLERS: Record<string, Handler> = {
+  'principal create': async (args, io, admin) => {
+    const { values, positionals } = parseArgs({
+      args,
+      allowPositionals: true,
+      options: { 'display-name': { type: 'string' }, 'password-from-env': { type: 'string' } },
+    });
+    const name = need(positionals[0], 'principal name');
+    const envName = values['password-from-env'];
+    const password = envName === undefined ? undefined : need(io.env[envName], `environment variable ${envName}`);
+    await admin.createPrincipal(name, {
+      ...(values['display-name'] !== undefined && { displayName: values['display-name'] }),
+      ...(password !== undefined && { passwordHash: await hash(password) }),
+    });
+    io.out(`principal ${name} created`);
+  },
+  'key issue': async (args, io, admin) => {
+    const { values } = parseArgs({ args, options: { principal: { type: 'string' }, name: { type: 'string' }, 'expires-in': { type: 'string' } } });
+    const principal = need(values.principal, '--principal');
+    const expiresIn = values['expires-in'];
+    const expiresAt = expiresIn === undefined ? undefined : new Date(Date.now() + parseDuration(expiresIn));
+    const key = await issueApiKey();
+    await admin.insertApiKey({
+      id: key.id,
+      principal,
+      secretHash: key.secretHash,
+      ...(values.name !== undefined && { name: values.name }),
+      ...(expiresAt !== undefined && { expiresAt }),
+    });
+    io.out(key.key);
+    io.err(`key ${key.id} issued to ${principal}${expiresAt === undefined ? '' : `, expires ${expiresAt.toISOString()}`}; it is shown only this once`);
+  },
+  'key revoke': async (args, io, admin) => {
+    const id = need(args[0], 'key id');
+    if (!(await admin.revokeApiKey(id))) throw new DomainError('NotFound', `no live key with id ${id}`);
+    io.out(`key ${id} revoked`);
+  },
+  'key list': async (args, io, admin) => {
+    const { values } = parseArgs({ args, options: { principal: { type: 'string' } } });
+    io.out(['id', 'principal', 'name', 'created', 'expires', 'revoked'].join('\t'));
+    for (const k of await admin.listApiKeys(values.principal)) {
+      io.out([k.id, k.principal, k.name ?? '-', k.createdAt.toISOString(), k.expiresAt?.toISOString() ?? '-', k.revokedAt?.toISOString() ?? '-'].join('\t'));
+    }
+  },
+  grants: async (args, io, admin) => {
+    const name = need(args[0], 'principal name');
+    io.out(['api-root', 'collection', 'role', 'read', 'write'].join('\t'));
+    for (const g of await admin.grantsOf(name)) io.out([g.apiRoot, g.collection ?? '*', g.role ?? '-', String(g.read), String(g.write)].join('\t'));
+  },
+};
+
+/** The handler for argv and the arguments left for it, or undefined. */
+export function route(argv: readonly string[]): { handler: Handler; args: string[] } | undefined {
+  const two = `${argv[0] ?? ''} ${argv[1] ?? ''}`;
+  const twoWord = HANDLERS[two];
+  if (twoWord !== undefined) return { handler: twoWord, args: argv.slice(2) };
+  const one = HANDLERS[argv[0] ?? ''];
+  return one === undefined ? undefined : { handler: one, args: argv.slice(1) };
+}
+
+/** Runs one command; returns the process exit code (0 ok, 1 failed, 2 usage). */
+export async function runCommand(argv: readonly string[], io: Io, admin: SqlAdminStore): Promise<number> {
+  const r = route(argv);
+  if (r === undefined) {
+    io.err(USAGE);
+    return 2;
+  }
+  try {
+    await r.handler(r.args, io, admin);
+    return 0;
+  } catch (e) {
+    io.err(`taxiway: ${isDomainError(e) || e instanceof Error ? e.message : String(e)}`);
+    return isDomainError(e) && e.code === 'BadRequest' ? 2 : 1;
+  }
+}

@@ -1,0 +1,43 @@
+#!/usr/bin/env node
+import { loadConfig } from '@taxiway/config';
+import { createDataSource, migrate, SqlAdminStore, startEmbeddedDatabase, type EmbeddedDatabase } from '@taxiway/store';
+import { runCommand, USAGE } from './commands';
+
+async function main(argv: string[]): Promise<number> {
+  if (argv.length === 0 || argv[0] === '--help' || argv[0] === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return argv.length === 0 ? 2 : 0;
+  }
+  const config = loadConfig(process.env, []);
+  let embedded: EmbeddedDatabase | undefined;
+  let url = config.databaseUrl;
+  if (url === undefined) {
+    embedded = await startEmbeddedDatabase(config.dataDir);
+    url = embedded.url;
+  }
+  const ds = createDataSource(url, 1);
+  await ds.initialize();
+  try {
+    const applied = await migrate(ds);
+    if (argv[0] === 'migrate') {
+      process.stdout.write(applied.length === 0 ? 'migrations: up to date\n' : `migrations applied: ${applied.join(', ')}\n`);
+      return 0;
+    }
+    return await runCommand(
+      argv,
+      { out: (l) => process.stdout.write(`${l}\n`), err: (l) => process.stderr.write(`${l}\n`), env: process.env },
+      new SqlAdminStore(ds),
+    );
+  } finally {
+    await ds.destroy();
+    await embedded?.stop();
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    process.stderr.write(`taxiway: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(1);
+  },
+);
