@@ -4,7 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { DataSource } from 'typeorm';
-import { CredentialVerifier } from '@taxiway/auth';
+import { AccessLimiter, CredentialVerifier, type LimitSettings } from '@taxiway/auth';
 import type { Config } from '@taxiway/config';
 import { loadDesiredStateFile } from '@taxiway/control';
 import { CursorCodec, nowUs, type DesiredState } from '@taxiway/domain';
@@ -64,7 +64,7 @@ export async function createTaxiwayServer(config: Config, opts: ServerOptions = 
   await catalog.watch(embedded === undefined ? databaseUrl : undefined, 30_000);
   const verifier = new CredentialVerifier(catalog, config.authCacheSeconds);
   catalog.onChange(() => verifier.invalidate());
-  installTenancy(fastify, catalog, verifier);
+  installTenancy(fastify, catalog, verifier, new AccessLimiter(limitSettings(config)));
   logResponses(fastify);
 
   const store = new SqlObjectStore(ds);
@@ -187,4 +187,14 @@ function scheduleStatusPurge(store: SqlObjectStore, config: Config, log: Fastify
   }, HOUR_MS);
   purge.unref();
   return purge;
+}
+
+/** Request and authentication limits from the environment (RATE_LIMIT_*, AUTH_FAILURES_*). */
+function limitSettings(config: Config): LimitSettings {
+  const perSecond = config.rateLimitPerSecond;
+  return {
+    defaultRate: perSecond === 0 ? undefined : { perSecond, burst: config.rateLimitBurst > 0 ? config.rateLimitBurst : Math.max(1, 2 * perSecond) },
+    failuresPerMinutePerAddress: config.authFailuresPerMinutePerAddress,
+    failuresPerMinutePerUser: config.authFailuresPerMinutePerUser,
+  };
 }

@@ -21,6 +21,13 @@ export interface Config {
   readonly cursorSecret: string | undefined;
   readonly statusRetentionHours: number;
   readonly authCacheSeconds: number;
+  /** Default per-principal request rate (requests/s, per replica); 0 = unlimited. Principals may override it. */
+  readonly rateLimitPerSecond: number;
+  /** Default burst of that rate (requests). */
+  readonly rateLimitBurst: number;
+  /** Failed authentications allowed per minute from one source address, and for one username (per replica). */
+  readonly authFailuresPerMinutePerAddress: number;
+  readonly authFailuresPerMinutePerUser: number;
   readonly logLevel: string;
   readonly serverTitle: string;
   readonly serverDescription: string | undefined;
@@ -110,6 +117,10 @@ export function loadConfig(env: Env = process.env, argv: readonly string[] = pro
     cursorSecret,
     statusRetentionHours: int(env, 'STATUS_RETENTION_HOURS', { dflt: 48, min: 24 }),
     authCacheSeconds: int(env, 'AUTH_CACHE_SECONDS', { dflt: 60, min: 0, max: 3600 }),
+    rateLimitPerSecond: int(env, 'RATE_LIMIT_PER_SECOND', { dflt: 0, min: 0, max: 1_000_000 }),
+    rateLimitBurst: int(env, 'RATE_LIMIT_BURST', { dflt: 0, min: 0, max: 10_000_000 }),
+    authFailuresPerMinutePerAddress: int(env, 'AUTH_FAILURES_PER_MINUTE_PER_ADDRESS', { dflt: 30, min: 1, max: 1_000_000 }),
+    authFailuresPerMinutePerUser: int(env, 'AUTH_FAILURES_PER_MINUTE_PER_USER', { dflt: 10, min: 1, max: 1_000_000 }),
     logLevel: strOr(env, 'LOG_LEVEL', 'info'),
     serverTitle: strOr(env, 'SERVER_TITLE', 'Taxiway'),
     serverDescription: strOr(env, 'SERVER_DESCRIPTION', 'Multi-tenant TAXII 2.1 server'),

@@ -106,4 +106,13 @@ spec: { apiRoot: a, alias: x }
   it('reports a missing passwordFrom environment variable', () => {
     expect(() => toDesiredState(parseDocumentsYaml(yaml), { env: {} })).toThrow(/ALICE_PW/);
   });
+
+  it("reads a principal's rate limit, defaulting burst to one second's worth, and refuses bad ones", () => {
+    const doc = (rl: string) => `kind: Principal\nmetadata: { name: p }\nspec: { rateLimit: ${rl} }\n`;
+    expect(toDesiredState(parseDocumentsYaml(doc('{ requestsPerSecond: 5, burst: 20 }'))).principals[0]?.rateLimit).toEqual({ perSecond: 5, burst: 20 });
+    expect(toDesiredState(parseDocumentsYaml(doc('{ requestsPerSecond: 2.5 }'))).principals[0]?.rateLimit).toEqual({ perSecond: 2.5, burst: 3 });
+    for (const bad of ['{ requestsPerSecond: 0 }', '{ requestsPerSecond: 5, burst: 1.5 }', '"fast"']) {
+      expect(() => toDesiredState(parseDocumentsYaml(doc(bad)))).toThrow(/spec.rateLimit must be/);
+    }
+  });
 });

@@ -9,6 +9,7 @@ import {
   type DesiredCollection,
   type DesiredPrincipal,
   type DesiredState,
+  type RequestRate,
   type Role,
 } from '@taxiway/domain';
 
@@ -293,7 +294,30 @@ function principal(d: SpecDocument, opts: ParseOptions): DesiredPrincipal {
   const plain = passwordFrom(d, opts);
   if (phc !== undefined && plain !== undefined) d.problem('give either passwordHash or passwordFrom, not both');
   const disabled = d.spec['disabled'] === true;
-  return { name: d.name, displayName: d.optString('displayName', 1000), passwordHash: hashProducer(phc, plain), disabled };
+  const rateLimit = requestRate(d);
+  return {
+    name: d.name,
+    displayName: d.optString('displayName', 1000),
+    passwordHash: hashProducer(phc, plain),
+    disabled,
+    ...(rateLimit !== undefined && { rateLimit }),
+  };
+}
+
+/** `spec.rateLimit: {requestsPerSecond, burst?}`; burst defaults to one second's worth. */
+function requestRate(d: SpecDocument): RequestRate | undefined {
+  const r = d.spec['rateLimit'];
+  if (r === undefined || r === null) return undefined;
+  const rate = typeof r === 'object' ? toRate(r as Record<string, unknown>) : undefined;
+  if (rate === undefined) d.problem('spec.rateLimit must be {requestsPerSecond: a positive number, burst: a positive integer (optional)}');
+  return rate;
+}
+
+function toRate(r: Record<string, unknown>): RequestRate | undefined {
+  const rps = r['requestsPerSecond'];
+  if (typeof rps !== 'number' || !(rps > 0)) return undefined;
+  const burst = r['burst'] ?? Math.max(1, Math.ceil(rps));
+  return typeof burst === 'number' && Number.isInteger(burst) && burst >= 1 ? { perSecond: rps, burst } : undefined;
 }
 
 /** Resolves `spec.passwordFrom` (exactly one of env or file) to the plain-text password, reporting what is missing. */

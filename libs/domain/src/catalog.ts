@@ -31,6 +31,14 @@ export interface PrincipalInfo {
   /** PHC-format argon2id hash; undefined = no password login. */
   readonly passwordHash: string | undefined;
   readonly disabled: boolean;
+  /** Request rate override; undefined = the server's default. */
+  readonly rateLimit?: RequestRate | undefined;
+}
+
+/** A request rate: a token bucket of `burst` refilled at `perSecond`. */
+export interface RequestRate {
+  readonly perSecond: number;
+  readonly burst: number;
 }
 
 /** An API key as the catalogue holds it: never the secret, only its argon2id hash. */

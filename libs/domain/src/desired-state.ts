@@ -1,4 +1,4 @@
-import type { Role } from './catalog';
+import type { RequestRate, Role } from './catalog';
 
 /** Validated desired state: what libs/control hands to the store's apply (one code path for file and operator). */
 export type DeletionPolicy = 'Retain' | 'Delete';
@@ -35,6 +35,8 @@ export interface DesiredPrincipal {
    */
   readonly passwordHash: ((stored: string | undefined) => Promise<string | undefined>) | undefined;
   readonly disabled: boolean;
+  /** Request rate override; absent = the server's default. */
+  readonly rateLimit?: RequestRate | undefined;
 }
 
 export interface DesiredState {

@@ -57,6 +57,10 @@ export class SqlCatalogStore implements CatalogStore, DesiredStateTarget {
         displayName: p.displayName ?? undefined,
         passwordHash: p.passwordHash ?? undefined,
         disabled: p.disabled,
+        rateLimit:
+          p.rateLimitPerSecond === null
+            ? undefined
+            : { perSecond: p.rateLimitPerSecond, burst: p.rateLimitBurst ?? Math.max(1, Math.ceil(p.rateLimitPerSecond)) },
       })),
       rootGrants: rootGrants.map((g) => ({ apiRootPk: g.apiRootPk, principalPk: g.principalPk, role: g.role })),
       collectionGrants: collectionGrants.map((g) => ({ collectionPk: g.collectionPk, principalPk: g.principalPk, read: g.canRead, write: g.canWrite })),
@@ -117,6 +121,8 @@ interface PrincipalRow {
   password_hash: string | null;
   disabled: boolean;
   managed_by: 'config' | 'cli';
+  rate_limit_per_second: number | null;
+  rate_limit_burst: number | null;
 }
 
 interface ApiRootRow {
@@ -182,7 +188,9 @@ async function prune(run: ApplyRun, how: PruneStatements, row: PrunableRow): Pro
 
 /** Applies the principals; returns every principal's pk by name (those the state no longer names too, unless pruned). */
 async function applyPrincipals(run: ApplyRun, principals: readonly DesiredPrincipal[]): Promise<Map<string, number>> {
-  const existing: PrincipalRow[] = await run.em.query(`SELECT pk, name, display_name, password_hash, disabled, managed_by FROM principals`);
+  const existing: PrincipalRow[] = await run.em.query(
+    `SELECT pk, name, display_name, password_hash, disabled, managed_by, rate_limit_per_second, rate_limit_burst FROM principals`,
+  );
   const byName = new Map(existing.map((r) => [r.name, r]));
   const pks = new Map<string, number>();
   for (const p of principals) pks.set(p.name, await upsertPrincipal(run, p, byName.get(p.name)));
@@ -202,25 +210,32 @@ async function passwordHashFor(p: DesiredPrincipal, cur: PrincipalRow | undefine
   return p.passwordHash === undefined ? null : ((await p.passwordHash(cur?.password_hash ?? undefined)) ?? null);
 }
 
+/** The columns a desired principal sets, in the order of PRINCIPAL_COLUMNS. */
+type PrincipalValues = [string | null, string | null, boolean, number | null, number | null];
+const PRINCIPAL_COLUMNS = ['display_name', 'password_hash', 'disabled', 'rate_limit_per_second', 'rate_limit_burst'] as const;
+
+function principalValues(p: DesiredPrincipal, hash: string | null): PrincipalValues {
+  return [p.displayName ?? null, hash, p.disabled, p.rateLimit?.perSecond ?? null, p.rateLimit?.burst ?? null];
+}
+
+function principalUnchanged(cur: PrincipalRow, values: PrincipalValues): boolean {
+  return cur.managed_by === 'config' && PRINCIPAL_COLUMNS.every((c, i) => cur[c] === values[i]);
+}
+
 async function upsertPrincipal(run: ApplyRun, p: DesiredPrincipal, cur: PrincipalRow | undefined): Promise<number> {
-  const hash = await passwordHashFor(p, cur);
-  const displayName = p.displayName ?? null;
+  const values = principalValues(p, await passwordHashFor(p, cur));
   if (cur === undefined) {
     const rows: { pk: number }[] = await run.em.query(
-      `INSERT INTO principals (name, display_name, password_hash, disabled) VALUES ($1, $2, $3, $4) RETURNING pk`,
-      [p.name, displayName, hash, p.disabled],
+      `INSERT INTO principals (name, ${PRINCIPAL_COLUMNS.join(', ')}) VALUES ($1, $2, $3, $4, $5, $6) RETURNING pk`,
+      [p.name, ...values],
     );
     run.report.created.push(`Principal/${p.name}`);
     return rows[0]?.pk ?? 0;
   }
-  if (cur.display_name !== displayName || cur.password_hash !== hash || cur.disabled !== p.disabled || cur.managed_by !== 'config') {
+  if (!principalUnchanged(cur, values)) {
     // A principal the configuration names is managed by it from now on.
-    await run.em.query(`UPDATE principals SET display_name = $2, password_hash = $3, disabled = $4, managed_by = 'config', updated_at = now() WHERE pk = $1`, [
-      cur.pk,
-      displayName,
-      hash,
-      p.disabled,
-    ]);
+    const set = PRINCIPAL_COLUMNS.map((c, i) => `${c} = $${i + 2}`).join(', ');
+    await run.em.query(`UPDATE principals SET ${set}, managed_by = 'config', updated_at = now() WHERE pk = $1`, [cur.pk, ...values]);
     run.report.updated.push(`Principal/${p.name}`);
   }
   return cur.pk;

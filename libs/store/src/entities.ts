@@ -37,6 +37,8 @@ export class PrincipalEntity {
   @Column({ name: 'display_name', type: 'text', nullable: true }) displayName!: string | null;
   @Column({ name: 'password_hash', type: 'text', nullable: true }) passwordHash!: string | null;
   @Column({ type: 'boolean' }) disabled!: boolean;
+  @Column({ name: 'rate_limit_per_second', type: 'double precision', nullable: true }) rateLimitPerSecond!: number | null;
+  @Column({ name: 'rate_limit_burst', type: 'integer', nullable: true }) rateLimitBurst!: number | null;
 }
 
 @Entity({ name: 'api_root_grants' })

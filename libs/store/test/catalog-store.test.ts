@@ -17,6 +17,16 @@ describe.each(BACKENDS)('desired-state apply on $name', (backend) => {
     expect(again).toEqual({ created: [], updated: [], removed: [], retained: [] });
   });
 
+  it("stores a principal's rate limit and re-applies it without change", async () => {
+    const base = state();
+    const limited = { ...base, principals: base.principals.map((p) => ({ ...p, rateLimit: { perSecond: 5, burst: 10 } })) };
+    expect((await b.catalog.applyDesiredState(limited, { prune: true })).updated).toEqual(['Principal/p1']);
+    expect((await b.catalog.loadCatalog()).principals[0]?.rateLimit).toEqual({ perSecond: 5, burst: 10 });
+    expect(await b.catalog.applyDesiredState(limited, { prune: true })).toEqual({ created: [], updated: [], removed: [], retained: [] });
+    await b.catalog.applyDesiredState(base, { prune: true });
+    expect((await b.catalog.loadCatalog()).principals[0]?.rateLimit).toBeUndefined();
+  });
+
   it('keeps a collection id across re-applies and alias swaps', async () => {
     const before = await b.catalog.loadCatalog();
     const s = state();

@@ -89,6 +89,7 @@ export class TaxiiExceptionFilter implements ExceptionFilter {
     if (reply.sent) return;
     if (r.status === 401) void reply.header('www-authenticate', WWW_AUTHENTICATE);
     if (r.status === 405) void reply.header('allow', (allowedMethods(req.url) ?? []).join(', '));
+    if (r.status === 429) void reply.header('retry-after', String(retryAfterSeconds(r)));
     const body = {
       title,
       description: r.description,
@@ -102,3 +103,9 @@ export class TaxiiExceptionFilter implements ExceptionFilter {
 }
 
 export { DomainError };
+
+/** Seconds for Retry-After: what the limiter said, at least 1. */
+function retryAfterSeconds(r: Rendered): number {
+  const v = r.details?.['retry_after_seconds'];
+  return typeof v === 'number' && v >= 1 ? v : 1;
+}

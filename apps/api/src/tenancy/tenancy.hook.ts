@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { CredentialVerifier, parseAuthorization, type Credential } from '@taxiway/auth';
+import { AccessLimiter, CredentialVerifier, parseAuthorization, type Credential, type Take } from '@taxiway/auth';
 import { DomainError, negotiateAccept, notFound, type Access, type ApiRootInfo, type CollectionInfo, type PrincipalInfo } from '@taxiway/domain';
 import { readTaxiiBody } from '../http/body';
 import type { CatalogService } from '../catalog/catalog.service';
@@ -13,14 +13,15 @@ const PUBLIC_PREFIXES = ['/healthz', '/readyz', '/metrics'];
  * not exist and for what belongs to someone else alike), and, for Add Objects, checks the write
  * grant (403). The body parser then enforces the root's max_content_length while streaming.
  */
-export function installTenancy(app: FastifyInstance, catalog: CatalogService, verifier: CredentialVerifier): void {
+export function installTenancy(app: FastifyInstance, catalog: CatalogService, verifier: CredentialVerifier, limiter: AccessLimiter): void {
   app.decorateRequest('taxii', null);
 
   app.addHook('onRequest', async (req: FastifyRequest) => {
     if (isPublicPath(req.url)) return;
     const cred = parseAuthorization(req.headers.authorization);
-    const principal = cred === undefined ? undefined : await verifier.verify(cred);
+    const principal = cred === undefined ? undefined : await authenticate(req, cred, verifier, limiter);
     if (principal === undefined) throw unauthenticated(cred);
+    refuseIfLimited(limiter.takeRequest(principal, Date.now()), 'This client has exceeded its request rate');
     req.taxii = { principal };
     negotiateAccept(req.headers.accept, { allowStix: isManifestRoute(req) });
     bindTarget(req, catalog, principal);
@@ -38,6 +39,23 @@ export function installTenancy(app: FastifyInstance, catalog: CatalogService, ve
 /** Health and metrics endpoints, served without authentication. */
 function isPublicPath(path: string): boolean {
   return PUBLIC_PREFIXES.some((p) => path === p || path.startsWith(p + '/') || path.startsWith(p + '?'));
+}
+
+/**
+ * Verifies credentials unless this address or username is throttled after too many failures (429);
+ * records a failure when they do not verify.
+ */
+async function authenticate(req: FastifyRequest, cred: Credential, verifier: CredentialVerifier, limiter: AccessLimiter): Promise<PrincipalInfo | undefined> {
+  const username = cred.kind === 'basic' ? cred.username : undefined;
+  refuseIfLimited(limiter.authAllowed(req.ip, username, Date.now()), 'Too many failed authentication attempts; try again later');
+  const principal = await verifier.verify(cred);
+  if (principal === undefined) limiter.recordFailure(req.ip, username, Date.now());
+  return principal;
+}
+
+/** 429 with the seconds until the bucket has a token again (rendered as Retry-After). */
+function refuseIfLimited(take: Take, message: string): void {
+  if (!take.ok) throw new DomainError('TooManyRequests', message, { retry_after_seconds: Math.max(1, Math.ceil(take.retryAfterMs / 1000)) });
 }
 
 /** 401: no credentials at all, or credentials that did not verify. */
