@@ -115,4 +115,45 @@ spec: { apiRoot: a, alias: x }
       expect(() => toDesiredState(parseDocumentsYaml(doc(bad)))).toThrow(/spec.rateLimit must be/);
     }
   });
+
+  it('reads groups and group grants, keeps collection overrides tri-state, and refuses ambiguous grants', () => {
+    const ok = `
+kind: ApiRoot
+metadata: { name: r }
+spec: { grants: [{ group: members, role: read }] }
+---
+kind: Collection
+metadata: { name: c }
+spec: { apiRoot: r, grants: [{ group: members, read: false }, { principal: p, write: true }] }
+---
+kind: Principal
+metadata: { name: p }
+spec: { groups: [members, analysts, members] }
+`;
+    const s = toDesiredState(parseDocumentsYaml(ok));
+    expect(s.apiRoots[0]?.grants).toEqual([{ group: 'members', role: 'read' }]);
+    expect(s.collections[0]?.grants).toEqual([
+      { group: 'members', read: false, write: undefined },
+      { principal: 'p', read: undefined, write: true },
+    ]);
+    expect(s.principals[0]?.groups).toEqual(['analysts', 'members']);
+    const bad = `
+kind: ApiRoot
+metadata: { name: r }
+spec: { grants: [{ group: members, principal: p, role: read }, { role: read }, { group: Bad_Group, role: read }] }
+---
+kind: Principal
+metadata: { name: p }
+spec: { groups: "members" }
+`;
+    let text = '';
+    try {
+      toDesiredState(parseDocumentsYaml(bad));
+    } catch (e) {
+      text = (e as Error).message;
+    }
+    expect(text.match(/a grant names exactly one of principal or group/g)).toHaveLength(2);
+    expect(text).toContain('grant names a malformed group "Bad_Group"');
+    expect(text).toContain('spec.groups must be a list of group names');
+  });
 });

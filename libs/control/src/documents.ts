@@ -110,10 +110,20 @@ class SpecDocument {
     return g;
   }
 
-  /** A grant's principal, which must be one the configuration defines. */
-  principalRef(known: ReadonlySet<string>, v: unknown): string {
-    if (typeof v !== 'string' || !known.has(v)) this.problem(`grant names unknown principal ${JSON.stringify(v)}`);
-    return typeof v === 'string' ? v : '';
+  /** A grant's holder: a principal the configuration defines, or a group (exactly one of the two). */
+  holder(known: ReadonlySet<string>, g: Obj): { principal: string } | { group: string } {
+    const principal = g['principal'];
+    const group = g['group'];
+    if ((principal === undefined) === (group === undefined)) {
+      this.problem('a grant names exactly one of principal or group');
+      return { principal: '' };
+    }
+    if (group !== undefined) {
+      if (typeof group !== 'string' || !NAME_RE.test(group)) this.problem(`grant names a malformed group ${JSON.stringify(group)}`);
+      return { group: typeof group === 'string' ? group : '' };
+    }
+    if (typeof principal !== 'string' || !known.has(principal)) this.problem(`grant names unknown principal ${JSON.stringify(principal)}`);
+    return { principal: typeof principal === 'string' ? principal : '' };
   }
 }
 
@@ -214,7 +224,7 @@ function apiRoot(d: SpecDocument, principals: ReadonlySet<string>): DesiredApiRo
   const grants = d.grants().map((g) => {
     const role = g['role'];
     if (role !== 'read' && role !== 'write' && role !== 'admin') d.problem('grant role must be read, write or admin');
-    return { principal: d.principalRef(principals, g['principal']), role: (role as Role) ?? 'read' };
+    return { ...d.holder(principals, g), role: (role as Role) ?? 'read' };
   });
   return { name: d.name, path, title, description: d.optString('description'), maxContentLength, deletionPolicy: d.deletionPolicy(), grants };
 }
@@ -246,7 +256,7 @@ function collection(d: SpecDocument, refs: CollectionRefs): DesiredCollection {
   const grants = d.grants().map((g) => {
     if ((g['read'] !== undefined && typeof g['read'] !== 'boolean') || (g['write'] !== undefined && typeof g['write'] !== 'boolean'))
       d.problem('grant read/write must be booleans');
-    return { principal: d.principalRef(refs.principals, g['principal']), read: g['read'] === true, write: g['write'] === true };
+    return { ...d.holder(refs.principals, g), read: g['read'] as boolean | undefined, write: g['write'] as boolean | undefined };
   });
   return {
     name: d.name,
@@ -300,8 +310,19 @@ function principal(d: SpecDocument, opts: ParseOptions): DesiredPrincipal {
     displayName: d.optString('displayName', 1000),
     passwordHash: hashProducer(phc, plain),
     disabled,
+    groups: groupNames(d),
     ...(rateLimit !== undefined && { rateLimit }),
   };
+}
+
+/** `spec.groups`: a list of group names (DNS labels). */
+function groupNames(d: SpecDocument): string[] {
+  const g = d.spec['groups'] ?? [];
+  if (!Array.isArray(g) || !g.every((x) => typeof x === 'string' && NAME_RE.test(x))) {
+    d.problem('spec.groups must be a list of group names (a-z, 0-9, -)');
+    return [];
+  }
+  return [...new Set(g as string[])].sort();
 }
 
 /** `spec.rateLimit: {requestsPerSecond, burst?}`; burst defaults to one second's worth. */

@@ -33,6 +33,8 @@ export interface PrincipalInfo {
   readonly disabled: boolean;
   /** Request rate override; undefined = the server's default. */
   readonly rateLimit?: RequestRate | undefined;
+  /** Groups whose grants this principal holds too. */
+  readonly groups?: readonly string[] | undefined;
 }
 
 /** A request rate: a token bucket of `burst` refilled at `perSecond`. */
@@ -58,11 +60,26 @@ export interface RootGrant {
   readonly role: Role;
 }
 
-export interface CollectionGrant {
+/** A per-collection override: true grants, false denies, undefined inherits the API-root role. */
+export interface CollectionOverride {
+  readonly read: boolean | undefined;
+  readonly write: boolean | undefined;
+}
+
+export interface CollectionGrant extends CollectionOverride {
   readonly collectionPk: number;
   readonly principalPk: number;
-  readonly read: boolean;
-  readonly write: boolean;
+}
+
+export interface GroupRootGrant {
+  readonly apiRootPk: number;
+  readonly group: string;
+  readonly role: Role;
+}
+
+export interface GroupCollectionGrant extends CollectionOverride {
+  readonly collectionPk: number;
+  readonly group: string;
 }
 
 export interface CatalogSnapshot {
@@ -71,6 +88,8 @@ export interface CatalogSnapshot {
   readonly principals: readonly PrincipalInfo[];
   readonly rootGrants: readonly RootGrant[];
   readonly collectionGrants: readonly CollectionGrant[];
+  readonly groupRootGrants: readonly GroupRootGrant[];
+  readonly groupCollectionGrants: readonly GroupCollectionGrant[];
   /** Keys that are not revoked (expired ones included: expiry is checked per request). */
   readonly apiKeys: readonly ApiKeyInfo[];
 }
@@ -87,11 +106,51 @@ const ROLE_ACCESS: Record<Role, Access> = {
   admin: { read: true, write: true },
 };
 
+/** What decides one principal's access to one collection. */
+export interface AccessInputs {
+  /** Roles on the collection's API root: the principal's own and those of its groups. */
+  readonly roles: readonly Role[];
+  /** The principal's own override on the collection. */
+  readonly own: CollectionOverride | undefined;
+  /** Overrides held by the principal's groups. */
+  readonly groups: readonly CollectionOverride[];
+}
+
+const RANK: Record<Role, number> = { read: 1, write: 2, admin: 3 };
+
+/** The strongest of the roles, if any. */
+export function strongestRole(roles: readonly Role[]): Role | undefined {
+  let best: Role | undefined;
+  for (const r of roles) if (best === undefined || RANK[r] > RANK[best]) best = r;
+  return best;
+}
+
+function decide(own: boolean | undefined, groups: readonly (boolean | undefined)[], inherited: boolean): boolean {
+  if (own !== undefined) return own;
+  if (groups.includes(false)) return false;
+  if (groups.includes(true)) return true;
+  return inherited;
+}
+
 /**
- * Pure grant decision: a role on the API root applies to all its collections; a collection grant
- * adds to it. A principal that can neither read nor write a collection cannot see it at all.
+ * Pure grant decision. The strongest role on the API root (own or through a group) applies to every
+ * collection; a collection override then grants (true) or denies (false) read and write: the
+ * principal's own override wins, then, among its groups, a deny wins over a grant. A principal that
+ * can neither read nor write a collection cannot see it at all.
  */
-export function collectionAccess(rootRole: Role | undefined, grant: CollectionGrant | undefined): Access {
-  const base = rootRole === undefined ? { read: false, write: false } : ROLE_ACCESS[rootRole];
-  return { read: base.read || (grant?.read ?? false), write: base.write || (grant?.write ?? false) };
+export function collectionAccess(inputs: AccessInputs): Access {
+  const role = strongestRole(inputs.roles);
+  const base = role === undefined ? { read: false, write: false } : ROLE_ACCESS[role];
+  return {
+    read: decide(
+      inputs.own?.read,
+      inputs.groups.map((g) => g.read),
+      base.read,
+    ),
+    write: decide(
+      inputs.own?.write,
+      inputs.groups.map((g) => g.write),
+      base.write,
+    ),
+  };
 }

@@ -3,6 +3,12 @@ import type { RequestRate, Role } from './catalog';
 /** Validated desired state: what libs/control hands to the store's apply (one code path for file and operator). */
 export type DeletionPolicy = 'Retain' | 'Delete';
 
+/** Who a grant is for: exactly one of a principal or a group. */
+export interface GrantHolder {
+  readonly principal?: string | undefined;
+  readonly group?: string | undefined;
+}
+
 export interface DesiredApiRoot {
   readonly name: string;
   readonly path: string;
@@ -10,7 +16,7 @@ export interface DesiredApiRoot {
   readonly description: string | undefined;
   readonly maxContentLength: number;
   readonly deletionPolicy: DeletionPolicy;
-  readonly grants: readonly { readonly principal: string; readonly role: Role }[];
+  readonly grants: readonly (GrantHolder & { readonly role: Role })[];
 }
 
 export interface DesiredCollection {
@@ -23,7 +29,8 @@ export interface DesiredCollection {
   readonly description: string | undefined;
   readonly mediaTypes: readonly string[];
   readonly deletionPolicy: DeletionPolicy;
-  readonly grants: readonly { readonly principal: string; readonly read: boolean; readonly write: boolean }[];
+  /** read/write: true grants, false denies, absent inherits the API-root role. */
+  readonly grants: readonly (GrantHolder & { readonly read?: boolean | undefined; readonly write?: boolean | undefined })[];
 }
 
 export interface DesiredPrincipal {
@@ -37,6 +44,8 @@ export interface DesiredPrincipal {
   readonly disabled: boolean;
   /** Request rate override; absent = the server's default. */
   readonly rateLimit?: RequestRate | undefined;
+  /** Groups whose grants this principal holds too. */
+  readonly groups?: readonly string[] | undefined;
 }
 
 export interface DesiredState {

@@ -3,6 +3,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { IsNull } from 'typeorm';
 import type {
   ApplyReport,
+  Role,
   CatalogSnapshot,
   CatalogStore,
   DesiredApiRoot,
@@ -21,14 +22,21 @@ export class SqlCatalogStore implements CatalogStore, DesiredStateTarget {
   constructor(private readonly ds: DataSource) {}
 
   async loadCatalog(): Promise<CatalogSnapshot> {
-    const [roots, collections, principals, rootGrants, collectionGrants, apiKeys] = await Promise.all([
+    const [roots, collections, principals, rootGrants, collectionGrants, apiKeys, memberships, groupRootGrants, groupCollectionGrants] = await Promise.all([
       this.ds.getRepository(ApiRootEntity).find({ where: { retiredAt: IsNull() }, order: { pk: 'ASC' } }),
       this.ds.getRepository(CollectionEntity).find({ where: { retiredAt: IsNull() }, order: { pk: 'ASC' } }),
       this.ds.getRepository(PrincipalEntity).find({ order: { pk: 'ASC' } }),
       this.ds.getRepository(ApiRootGrantEntity).find(),
       this.ds.getRepository(CollectionGrantEntity).find(),
       this.ds.query<ApiKeyRow[]>(`SELECT id, principal_pk, name, secret_hash, expires_at FROM api_keys WHERE revoked_at IS NULL`),
+      this.ds.query<{ principal_pk: number; group_name: string }[]>(`SELECT principal_pk, group_name FROM principal_groups ORDER BY group_name`),
+      this.ds.query<{ api_root_pk: number; group_name: string; role: Role }[]>(`SELECT api_root_pk, group_name, role FROM api_root_group_grants`),
+      this.ds.query<{ collection_pk: number; group_name: string; can_read: boolean | null; can_write: boolean | null }[]>(
+        `SELECT collection_pk, group_name, can_read, can_write FROM collection_group_grants`,
+      ),
     ]);
+    const groupsOf = new Map<number, string[]>();
+    for (const m of memberships) groupsOf.set(m.principal_pk, [...(groupsOf.get(m.principal_pk) ?? []), m.group_name]);
     const livePks = new Set(roots.map((r) => r.pk));
     return {
       roots: roots.map((r) => ({
@@ -57,13 +65,26 @@ export class SqlCatalogStore implements CatalogStore, DesiredStateTarget {
         displayName: p.displayName ?? undefined,
         passwordHash: p.passwordHash ?? undefined,
         disabled: p.disabled,
+        groups: groupsOf.get(p.pk) ?? [],
         rateLimit:
           p.rateLimitPerSecond === null
             ? undefined
             : { perSecond: p.rateLimitPerSecond, burst: p.rateLimitBurst ?? Math.max(1, Math.ceil(p.rateLimitPerSecond)) },
       })),
       rootGrants: rootGrants.map((g) => ({ apiRootPk: g.apiRootPk, principalPk: g.principalPk, role: g.role })),
-      collectionGrants: collectionGrants.map((g) => ({ collectionPk: g.collectionPk, principalPk: g.principalPk, read: g.canRead, write: g.canWrite })),
+      collectionGrants: collectionGrants.map((g) => ({
+        collectionPk: g.collectionPk,
+        principalPk: g.principalPk,
+        read: g.canRead ?? undefined,
+        write: g.canWrite ?? undefined,
+      })),
+      groupRootGrants: groupRootGrants.map((g) => ({ apiRootPk: g.api_root_pk, group: g.group_name, role: g.role })),
+      groupCollectionGrants: groupCollectionGrants.map((g) => ({
+        collectionPk: g.collection_pk,
+        group: g.group_name,
+        read: g.can_read ?? undefined,
+        write: g.can_write ?? undefined,
+      })),
       apiKeys: apiKeys.map((k) => ({
         id: k.id,
         principalPk: k.principal_pk,
@@ -167,13 +188,21 @@ interface PruneStatements {
 const PRUNE_API_ROOT: PruneStatements = {
   kind: 'ApiRoot',
   remove: `DELETE FROM api_roots WHERE pk = $1`,
-  retire: [`UPDATE api_roots SET retired_at = now() WHERE pk = $1`, `DELETE FROM api_root_grants WHERE api_root_pk = $1`],
+  retire: [
+    `UPDATE api_roots SET retired_at = now() WHERE pk = $1`,
+    `DELETE FROM api_root_grants WHERE api_root_pk = $1`,
+    `DELETE FROM api_root_group_grants WHERE api_root_pk = $1`,
+  ],
 };
 
 const PRUNE_COLLECTION: PruneStatements = {
   kind: 'Collection',
   remove: `DELETE FROM collections WHERE pk = $1`,
-  retire: [`UPDATE collections SET retired_at = now(), alias = NULL WHERE pk = $1`, `DELETE FROM collection_grants WHERE collection_pk = $1`],
+  retire: [
+    `UPDATE collections SET retired_at = now(), alias = NULL WHERE pk = $1`,
+    `DELETE FROM collection_grants WHERE collection_pk = $1`,
+    `DELETE FROM collection_group_grants WHERE collection_pk = $1`,
+  ],
 };
 
 async function prune(run: ApplyRun, how: PruneStatements, row: PrunableRow): Promise<void> {
@@ -193,7 +222,12 @@ async function applyPrincipals(run: ApplyRun, principals: readonly DesiredPrinci
   );
   const byName = new Map(existing.map((r) => [r.name, r]));
   const pks = new Map<string, number>();
-  for (const p of principals) pks.set(p.name, await upsertPrincipal(run, p, byName.get(p.name)));
+  const groups = await groupsByPrincipal(run);
+  for (const p of principals) {
+    const pk = await upsertPrincipal(run, p, byName.get(p.name));
+    pks.set(p.name, pk);
+    await replaceGroups(run, p, pk, groups.get(pk) ?? []);
+  }
   for (const r of existing) {
     if (pks.has(r.name)) continue;
     // Principals created with the admin CLI are not the configuration's to prune.
@@ -241,6 +275,60 @@ async function upsertPrincipal(run: ApplyRun, p: DesiredPrincipal, cur: Principa
   return cur.pk;
 }
 
+async function groupsByPrincipal(run: ApplyRun): Promise<Map<number, string[]>> {
+  const rows: { principal_pk: number; group_name: string }[] = await run.em.query(`SELECT principal_pk, group_name FROM principal_groups ORDER BY group_name`);
+  const out = new Map<number, string[]>();
+  for (const r of rows) out.set(r.principal_pk, [...(out.get(r.principal_pk) ?? []), r.group_name]);
+  return out;
+}
+
+/** Makes the principal's group memberships the desired ones; a change counts as an update. */
+async function replaceGroups(run: ApplyRun, p: DesiredPrincipal, pk: number, current: readonly string[]): Promise<void> {
+  const desired = [...(p.groups ?? [])].sort();
+  if (desired.join('\n') === current.join('\n')) return;
+  await run.em.query(`DELETE FROM principal_groups WHERE principal_pk = $1`, [pk]);
+  for (const g of desired) await run.em.query(`INSERT INTO principal_groups (principal_pk, group_name) VALUES ($1, $2)`, [pk, g]);
+  if (!run.report.created.includes(`Principal/${p.name}`) && !run.report.updated.includes(`Principal/${p.name}`))
+    run.report.updated.push(`Principal/${p.name}`);
+}
+
+/** Replaces an API root's roles: principals' in api_root_grants, groups' in api_root_group_grants. */
+async function replaceRootGrants(run: ApplyRun, rootPk: number, grants: DesiredApiRoot['grants'], principalPk: ReadonlyMap<string, number>): Promise<void> {
+  await run.em.query(`DELETE FROM api_root_grants WHERE api_root_pk = $1`, [rootPk]);
+  await run.em.query(`DELETE FROM api_root_group_grants WHERE api_root_pk = $1`, [rootPk]);
+  for (const g of grants) {
+    if (g.group !== undefined)
+      await run.em.query(`INSERT INTO api_root_group_grants (api_root_pk, group_name, role) VALUES ($1, $2, $3)`, [rootPk, g.group, g.role]);
+    else
+      await run.em.query(`INSERT INTO api_root_grants (api_root_pk, principal_pk, role) VALUES ($1, $2, $3)`, [
+        rootPk,
+        principalPk.get(g.principal ?? ''),
+        g.role,
+      ]);
+  }
+}
+
+/** Replaces a collection's overrides (NULL = inherit): principals' and groups'. */
+async function replaceCollectionGrants(
+  run: ApplyRun,
+  collPk: number,
+  grants: DesiredCollection['grants'],
+  principalPk: ReadonlyMap<string, number>,
+): Promise<void> {
+  await run.em.query(`DELETE FROM collection_grants WHERE collection_pk = $1`, [collPk]);
+  await run.em.query(`DELETE FROM collection_group_grants WHERE collection_pk = $1`, [collPk]);
+  for (const g of grants) {
+    const [table, holder, holderValue] =
+      g.group !== undefined ? ['collection_group_grants', 'group_name', g.group] : ['collection_grants', 'principal_pk', principalPk.get(g.principal ?? '')];
+    await run.em.query(`INSERT INTO ${table} (collection_pk, ${holder}, can_read, can_write) VALUES ($1, $2, $3, $4)`, [
+      collPk,
+      holderValue,
+      g.read ?? null,
+      g.write ?? null,
+    ]);
+  }
+}
+
 /** Applies the API roots and their grants; returns every root's pk by name (those the state no longer names too, unless pruned). */
 async function applyRoots(run: ApplyRun, apiRoots: readonly DesiredApiRoot[], principalPk: ReadonlyMap<string, number>): Promise<Map<string, number>> {
   const existing: ApiRootRow[] = await run.em.query(
@@ -251,10 +339,7 @@ async function applyRoots(run: ApplyRun, apiRoots: readonly DesiredApiRoot[], pr
   for (const r of apiRoots) {
     const pk = await upsertRoot(run, r, byName.get(r.name));
     pks.set(r.name, pk);
-    await run.em.query(`DELETE FROM api_root_grants WHERE api_root_pk = $1`, [pk]);
-    for (const g of r.grants) {
-      await run.em.query(`INSERT INTO api_root_grants (api_root_pk, principal_pk, role) VALUES ($1, $2, $3)`, [pk, principalPk.get(g.principal), g.role]);
-    }
+    await replaceRootGrants(run, pk, r.grants, principalPk);
   }
   for (const r of existing) {
     if (pks.has(r.name)) continue;
@@ -319,15 +404,7 @@ async function applyCollections(run: ApplyRun, collections: readonly DesiredColl
     if (root === undefined) throw new Error(`Collection ${c.name}: ApiRoot ${c.apiRoot} does not exist`);
     const pk = await upsertCollection(run, c, root, byKey.get(collectionKey(root, c.name)));
     seen.add(pk);
-    await run.em.query(`DELETE FROM collection_grants WHERE collection_pk = $1`, [pk]);
-    for (const g of c.grants) {
-      await run.em.query(`INSERT INTO collection_grants (collection_pk, principal_pk, can_read, can_write) VALUES ($1, $2, $3, $4)`, [
-        pk,
-        refs.principalPk.get(g.principal),
-        g.read,
-        g.write,
-      ]);
-    }
+    await replaceCollectionGrants(run, pk, c.grants, refs.principalPk);
   }
   if (!run.prune) return;
   for (const c of existing) if (!seen.has(c.pk)) await prune(run, PRUNE_COLLECTION, c);

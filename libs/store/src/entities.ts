@@ -52,8 +52,8 @@ export class ApiRootGrantEntity {
 export class CollectionGrantEntity {
   @PrimaryColumn({ name: 'collection_pk', type: 'integer' }) collectionPk!: number;
   @PrimaryColumn({ name: 'principal_pk', type: 'integer' }) principalPk!: number;
-  @Column({ name: 'can_read', type: 'boolean' }) canRead!: boolean;
-  @Column({ name: 'can_write', type: 'boolean' }) canWrite!: boolean;
+  @Column({ name: 'can_read', type: 'boolean', nullable: true }) canRead!: boolean | null;
+  @Column({ name: 'can_write', type: 'boolean', nullable: true }) canWrite!: boolean | null;
 }
 
 export const ENTITIES = [ApiRootEntity, CollectionEntity, PrincipalEntity, ApiRootGrantEntity, CollectionGrantEntity];

@@ -2,12 +2,14 @@ import { Client } from 'pg';
 import type { FastifyBaseLogger } from 'fastify';
 import {
   collectionAccess,
+  strongestRole,
   type Access,
   type ApiKeyInfo,
   type ApiRootInfo,
   type CatalogSnapshot,
   type CatalogStore,
   type CollectionGrant,
+  type GroupCollectionGrant,
   type CollectionInfo,
   type PrincipalInfo,
   type Role,
@@ -20,7 +22,16 @@ import { CATALOG_CHANNEL } from '@taxiway/store';
  * reload is the safety net.
  */
 export class CatalogService {
-  private snapshot: CatalogSnapshot = { roots: [], collections: [], principals: [], rootGrants: [], collectionGrants: [], apiKeys: [] };
+  private snapshot: CatalogSnapshot = {
+    roots: [],
+    collections: [],
+    principals: [],
+    rootGrants: [],
+    collectionGrants: [],
+    groupRootGrants: [],
+    groupCollectionGrants: [],
+    apiKeys: [],
+  };
   private rootsByPath = new Map<string, ApiRootInfo>();
   private collectionsByRoot = new Map<number, CollectionInfo[]>();
   private principalsByName = new Map<string, PrincipalInfo>();
@@ -28,6 +39,8 @@ export class CatalogService {
   private apiKeys = new Map<string, ApiKeyInfo>();
   private roles = new Map<string, Role>();
   private grants = new Map<string, CollectionGrant>();
+  private groupRoles = new Map<string, Role>();
+  private groupGrants = new Map<string, GroupCollectionGrant>();
   private listeners: (() => void)[] = [];
   private listenClient: Client | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -61,6 +74,8 @@ export class CatalogService {
     this.apiKeys = new Map(s.apiKeys.map((k) => [k.id, k]));
     this.roles = new Map(s.rootGrants.map((g) => [`${g.apiRootPk}:${g.principalPk}`, g.role]));
     this.grants = new Map(s.collectionGrants.map((g) => [`${g.collectionPk}:${g.principalPk}`, g]));
+    this.groupRoles = new Map(s.groupRootGrants.map((g) => [`${g.apiRootPk}:${g.group}`, g.role]));
+    this.groupGrants = new Map(s.groupCollectionGrants.map((g) => [`${g.collectionPk}:${g.group}`, g]));
     this.loaded = true;
     for (const fn of this.listeners) fn();
   }
@@ -104,12 +119,34 @@ export class CatalogService {
     return this.rootsByPath.get(path);
   }
 
+  private groupsOf(principalPk: number): readonly string[] {
+    return this.principalsByPk.get(principalPk)?.groups ?? [];
+  }
+
+  /** Roles on the root: the principal's own and its groups'. */
+  private rolesOn(rootPk: number, principalPk: number): Role[] {
+    const roles: Role[] = [];
+    const own = this.roles.get(`${rootPk}:${principalPk}`);
+    if (own !== undefined) roles.push(own);
+    for (const g of this.groupsOf(principalPk)) {
+      const r = this.groupRoles.get(`${rootPk}:${g}`);
+      if (r !== undefined) roles.push(r);
+    }
+    return roles;
+  }
+
+  /** The strongest role the principal holds on the root, own or through a group. */
   roleOn(rootPk: number, principalPk: number): Role | undefined {
-    return this.roles.get(`${rootPk}:${principalPk}`);
+    return strongestRole(this.rolesOn(rootPk, principalPk));
   }
 
   access(c: CollectionInfo, principalPk: number): Access {
-    return collectionAccess(this.roleOn(c.apiRootPk, principalPk), this.grants.get(`${c.pk}:${principalPk}`));
+    const groups: GroupCollectionGrant[] = [];
+    for (const g of this.groupsOf(principalPk)) {
+      const grant = this.groupGrants.get(`${c.pk}:${g}`);
+      if (grant !== undefined) groups.push(grant);
+    }
+    return collectionAccess({ roles: this.rolesOn(c.apiRootPk, principalPk), own: this.grants.get(`${c.pk}:${principalPk}`), groups });
   }
 
   /** Collections of a root the principal can see (read or write), in a stable order. */
