@@ -156,4 +156,10 @@ spec: { groups: "members" }
     expect(text).toContain('grant names a malformed group "Bad_Group"');
     expect(text).toContain('spec.groups must be a list of group names');
   });
+
+  it('reads a collection quota and refuses a bad one', () => {
+    const doc = (q: string) => `kind: ApiRoot\nmetadata: { name: r }\n---\nkind: Collection\nmetadata: { name: c }\nspec: { apiRoot: r, quota: ${q} }\n`;
+    expect(toDesiredState(parseDocumentsYaml(doc('{ maxObjects: 1000 }'))).collections[0]?.maxObjects).toBe(1000);
+    expect(() => toDesiredState(parseDocumentsYaml(doc('{ maxObjects: 0 }')))).toThrow(/spec.quota must be/);
+  });
 });

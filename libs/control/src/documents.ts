@@ -267,8 +267,21 @@ function collection(d: SpecDocument, refs: CollectionRefs): DesiredCollection {
     description: d.optString('description'),
     mediaTypes,
     deletionPolicy: d.deletionPolicy(),
+    maxObjects: objectQuota(d),
     grants,
   };
+}
+
+/** `spec.quota: {maxObjects}`: the most object versions the collection may hold. */
+function objectQuota(d: SpecDocument): number | undefined {
+  const q = d.spec['quota'];
+  if (q === undefined || q === null) return undefined;
+  const max = typeof q === 'object' ? (q as Record<string, unknown>)['maxObjects'] : undefined;
+  if (typeof max !== 'number' || !Number.isSafeInteger(max) || max <= 0) {
+    d.problem('spec.quota must be {maxObjects: a positive integer}');
+    return undefined;
+  }
+  return max;
 }
 
 function apiRootRef(d: SpecDocument, apiRoots: ReadonlySet<string>): string {

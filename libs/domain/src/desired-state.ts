@@ -29,6 +29,8 @@ export interface DesiredCollection {
   readonly description: string | undefined;
   readonly mediaTypes: readonly string[];
   readonly deletionPolicy: DeletionPolicy;
+  /** Most object versions the collection may hold; absent = no quota. */
+  readonly maxObjects?: number | undefined;
   /** read/write: true grants, false denies, absent inherits the API-root role. */
   readonly grants: readonly (GrantHolder & { readonly read?: boolean | undefined; readonly write?: boolean | undefined })[];
 }

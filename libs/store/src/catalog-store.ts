@@ -168,6 +168,7 @@ interface CollectionRow {
   media_types: string[];
   deletion_policy: string;
   retired_at: Date | null;
+  max_objects: number | null;
 }
 
 /** Rows a prune may remove (Delete policy) or retire (Retain policy). */
@@ -391,7 +392,7 @@ const collectionKey = (root: number, name: string): string => `${root}/${name}`;
 /** Applies the collections and their grants. */
 async function applyCollections(run: ApplyRun, collections: readonly DesiredCollection[], refs: CollectionRefs): Promise<void> {
   const existing: CollectionRow[] = await run.em.query(
-    `SELECT pk, id, api_root_pk, name, alias, title, description, media_types, deletion_policy, retired_at FROM collections`,
+    `SELECT pk, id, api_root_pk, name, alias, title, description, media_types, deletion_policy, retired_at, max_objects FROM collections`,
   );
   const byKey = new Map(existing.map((c) => [collectionKey(c.api_root_pk, c.name), c]));
   await releaseChangedAliases(run.em, collections, (c) => {
@@ -423,37 +424,32 @@ async function releaseChangedAliases(
   }
 }
 
+/** The columns a desired collection sets (besides its id), in the order of COLLECTION_COLUMNS. */
+const COLLECTION_COLUMNS = ['alias', 'title', 'description', 'media_types', 'deletion_policy', 'max_objects'] as const;
+type CollectionValues = [string | null, string, string | null, readonly string[], string, number | null];
+
+function collectionValues(c: DesiredCollection): CollectionValues {
+  return [c.alias ?? null, c.title, c.description ?? null, c.mediaTypes, c.deletionPolicy, c.maxObjects ?? null];
+}
+
+const sameValue = (a: unknown, b: unknown): boolean => (Array.isArray(a) && Array.isArray(b) ? a.join('\n') === b.join('\n') : a === b);
+
 async function upsertCollection(run: ApplyRun, c: DesiredCollection, root: number, cur: CollectionRow | undefined): Promise<number> {
-  const alias = c.alias ?? null;
-  const description = c.description ?? null;
+  const values = collectionValues(c);
   if (cur === undefined) {
     const rows: { pk: number }[] = await run.em.query(
-      `INSERT INTO collections (id, api_root_pk, name, alias, title, description, media_types, deletion_policy) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING pk`,
-      [c.id ?? randomUUID(), root, c.name, alias, c.title, description, c.mediaTypes, c.deletionPolicy],
+      `INSERT INTO collections (id, api_root_pk, name, ${COLLECTION_COLUMNS.join(', ')}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING pk`,
+      [c.id ?? randomUUID(), root, c.name, ...values],
     );
     run.report.created.push(`Collection/${c.apiRoot}/${c.name}`);
     return rows[0]?.pk ?? 0;
   }
   const id = c.id ?? cur.id;
-  if (collectionChanged(cur, c, id)) {
-    await run.em.query(
-      `UPDATE collections SET id = $2, alias = $3, title = $4, description = $5, media_types = $6, deletion_policy = $7, retired_at = NULL, updated_at = now() WHERE pk = $1`,
-      [cur.pk, id, alias, c.title, description, c.mediaTypes, c.deletionPolicy],
-    );
+  const unchanged = cur.id === id && cur.retired_at === null && COLLECTION_COLUMNS.every((col, i) => sameValue(cur[col], values[i]));
+  if (!unchanged) {
+    const set = COLLECTION_COLUMNS.map((col, i) => `${col} = $${i + 3}`).join(', ');
+    await run.em.query(`UPDATE collections SET id = $2, ${set}, retired_at = NULL, updated_at = now() WHERE pk = $1`, [cur.pk, id, ...values]);
     run.report.updated.push(`Collection/${c.apiRoot}/${c.name}`);
   }
   return cur.pk;
-}
-
-/** True if the stored collection differs from the desired one (with `id` the id it keeps), or is retired. */
-function collectionChanged(cur: CollectionRow, c: DesiredCollection, id: string): boolean {
-  return (
-    cur.id !== id ||
-    cur.alias !== (c.alias ?? null) ||
-    cur.title !== c.title ||
-    cur.description !== (c.description ?? null) ||
-    cur.media_types.join('\n') !== c.mediaTypes.join('\n') ||
-    cur.deletion_policy !== c.deletionPolicy ||
-    cur.retired_at !== null
-  );
 }

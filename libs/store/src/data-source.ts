@@ -7,11 +7,19 @@ import { LatestFlag1732500000000 } from './migrations/1732500000000-latest-flag'
 import { ApiKeys1732600000000 } from './migrations/1732600000000-api-keys';
 import { RateLimits1732700000000 } from './migrations/1732700000000-rate-limits';
 import { Groups1732800000000 } from './migrations/1732800000000-groups';
+import { CollectionQuota1732900000000 } from './migrations/1732900000000-collection-quota';
 
 // int8 → number. Every bigint we store (µs timestamps, sequences, sizes) is below 2^53.
 types.setTypeParser(20, (v: string) => Number(v));
 
-export const MIGRATIONS = [Init1732400000000, LatestFlag1732500000000, ApiKeys1732600000000, RateLimits1732700000000, Groups1732800000000];
+export const MIGRATIONS = [
+  Init1732400000000,
+  LatestFlag1732500000000,
+  ApiKeys1732600000000,
+  RateLimits1732700000000,
+  Groups1732800000000,
+  CollectionQuota1732900000000,
+];
 
 /** Key of the session advisory lock that serializes migrations across replicas and the Helm Job. */
 const MIGRATION_LOCK = 0x7a78_0001;

@@ -86,7 +86,7 @@ RETURNING o.stix_id, o.version_us, o.date_added_us, o.unversioned,
  * Takes the collection's write lock before the INSERT, so that the INSERT's snapshot (taken when the
  * statement starts) already contains everything committed by writers that held the lock before us.
  */
-const LOCK_SQL = `SELECT 1 FROM collections WHERE pk = $1 FOR NO KEY UPDATE`;
+const LOCK_SQL = `SELECT object_count, max_objects FROM collections WHERE pk = $1 FOR NO KEY UPDATE`;
 
 /** Clears `latest` on versions outranked by another version of the same object (run under the collection lock). */
 const DEMOTE_SQL = `
@@ -292,13 +292,17 @@ export class SqlObjectStore implements ObjectStore {
    * Inserts the envelope's distinct versions and records each one's outcome: stored, a duplicate of the
    * stored version, or a conflict with it. Returns key -> reported version of the stored versions ('' if versioned).
    */
-  private async storeUnique(em: EntityManager, collectionPk: number, unique: readonly Entry[], outcome: Outcomes): Promise<Map<string, string>> {
+  private async storeUnique(em: EntityManager, collectionPk: number, all: readonly Entry[], outcome: Outcomes): Promise<Map<string, string>> {
     const stored = new Map<string, string>();
+    const [quota] = await em.query<QuotaRow[]>(LOCK_SQL, [collectionPk]);
+    const { allowed: unique, refused } = await this.withinQuota(em, collectionPk, all, quota);
+    for (const e of refused) outcome.set(e.index, { ok: false, detail: { id: e.record.id, version: e.record.version ?? '', message: quotaMessage(quota) } });
     const inserted = await this.insert(
       em,
       collectionPk,
       unique.map((u) => u.record),
     );
+    if (inserted.length > 0) await em.query(`UPDATE collections SET object_count = object_count + $2 WHERE pk = $1`, [collectionPk, inserted.length]);
     const multi = multiVersionIds(inserted);
     if (multi.length > 0) await em.query(DEMOTE_SQL, [collectionPk, multi]);
     this.noteInserted(inserted.length);
@@ -322,6 +326,23 @@ export class SqlObjectStore implements ObjectStore {
     return stored;
   }
 
+  /**
+   * The entries that may be stored: all of them while the collection has room (or no quota);
+   * otherwise versions already stored (duplicates cost nothing) and new ones in envelope order up
+   * to the quota. The rest fail with a message; nothing past the quota is stored.
+   */
+  private async withinQuota(em: EntityManager, collectionPk: number, entries: readonly Entry[], quota: QuotaRow | undefined): Promise<QuotaSplit> {
+    const max = quota?.max_objects ?? null;
+    const used = quota?.object_count ?? 0;
+    if (max === null || entries.length <= max - used) return { allowed: entries, refused: [] };
+    const existing = await this.existing(
+      em,
+      collectionPk,
+      entries.map((e) => e.record),
+    );
+    return splitByQuota(entries, (e) => existing.has(versionKey(e.record.id, e.record.versionUs)), max - used);
+  }
+
   private async insert(em: EntityManager, collectionPk: number, records: readonly StixRecord[]): Promise<InsertedRow[]> {
     const n = records.length;
     const ids = new Array<string>(n),
@@ -340,7 +361,6 @@ export class SqlObjectStore implements ObjectStore {
       mts[i] = r.mediaType;
       raws[i] = r.raw;
     });
-    await em.query(LOCK_SQL, [collectionPk]);
     return em.query(INSERT_SQL, [collectionPk, n, ids, vus, typesA, specs, vers, mts, `[${raws.join(',')}]`]);
   }
 
@@ -421,7 +441,10 @@ export class SqlObjectStore implements ObjectStore {
         p.values,
       );
       const n = rows[0]?.n ?? 0;
-      if (n > 0) await em.query(PROMOTE_SQL, [collectionPk, objectId]);
+      if (n > 0) {
+        await em.query(PROMOTE_SQL, [collectionPk, objectId]);
+        await em.query(`UPDATE collections SET object_count = object_count - $2 WHERE pk = $1`, [collectionPk, n]);
+      }
       return n;
     });
   }
@@ -460,6 +483,33 @@ export class SqlObjectStore implements ObjectStore {
     );
     return rows[0]?.n ?? 0;
   }
+}
+
+interface QuotaRow {
+  object_count: number;
+  max_objects: number | null;
+}
+
+interface QuotaSplit {
+  readonly allowed: readonly Entry[];
+  readonly refused: readonly Entry[];
+}
+
+const quotaMessage = (q: QuotaRow | undefined): string => `quota exceeded: this collection holds at most ${q?.max_objects ?? 0} object versions`;
+
+/** Keeps stored versions and the first `room` new ones, in order; refuses the other new ones. */
+function splitByQuota(entries: readonly Entry[], isStored: (e: Entry) => boolean, room: number): QuotaSplit {
+  const allowed: Entry[] = [];
+  const refused: Entry[] = [];
+  let left = Math.max(0, room);
+  for (const e of entries) {
+    if (isStored(e)) allowed.push(e);
+    else if (left > 0) {
+      left--;
+      allowed.push(e);
+    } else refused.push(e);
+  }
+  return { allowed, refused };
 }
 
 /** The WHERE clause of a page: collection, object, row filters, version selection, position. */

@@ -254,6 +254,26 @@ describe.each(BACKENDS)('object store on $name', (backend) => {
       }
   });
 
+  it('stores nothing past a collection quota: new versions in envelope order up to it, duplicates still succeed', async () => {
+    const base = state(['c1', 'c2', 'model']);
+    await b.catalog.applyDesiredState(
+      { ...base, collections: [...base.collections, { ...base.collections[0]!, name: 'quota', alias: 'quota', maxObjects: 3 }] },
+      { prune: true },
+    );
+    const quota = (await b.catalog.loadCatalog()).collections.find((c) => c.name === 'quota')!;
+    const [a, c, d, e] = [uid(), uid(), uid(), uid()];
+    expect((await add([indicator(a, '2024-01-01T00:00:00.000Z'), indicator(c, '2024-01-01T00:00:00.000Z')], quota)).failures).toEqual([]);
+    const s = await add([indicator(a, '2024-01-01T00:00:00.000Z'), indicator(d, '2024-01-01T00:00:00.000Z'), indicator(e, '2024-01-01T00:00:00.000Z')], quota);
+    expect(s.successes.map((x) => x.id)).toEqual([a, d]);
+    expect(s.failures).toEqual([{ id: e, version: '2024-01-01T00:00:00.000Z', message: 'quota exceeded: this collection holds at most 3 object versions' }]);
+    const count = async () => (await b.ds.query<{ object_count: number }[]>(`SELECT object_count FROM collections WHERE pk = $1`, [quota.pk]))[0]?.object_count;
+    expect(await count()).toBe(3);
+    expect((await all(quota, {}, undefined, ALL_VERSIONS)).length).toBe(3);
+    await store.deleteObject(quota.pk, d, {});
+    expect(await count()).toBe(2);
+    expect((await add([indicator(e, '2024-01-01T00:00:00.000Z')], quota)).failures).toEqual([]);
+  });
+
   it('pages by position without losing or repeating a row, and reports more', async () => {
     const full = await all(coll, {}, undefined, ALL_VERSIONS);
     const seen: string[] = [];
