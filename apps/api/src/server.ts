@@ -8,7 +8,16 @@ import { AccessLimiter, CredentialVerifier, type LimitSettings } from '@taxiway/
 import type { Config } from '@taxiway/config';
 import { loadDesiredStateFile } from '@taxiway/control';
 import { CursorCodec, nowUs, type DesiredState } from '@taxiway/domain';
-import { createDataSource, migrate, migrationsAtHead, SqlCatalogStore, SqlObjectStore, startEmbeddedDatabase, type EmbeddedDatabase } from '@taxiway/store';
+import {
+  createDataSource,
+  migrate,
+  migrationsAtHead,
+  SqlAuditLog,
+  SqlCatalogStore,
+  SqlObjectStore,
+  startEmbeddedDatabase,
+  type EmbeddedDatabase,
+} from '@taxiway/store';
 import { AppModule } from './app.module';
 import { CatalogService } from './catalog/catalog.service';
 import type { Readiness } from './health/health.controller';
@@ -21,6 +30,8 @@ export interface TaxiwayServer {
   readonly app: NestFastifyApplication;
   readonly dataSource: DataSource;
   readonly catalog: CatalogService;
+  /** The batched audit log (flush() to make buffered entries visible). */
+  readonly audit: SqlAuditLog;
   /** Listens on config.host:config.port (0 = any free port) and returns the base URL. */
   listen(): Promise<string>;
   /** Applies desired state through the same path as the config file, then reloads the catalogue. */
@@ -69,7 +80,12 @@ export async function createTaxiwayServer(config: Config, opts: ServerOptions = 
 
   const store = new SqlObjectStore(ds);
   const readiness = createReadiness(ds, catalog);
-  const taxii = new TaxiiService(store, new CursorCodec(cursorKey, config.cursorTtlSeconds), config);
+  const audit = new SqlAuditLog(ds, {
+    flushMs: 1000,
+    maxBatch: 500,
+    onError: (err: unknown, dropped: number) => fastify.log.error({ err, dropped }, 'audit flush failed; will retry'),
+  });
+  const taxii = new TaxiiService(store, new CursorCodec(cursorKey, config.cursorTtlSeconds), config, audit);
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.with([
       { provide: CONFIG, useValue: config },
@@ -83,12 +99,13 @@ export async function createTaxiwayServer(config: Config, opts: ServerOptions = 
   app.useGlobalFilters(new TaxiiExceptionFilter());
   await app.init();
 
-  const purge = scheduleStatusPurge(store, config, fastify.log);
+  const purge = schedulePurges(store, audit, config, fastify.log);
 
   return {
     app,
     dataSource: ds,
     catalog,
+    audit,
     async listen() {
       await app.listen({ port: config.port, host: config.host });
       const addr = fastify.server.address();
@@ -103,6 +120,7 @@ export async function createTaxiwayServer(config: Config, opts: ServerOptions = 
       readiness.draining = true;
       clearInterval(purge);
       await app.close();
+      await audit.close();
       await catalog.close();
       await ds.destroy();
       await embedded?.stop();
@@ -180,10 +198,14 @@ function createReadiness(ds: DataSource, catalog: CatalogService): Readiness {
   return readiness;
 }
 
-/** Hourly purge of status resources older than config.statusRetentionHours; the timer does not keep the process alive. */
-function scheduleStatusPurge(store: SqlObjectStore, config: Config, log: FastifyBaseLogger): NodeJS.Timeout {
+/**
+ * Hourly purge of status resources older than config.statusRetentionHours and audit entries older
+ * than config.auditRetentionDays; the timer does not keep the process alive.
+ */
+function schedulePurges(store: SqlObjectStore, audit: SqlAuditLog, config: Config, log: FastifyBaseLogger): NodeJS.Timeout {
   const purge = setInterval(() => {
     store.purgeStatuses(nowUs() - config.statusRetentionHours * HOUR_MS * 1000).catch((err: unknown) => log.error({ err }, 'status purge failed'));
+    audit.purge(new Date(Date.now() - config.auditRetentionDays * 24 * HOUR_MS)).catch((err: unknown) => log.error({ err }, 'audit purge failed'));
   }, HOUR_MS);
   purge.unref();
   return purge;

@@ -1,8 +1,8 @@
 import { parseArgs } from 'node:util';
 import { hash } from '@node-rs/argon2';
 import { issueApiKey } from '@taxiway/auth';
-import { DomainError, isDomainError } from '@taxiway/domain';
-import type { SqlAdminStore } from '@taxiway/store';
+import { DomainError, isDomainError, type AuditAction } from '@taxiway/domain';
+import type { SqlAdminStore, SqlAuditLog } from '@taxiway/store';
 
 export interface Io {
   out(line: string): void;
@@ -19,6 +19,8 @@ export const USAGE = `usage: taxiway <command> [options]
   key revoke <key-id>                revoke a key (every API replica stops accepting it within seconds)
   key list [--principal <name>]      list keys (ids, owners, expiry, revocation; never the secret)
   grants <principal>                 list the grants a principal holds
+  audit <api-root> [--limit N] [--principal P] [--action add|read|delete] [--since 24h|<ISO time>]
+                                     the newest audit entries of an API root (writes and reads)
   migrate                            apply pending database migrations
 
 The database is DATABASE_URL (or the embedded PGlite in TAXIWAY_DATA_DIR while the server is stopped).`;
@@ -26,10 +28,21 @@ The database is DATABASE_URL (or the embedded PGlite in TAXIWAY_DATA_DIR while t
 const DURATION = /^(\d+)([dhm])$/;
 const UNIT_MS: Record<string, number> = { d: 86_400_000, h: 3_600_000, m: 60_000 };
 
-function parseDuration(text: string): number {
+/** A usage error: exit code 2. */
+function usage(message: string): DomainError {
+  return new DomainError('BadRequest', message);
+}
+
+/** `90d`, `12h`, `30m` in milliseconds; undefined if `text` is not such a duration. */
+function durationMs(text: string): number | undefined {
   const m = DURATION.exec(text);
-  if (m === null) throw new DomainError('BadRequest', `--expires-in takes a number with d, h or m (e.g. 90d), not ${text}`);
-  return Number(m[1]) * (UNIT_MS[m[2] ?? 'd'] ?? 0);
+  return m === null ? undefined : Number(m[1]) * (UNIT_MS[m[2] ?? 'd'] ?? 0);
+}
+
+function parseDuration(text: string): number {
+  const ms = durationMs(text);
+  if (ms === undefined) throw usage(`--expires-in takes a number with d, h or m (e.g. 90d), not ${text}`);
+  return ms;
 }
 
 function need(value: string | undefined, what: string): string {
@@ -37,10 +50,39 @@ function need(value: string | undefined, what: string): string {
   return value;
 }
 
-type Handler = (args: string[], io: Io, admin: SqlAdminStore) => Promise<void>;
+/** What the commands work on. */
+export interface Stores {
+  readonly admin: SqlAdminStore;
+  readonly audit: Pick<SqlAuditLog, 'query'>;
+}
+
+function positiveInt(v: string, what: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw usage(`${what} takes a positive integer`);
+  return n;
+}
+
+const ACTIONS: readonly AuditAction[] = ['add', 'read', 'delete'];
+function auditAction(v: string | undefined): AuditAction | undefined {
+  if (v === undefined) return undefined;
+  const a = ACTIONS.find((x) => x === v);
+  if (a === undefined) throw usage(`--action takes one of ${ACTIONS.join(', ')}`);
+  return a;
+}
+
+/** `--since`: a duration back from now (30m, 24h, 7d) or an ISO 8601 time. */
+function sinceDate(v: string, nowMs = Date.now()): Date {
+  const ms = durationMs(v);
+  if (ms !== undefined) return new Date(nowMs - ms);
+  const t = Date.parse(v);
+  if (Number.isNaN(t)) throw usage('--since takes a duration (30m, 24h, 7d) or an ISO 8601 time');
+  return new Date(t);
+}
+
+type Handler = (args: string[], io: Io, stores: Stores) => Promise<void>;
 
 const HANDLERS: Record<string, Handler> = {
-  'principal create': async (args, io, admin) => {
+  'principal create': async (args, io, { admin }) => {
     const { values, positionals } = parseArgs({
       args,
       allowPositionals: true,
@@ -55,7 +97,7 @@ const HANDLERS: Record<string, Handler> = {
     });
     io.out(`principal ${name} created`);
   },
-  'key issue': async (args, io, admin) => {
+  'key issue': async (args, io, { admin }) => {
     const { values } = parseArgs({ args, options: { principal: { type: 'string' }, name: { type: 'string' }, 'expires-in': { type: 'string' } } });
     const principal = need(values.principal, '--principal');
     const expiresIn = values['expires-in'];
@@ -71,19 +113,39 @@ const HANDLERS: Record<string, Handler> = {
     io.out(key.key);
     io.err(`key ${key.id} issued to ${principal}${expiresAt === undefined ? '' : `, expires ${expiresAt.toISOString()}`}; it is shown only this once`);
   },
-  'key revoke': async (args, io, admin) => {
+  'key revoke': async (args, io, { admin }) => {
     const id = need(args[0], 'key id');
     if (!(await admin.revokeApiKey(id))) throw new DomainError('NotFound', `no live key with id ${id}`);
     io.out(`key ${id} revoked`);
   },
-  'key list': async (args, io, admin) => {
+  'key list': async (args, io, { admin }) => {
     const { values } = parseArgs({ args, options: { principal: { type: 'string' } } });
     io.out(['id', 'principal', 'name', 'created', 'expires', 'revoked'].join('\t'));
     for (const k of await admin.listApiKeys(values.principal)) {
       io.out([k.id, k.principal, k.name ?? '-', k.createdAt.toISOString(), k.expiresAt?.toISOString() ?? '-', k.revokedAt?.toISOString() ?? '-'].join('\t'));
     }
   },
-  grants: async (args, io, admin) => {
+  audit: async (args, io, { audit }) => {
+    const { values, positionals } = parseArgs({
+      args,
+      allowPositionals: true,
+      options: { limit: { type: 'string' }, principal: { type: 'string' }, action: { type: 'string' }, since: { type: 'string' } },
+    });
+    const root = need(positionals[0], 'API root path');
+    const rows = await audit.query(root, {
+      limit: positiveInt(values.limit ?? '100', '--limit'),
+      principal: values.principal,
+      action: auditAction(values.action),
+      since: values.since === undefined ? undefined : sinceDate(values.since),
+    });
+    io.out(['at', 'principal', 'action', 'collection', 'endpoint', 'objects', 'status', 'detail'].join('\t'));
+    for (const a of rows) {
+      io.out(
+        [a.at.toISOString(), a.principal, a.action, a.collection ?? '-', a.endpoint, String(a.objectCount), a.statusId ?? '-', a.detail ?? '-'].join('\t'),
+      );
+    }
+  },
+  grants: async (args, io, { admin }) => {
     const name = need(args[0], 'principal name');
     io.out(['api-root', 'collection', 'role', 'read', 'write'].join('\t'));
     for (const g of await admin.grantsOf(name)) io.out([g.apiRoot, g.collection ?? '*', g.role ?? '-', String(g.read), String(g.write)].join('\t'));
@@ -100,14 +162,14 @@ export function route(argv: readonly string[]): { handler: Handler; args: string
 }
 
 /** Runs one command; returns the process exit code (0 ok, 1 failed, 2 usage). */
-export async function runCommand(argv: readonly string[], io: Io, admin: SqlAdminStore): Promise<number> {
+export async function runCommand(argv: readonly string[], io: Io, stores: Stores): Promise<number> {
   const r = route(argv);
   if (r === undefined) {
     io.err(USAGE);
     return 2;
   }
   try {
-    await r.handler(r.args, io, admin);
+    await r.handler(r.args, io, stores);
     return 0;
   } catch (e) {
     io.err(`taxiway: ${isDomainError(e) || e instanceof Error ? e.message : String(e)}`);

@@ -23,12 +23,14 @@ describe('API keys and the taxiway admin CLI (issue 3)', () => {
   let a: RunningServer;
   let b: RunningServer;
   let admin: SqlAdminStore;
+  let stores: { admin: SqlAdminStore; audit: RunningServer['server']['audit'] };
 
   beforeAll(async () => {
     a = await startServer(STATE);
     // A second replica on the same database: revocation must reach it too.
     b = await startServer(STATE, { env: { DATABASE_URL: String(a.server.dataSource.options.extra?.connectionString ?? '') } });
     admin = new SqlAdminStore(a.server.dataSource);
+    stores = { admin, audit: a.server.audit };
   });
   afterAll(async () => {
     await b?.close();
@@ -37,7 +39,7 @@ describe('API keys and the taxiway admin CLI (issue 3)', () => {
 
   const issue = async (...extra: string[]): Promise<{ key: string; id: string }> => {
     const io = capture();
-    expect(await runCommand(['key', 'issue', '--principal', 'alice', ...extra], io, admin)).toBe(0);
+    expect(await runCommand(['key', 'issue', '--principal', 'alice', ...extra], io, stores)).toBe(0);
     const key = io.lines[0] ?? '';
     return { key, id: key.split('_')[1] ?? '' };
   };
@@ -58,7 +60,7 @@ describe('API keys and the taxiway admin CLI (issue 3)', () => {
   it('lists keys without their secrets', async () => {
     const { key, id } = await issue('--name', 'listed');
     const io = capture();
-    expect(await runCommand(['key', 'list', '--principal', 'alice'], io, admin)).toBe(0);
+    expect(await runCommand(['key', 'list', '--principal', 'alice'], io, stores)).toBe(0);
     const text = io.lines.join('\n');
     expect(text).toContain(`${id}\talice\tlisted\t`);
     expect(text).not.toContain(key.slice(17));
@@ -67,12 +69,12 @@ describe('API keys and the taxiway admin CLI (issue 3)', () => {
   it('stops accepting a revoked key on every replica within seconds', async () => {
     const { key, id } = await issue();
     for (const s of [a, b]) await until(async () => (await client(s.url, `Bearer ${key}`).get('/tenant-a/')).status === 200, 3000);
-    expect(await runCommand(['key', 'revoke', id], capture(), admin)).toBe(0);
+    expect(await runCommand(['key', 'revoke', id], capture(), stores)).toBe(0);
     for (const s of [a, b]) {
       const took = await until(async () => (await client(s.url, `Bearer ${key}`).get('/tenant-a/')).status === 401, 3000);
       expect(took).toBeLessThan(3000);
     }
-    expect(await runCommand(['key', 'revoke', id], capture(), admin)).toBe(1);
+    expect(await runCommand(['key', 'revoke', id], capture(), stores)).toBe(1);
   });
 
   it('refuses an expired key', async () => {
@@ -85,21 +87,21 @@ describe('API keys and the taxiway admin CLI (issue 3)', () => {
 
   it('creates principals the configuration file does not prune, and lists grants', async () => {
     const io = capture({ SVC_PW: 'svc-secret' });
-    expect(await runCommand(['principal', 'create', 'svc-bot', '--password-from-env', 'SVC_PW'], io, admin)).toBe(0);
+    expect(await runCommand(['principal', 'create', 'svc-bot', '--password-from-env', 'SVC_PW'], io, stores)).toBe(0);
     await a.server.apply(STATE); // prune=true, and svc-bot is not in STATE
     await until(async () => (await client(a.url, basic('svc-bot', 'svc-secret')).get('/taxii2/')).status === 200, 3000);
     const grants = capture();
-    expect(await runCommand(['grants', 'alice'], grants, admin)).toBe(0);
+    expect(await runCommand(['grants', 'alice'], grants, stores)).toBe(0);
     expect(grants.lines).toEqual(['api-root\tcollection\trole\tread\twrite', 'tenant-a\tro\t-\ttrue\tfalse', 'tenant-a\trw\t-\ttrue\ttrue']);
   });
 
   it('explains usage errors with exit code 2 and failures with 1', async () => {
     const io = capture();
-    expect(await runCommand(['nonsense'], io, admin)).toBe(2);
+    expect(await runCommand(['nonsense'], io, stores)).toBe(2);
     expect(io.errors.join('\n')).toContain('usage: taxiway');
-    expect(await runCommand(['key', 'issue'], capture(), admin)).toBe(2);
-    expect(await runCommand(['key', 'issue', '--principal', 'alice', '--expires-in', 'soon'], capture(), admin)).toBe(2);
-    expect(await runCommand(['key', 'issue', '--principal', 'ghost'], capture(), admin)).toBe(1);
-    expect(await runCommand(['principal', 'create', 'alice'], capture(), admin)).toBe(1);
+    expect(await runCommand(['key', 'issue'], capture(), stores)).toBe(2);
+    expect(await runCommand(['key', 'issue', '--principal', 'alice', '--expires-in', 'soon'], capture(), stores)).toBe(2);
+    expect(await runCommand(['key', 'issue', '--principal', 'ghost'], capture(), stores)).toBe(1);
+    expect(await runCommand(['principal', 'create', 'alice'], capture(), stores)).toBe(1);
   });
 });

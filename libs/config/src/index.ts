@@ -20,6 +20,8 @@ export interface Config {
   /** Optional shared secret for `next` tokens; without it one is generated and kept in the database. */
   readonly cursorSecret: string | undefined;
   readonly statusRetentionHours: number;
+  /** Audit entries older than this are purged (hourly). */
+  readonly auditRetentionDays: number;
   readonly authCacheSeconds: number;
   /** Default per-principal request rate (requests/s, per replica); 0 = unlimited. Principals may override it. */
   readonly rateLimitPerSecond: number;
@@ -116,6 +118,7 @@ export function loadConfig(env: Env = process.env, argv: readonly string[] = pro
     cursorTtlSeconds: int(env, 'CURSOR_TTL_SECONDS', { dflt: 86400, min: 60 }),
     cursorSecret,
     statusRetentionHours: int(env, 'STATUS_RETENTION_HOURS', { dflt: 48, min: 24 }),
+    auditRetentionDays: int(env, 'AUDIT_RETENTION_DAYS', { dflt: 365, min: 1, max: 36_500 }),
     authCacheSeconds: int(env, 'AUTH_CACHE_SECONDS', { dflt: 60, min: 0, max: 3600 }),
     rateLimitPerSecond: int(env, 'RATE_LIMIT_PER_SECOND', { dflt: 0, min: 0, max: 1_000_000 }),
     rateLimitBurst: int(env, 'RATE_LIMIT_BURST', { dflt: 0, min: 0, max: 10_000_000 }),

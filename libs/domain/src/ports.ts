@@ -78,3 +78,26 @@ export interface ObjectStore {
 export interface CatalogStore {
   loadCatalog(): Promise<CatalogSnapshot>;
 }
+
+export type AuditAction = 'add' | 'read' | 'delete';
+
+/** One audit record: who did what to which collection of which API root. */
+export interface AuditEntry {
+  readonly at: Date;
+  /** The API root's path and the collection's name, copied: an entry outlives both. */
+  readonly apiRoot: string;
+  readonly collection: string | undefined;
+  readonly principal: string;
+  readonly action: AuditAction;
+  /** Which TAXII endpoint: objects, object, manifest, versions. */
+  readonly endpoint: string;
+  readonly objectCount: number;
+  readonly statusId: string | undefined;
+  /** Filter summary for reads (e.g. `match[type]=indicator limit=100`), outcome for writes. */
+  readonly detail: string | undefined;
+}
+
+/** Where audit entries go. Recording never waits on the database: implementations batch. */
+export interface AuditSink {
+  record(entry: AuditEntry): void;
+}

@@ -4,3 +4,4 @@ export * from './embedded';
 export * from './entities';
 export * from './object-store';
 export * from './admin-store';
+export * from './audit-store';

@@ -224,7 +224,7 @@ export function envelopes(objects: readonly StixObject[], size: number): { objec
 }
 
 /** A minimal valid STIX 2.1 indicator version, for tests that need many small objects. */
-export function minimalIndicator(id: string, modified: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+export function minimalIndicator(id: string, modified = '2024-01-01T00:00:00.000Z', extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     type: 'indicator',
     spec_version: '2.1',

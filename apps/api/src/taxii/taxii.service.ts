@@ -26,8 +26,35 @@ import {
   type StatusDetail,
   type StixRecord,
   type VersionSelector,
+  type AuditAction,
+  type AuditEntry,
+  type AuditSink,
 } from '@taxiway/domain';
 import type { TaxiiContext } from '../tenancy/request-context';
+
+function auditEntry(
+  ctx: Required<TaxiiContext>,
+  e: { action: AuditAction; endpoint: string; objectCount: number; statusId?: string; detail?: string },
+): AuditEntry {
+  return {
+    at: new Date(),
+    apiRoot: ctx.root.path,
+    collection: ctx.collection.name,
+    principal: ctx.principal.name,
+    action: e.action,
+    endpoint: e.endpoint,
+    objectCount: e.objectCount,
+    statusId: e.statusId,
+    detail: e.detail,
+  };
+}
+
+/** The filter part of a query, for the audit (the opaque next token is left out). */
+function querySummary(query: RawQuery): string | undefined {
+  const parts: string[] = [];
+  for (const [k, v] of Object.entries(query)) if (k !== 'next' && v !== undefined) parts.push(`${k}=${String(v)}`);
+  return parts.length === 0 ? undefined : parts.join(' ').slice(0, 500);
+}
 
 export interface TaxiiResponse {
   readonly status: number;
@@ -50,6 +77,7 @@ export class TaxiiService {
     private readonly store: ObjectStore,
     private readonly cursors: CursorCodec,
     private readonly paging: PagingSettings,
+    private readonly audit: AuditSink,
   ) {}
 
   /** Get Objects, Get Object Manifests, Get an Object, Get Object Versions. */
@@ -73,6 +101,7 @@ export class TaxiiService {
       throw notFound('No object with this id in this collection');
     }
     const next = this.nextToken(view, scope, principal, request);
+    this.audit.record(auditEntry(ctx, { action: 'read', endpoint, objectCount: view.count, detail: querySummary(query) }));
     return { status: 200, body: render(endpoint, view, next), headers: dateHeaders(view) };
   }
 
@@ -131,6 +160,15 @@ export class TaxiiService {
       valid,
       invalid,
     });
+    this.audit.record(
+      auditEntry(ctx, {
+        action: 'add',
+        endpoint: 'objects',
+        objectCount: status.successes.length,
+        statusId: status.id,
+        detail: `${status.failures.length} failed`,
+      }),
+    );
     return { status: 202, body: JSON.stringify(statusToJson(status, formatTaxiiTimestamp)), headers: {} };
   }
 
@@ -141,6 +179,7 @@ export class TaxiiService {
     if (!(await this.store.objectExists(ctx.collection.pk, objectId))) throw notFound('No object with this id in this collection');
     const n = await this.store.deleteObject(ctx.collection.pk, objectId, q.filter);
     if (n === 0) throw notFound('No version of this object matches the filters');
+    this.audit.record(auditEntry(ctx, { action: 'delete', endpoint: 'object', objectCount: n, detail: objectId }));
     return { status: 200, body: undefined, headers: {} };
   }
 
