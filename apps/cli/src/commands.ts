@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { hash } from '@node-rs/argon2';
-import { issueApiKey } from '@taxiway/auth';
+import { generateApiKey, issueApiKey } from '@taxiway/auth';
 import { DomainError, isDomainError, type AuditAction } from '@taxiway/domain';
 import type { SqlAdminStore, SqlAuditLog } from '@taxiway/store';
 
@@ -16,6 +16,7 @@ export const USAGE = `usage: taxiway <command> [options]
                                      create a principal managed by the CLI (config files do not prune it)
   key issue --principal <name> [--name LABEL] [--expires-in 90d|12h|30m]
                                      issue an API key; it is printed once and stored only as a hash
+  key generate                       print a new key without storing it, for Principal.spec.apiKeys (keyFrom a Secret)
   key revoke <key-id>                revoke a key (every API replica stops accepting it within seconds)
   key list [--principal <name>]      list keys (ids, owners, expiry, revocation; never the secret)
   grants <principal>                 list the grants a principal holds
@@ -96,6 +97,12 @@ const HANDLERS: Record<string, Handler> = {
       ...(password !== undefined && { passwordHash: await hash(password) }),
     });
     io.out(`principal ${name} created`);
+  },
+  'key generate': (_args, io) => {
+    const { id, key } = generateApiKey();
+    io.out(key);
+    io.err(`key ${id} generated and NOT stored: put it in a Secret and reference it from Principal.spec.apiKeys[].keyFrom`);
+    return Promise.resolve();
   },
   'key issue': async (args, io, { admin }) => {
     const { values } = parseArgs({ args, options: { principal: { type: 'string' }, name: { type: 'string' }, 'expires-in': { type: 'string' } } });

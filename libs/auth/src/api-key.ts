@@ -1,13 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hash } from '@node-rs/argon2';
+import { API_KEY_PREFIX } from '@taxiway/domain';
 
-/**
- * API keys look like `txw_<id>_<secret>`: a recognisable prefix (secret scanners and humans spot it),
- * a public id to find the key without scanning (12 chars of a–z0–9), and 256 random bits. Only an
- * argon2id hash of the whole key is stored; the key itself is shown once, when it is issued.
- */
-export const API_KEY_PREFIX = 'txw_';
-const KEY_RE = /^txw_([a-z0-9]{12})_([A-Za-z0-9_-]{43})$/;
 const ID_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
 
 export interface IssuedKey {
@@ -17,15 +11,6 @@ export interface IssuedKey {
   readonly secretHash: string;
 }
 
-export function looksLikeApiKey(s: string): boolean {
-  return s.startsWith(API_KEY_PREFIX);
-}
-
-/** The key id of a well-formed key, else undefined. */
-export function apiKeyId(key: string): string | undefined {
-  return KEY_RE.exec(key)?.[1];
-}
-
 function randomId(): string {
   const bytes = randomBytes(12);
   let id = '';
@@ -33,8 +18,13 @@ function randomId(): string {
   return id;
 }
 
-export async function issueApiKey(): Promise<IssuedKey> {
+/** A new random key and its id, not hashed (for `taxiway key generate`: the key goes into a Secret). */
+export function generateApiKey(): { id: string; key: string } {
   const id = randomId();
-  const key = `${API_KEY_PREFIX}${id}_${randomBytes(32).toString('base64url')}`;
+  return { id, key: `${API_KEY_PREFIX}${id}_${randomBytes(32).toString('base64url')}` };
+}
+
+export async function issueApiKey(): Promise<IssuedKey> {
+  const { id, key } = generateApiKey();
   return { id, key, secretHash: await hash(key) };
 }

@@ -1,7 +1,8 @@
 import { hashSync } from '@node-rs/argon2';
 import { describe, expect, it } from 'vitest';
 import type { ApiKeyInfo, PrincipalInfo } from '@taxiway/domain';
-import { apiKeyId, issueApiKey } from './api-key';
+import { apiKeyId } from '@taxiway/domain';
+import { issueApiKey } from './api-key';
 import { parseAuthorization } from './credentials';
 import { CredentialVerifier, type PrincipalDirectory } from './verifier';
 

@@ -1,7 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { verify } from '@node-rs/argon2';
-import type { ApiKeyInfo, PrincipalInfo } from '@taxiway/domain';
-import { apiKeyId, looksLikeApiKey } from './api-key';
+import { apiKeyId, looksLikeApiKey, type ApiKeyInfo, type PrincipalInfo } from '@taxiway/domain';
 import type { Credential } from './credentials';
 
 export interface PrincipalDirectory {

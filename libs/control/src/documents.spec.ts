@@ -162,4 +162,29 @@ spec: { groups: "members" }
     expect(toDesiredState(parseDocumentsYaml(doc('{ maxObjects: 1000 }'))).collections[0]?.maxObjects).toBe(1000);
     expect(() => toDesiredState(parseDocumentsYaml(doc('{ maxObjects: 0 }')))).toThrow(/spec.quota must be/);
   });
+
+  it('reads API keys by reference, hashes them at apply time, and refuses inline, malformed or repeated keys', async () => {
+    const key = `txw_abcdefghij12_${'A'.repeat(43)}`;
+    const doc = (keys: string) => `kind: Principal\nmetadata: { name: p }\nspec: { apiKeys: ${keys} }\n`;
+    const s = toDesiredState(parseDocumentsYaml(doc('[{ name: sentinel, keyFrom: { env: K }, expiresAt: "2030-01-01T00:00:00Z" }]')), { env: { K: key } });
+    const k = s.principals[0]?.apiKeys?.[0];
+    expect(k).toMatchObject({ id: 'abcdefghij12', name: 'sentinel', expiresAt: new Date('2030-01-01T00:00:00Z') });
+    const h = (await k?.secretHash(undefined)) ?? '';
+    expect(await verify(h, key)).toBe(true);
+    expect(await k?.secretHash(h)).toBe(h);
+    const problems = (keys: string, env: Record<string, string> = {}) => {
+      try {
+        toDesiredState(parseDocumentsYaml(doc(keys)), { env });
+        return '';
+      } catch (e) {
+        return (e as Error).message;
+      }
+    };
+    expect(problems(`[{ key: ${key} }]`)).toContain('plain-text spec.apiKeys[0].key is not allowed');
+    expect(problems('[{ keyFrom: { env: K } }]', { K: 'not-a-key' })).toContain('does not hold a Taxiway API key');
+    expect(problems('[{ keyFrom: { env: MISSING } }]')).toContain('environment variable MISSING (spec.apiKeys[0].keyFrom.env) is not set');
+    expect(problems('[{ keyFrom: { env: K } }, { keyFrom: { env: K } }]', { K: key })).toContain('lists the same key twice');
+    expect(problems('[{ keyFrom: { env: K }, expiresAt: soon }]', { K: key })).toContain('expiresAt must be an RFC 3339 time');
+    expect(problems('"all of them"')).toContain('spec.apiKeys must be a list');
+  });
 });

@@ -3,8 +3,10 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { hash, verify } from '@node-rs/argon2';
 import { parseAllDocuments } from 'yaml';
 import {
+  apiKeyId,
   DomainError,
   type DeletionPolicy,
+  type DesiredApiKey,
   type DesiredApiRoot,
   type DesiredCollection,
   type DesiredPrincipal,
@@ -324,6 +326,7 @@ function principal(d: SpecDocument, opts: ParseOptions): DesiredPrincipal {
     passwordHash: hashProducer(phc, plain),
     disabled,
     groups: groupNames(d),
+    apiKeys: apiKeys(d, opts),
     ...(rateLimit !== undefined && { rateLimit }),
   };
 }
@@ -357,41 +360,87 @@ function toRate(r: Record<string, unknown>): RequestRate | undefined {
 /** Resolves `spec.passwordFrom` (exactly one of env or file) to the plain-text password, reporting what is missing. */
 function passwordFrom(d: SpecDocument, opts: ParseOptions): (() => string) | undefined {
   const from = d.spec['passwordFrom'];
-  if (from === undefined) return undefined;
+  return from === undefined ? undefined : secretFrom(d, from, 'spec.passwordFrom', opts);
+}
+
+/** Resolves a `{env: NAME}` or `{file: PATH}` reference to its value, reporting what is missing. */
+function secretFrom(d: SpecDocument, from: unknown, field: string, opts: ParseOptions): (() => string) | undefined {
   if (!isObj(from) || (typeof from['env'] !== 'string') === (typeof from['file'] !== 'string')) {
-    d.problem('spec.passwordFrom must have exactly one of env or file');
+    d.problem(`${field} must have exactly one of env or file`);
     return undefined;
   }
   const envName = from['env'];
-  return typeof envName === 'string' ? passwordFromEnv(d, envName, opts) : passwordFromFile(d, String(from['file']), opts);
+  return typeof envName === 'string' ? secretFromEnv(d, envName, field, opts) : secretFromFile(d, String(from['file']), field, opts);
 }
 
-function passwordFromEnv(d: SpecDocument, envName: string, opts: ParseOptions): () => string {
+function secretFromEnv(d: SpecDocument, envName: string, field: string, opts: ParseOptions): () => string {
   const value = (opts.env ?? process.env)[envName];
-  if (value === undefined || value === '') d.problem(`environment variable ${envName} (passwordFrom.env) is not set`);
+  if (value === undefined || value === '') d.problem(`environment variable ${envName} (${field}.env) is not set`);
   return () => value ?? '';
 }
 
-function passwordFromFile(d: SpecDocument, file: string, opts: ParseOptions): () => string {
+function secretFromFile(d: SpecDocument, file: string, field: string, opts: ParseOptions): () => string {
   const path = isAbsolute(file) ? file : resolve(opts.baseDir ?? '.', file);
   let value = '';
   try {
     value = readFileSync(path, 'utf8').replace(/\r?\n$/, '');
   } catch {
-    d.problem(`cannot read passwordFrom.file ${path}`);
+    d.problem(`cannot read ${field}.file ${path}`);
   }
   return () => value;
+}
+
+/**
+ * `spec.apiKeys`: keys made with `taxiway key generate` and kept in a Secret, referenced by
+ * `keyFrom: {env | file}`, with an optional `name` and `expiresAt`. Only their hashes are stored.
+ */
+function apiKeys(d: SpecDocument, opts: ParseOptions): DesiredApiKey[] {
+  const list = d.spec['apiKeys'] ?? [];
+  if (!Array.isArray(list) || !list.every(isObj)) {
+    d.problem('spec.apiKeys must be a list of {keyFrom: {env | file}, name?, expiresAt?}');
+    return [];
+  }
+  const keys = list.map((k, i) => apiKey(d, k, `spec.apiKeys[${i}]`, opts)).filter((k): k is DesiredApiKey => k !== undefined);
+  const ids = keys.map((k) => k.id);
+  if (new Set(ids).size !== ids.length) d.problem('spec.apiKeys lists the same key twice');
+  return keys;
+}
+
+function apiKey(d: SpecDocument, k: Obj, field: string, opts: ParseOptions): DesiredApiKey | undefined {
+  if (k['key'] !== undefined) d.problem(`plain-text ${field}.key is not allowed; use keyFrom (env or file)`);
+  const name = k['name'];
+  if (name !== undefined && (typeof name !== 'string' || name.length > 200)) d.problem(`${field}.name must be a string of at most 200 characters`);
+  const expiresAt = keyExpiry(d, k['expiresAt'], field);
+  const value = secretFrom(d, k['keyFrom'], `${field}.keyFrom`, opts)?.();
+  if (value === undefined || value === '') return undefined;
+  const id = apiKeyId(value);
+  if (id === undefined) {
+    d.problem(`${field}.keyFrom does not hold a Taxiway API key (txw_<id>_<secret>; make one with taxiway key generate)`);
+    return undefined;
+  }
+  return { id, name: typeof name === 'string' ? name : undefined, expiresAt, secretHash: hashOf(value) };
+}
+
+function keyExpiry(d: SpecDocument, v: unknown, field: string): Date | undefined {
+  if (v === undefined || v === null) return undefined;
+  const t = typeof v === 'string' ? Date.parse(v) : v instanceof Date ? v.getTime() : NaN;
+  if (Number.isNaN(t)) d.problem(`${field}.expiresAt must be an RFC 3339 time`);
+  return Number.isNaN(t) ? undefined : new Date(t);
+}
+
+/** Hashes `secret` at apply time, keeping a stored hash that still matches it (idempotent re-apply). */
+function hashOf(secret: string): (stored: string | undefined) => Promise<string> {
+  return async (stored) => {
+    if (stored !== undefined && (await verify(stored, secret).catch(() => false))) return stored;
+    return hash(secret, { algorithm: 2 /* Argon2id */ });
+  };
 }
 
 /** The hash to store at apply time: a configured PHC string as is, or the plain password hashed (keeping a stored hash that still matches). */
 function hashProducer(phc: string | undefined, plain: (() => string) | undefined): DesiredPrincipal['passwordHash'] {
   if (phc !== undefined) return () => Promise.resolve(phc);
   if (plain === undefined) return undefined;
-  return async (stored: string | undefined): Promise<string | undefined> => {
-    const pw = plain();
-    if (stored !== undefined && (await verify(stored, pw).catch(() => false))) return stored;
-    return hash(pw, { algorithm: 2 /* Argon2id */ });
-  };
+  return (stored) => hashOf(plain())(stored);
 }
 
 export function loadDesiredStateFile(path: string, env: Readonly<Record<string, string | undefined>> = process.env): DesiredState {

@@ -48,6 +48,17 @@ export interface DesiredPrincipal {
   readonly rateLimit?: RequestRate | undefined;
   /** Groups whose grants this principal holds too. */
   readonly groups?: readonly string[] | undefined;
+  /** API keys declared by reference (keyFrom env or file); the configuration manages exactly these. */
+  readonly apiKeys?: readonly DesiredApiKey[] | undefined;
+}
+
+export interface DesiredApiKey {
+  /** The public id, the middle part of `txw_<id>_<secret>`. */
+  readonly id: string;
+  readonly name: string | undefined;
+  readonly expiresAt: Date | undefined;
+  /** Produces the hash to store, given the stored one: keeps a stored hash that still matches the key. */
+  readonly secretHash: (stored: string | undefined) => Promise<string>;
 }
 
 export interface DesiredState {

@@ -9,3 +9,4 @@ export * from './stix';
 export * from './time';
 export * from './versions';
 export * from './desired-state';
+export * from './api-key';

@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 import { IsNull } from 'typeorm';
+import { applyApiKeys } from './apply-keys';
 import type {
   ApplyReport,
   Role,
@@ -228,6 +229,7 @@ async function applyPrincipals(run: ApplyRun, principals: readonly DesiredPrinci
     const pk = await upsertPrincipal(run, p, byName.get(p.name));
     pks.set(p.name, pk);
     await replaceGroups(run, p, pk, groups.get(pk) ?? []);
+    if (await applyApiKeys(run.em, pk, p.apiKeys ?? [])) markUpdated(run, p.name);
   }
   for (const r of existing) {
     if (pks.has(r.name)) continue;
@@ -289,8 +291,12 @@ async function replaceGroups(run: ApplyRun, p: DesiredPrincipal, pk: number, cur
   if (desired.join('\n') === current.join('\n')) return;
   await run.em.query(`DELETE FROM principal_groups WHERE principal_pk = $1`, [pk]);
   for (const g of desired) await run.em.query(`INSERT INTO principal_groups (principal_pk, group_name) VALUES ($1, $2)`, [pk, g]);
-  if (!run.report.created.includes(`Principal/${p.name}`) && !run.report.updated.includes(`Principal/${p.name}`))
-    run.report.updated.push(`Principal/${p.name}`);
+  markUpdated(run, p.name);
+}
+
+/** Reports a principal as updated unless this apply already reports it created or updated. */
+function markUpdated(run: ApplyRun, name: string): void {
+  if (!run.report.created.includes(`Principal/${name}`) && !run.report.updated.includes(`Principal/${name}`)) run.report.updated.push(`Principal/${name}`);
 }
 
 /** Replaces an API root's roles: principals' in api_root_grants, groups' in api_root_group_grants. */
