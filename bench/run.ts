@@ -2,7 +2,6 @@
  * Taxiway benchmark: ingest, page-through and filtered reads against a real server process, on
  * PostgreSQL and on embedded PGlite. See bench/README.md.  Usage: npx tsx bench/run.ts [--quick] [--backend postgres|pglite|all]
  */
-import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -11,7 +10,7 @@ import { BACKEND_LABELS, openBackend, type Backend } from './lib/backends';
 import { Cleanup } from './lib/cleanup';
 import { parseOptions, USAGE, UsageError, wantsHelp, type BackendName, type Options } from './lib/options';
 import { buildResults, describeMachine, textReport, writeResults } from './lib/report';
-import { writeBenchConfig } from './lib/server';
+import { prepareTenancy } from './lib/tenancy';
 
 const BENCH_DIR = __dirname;
 const REPO_DIR = resolve(BENCH_DIR, '..');
@@ -55,7 +54,7 @@ async function run(opts: Options, cleanup: Cleanup): Promise<boolean> {
   const machine = describeMachine(REPO_DIR);
   const workDir = mkdtempSync(join(tmpdir(), 'taxiway-bench-'));
   cleanup.add('work directory', () => rmSync(workDir, { recursive: true, force: true }));
-  const ctx: RunContext = { opts, mainJs: MAIN_JS, configPath: writeBenchConfig(workDir), password: randomBytes(18).toString('base64url'), cleanup, progress };
+  const ctx: RunContext = { opts, mainJs: MAIN_JS, tenancy: prepareTenancy(opts.tenancy, workDir), cleanup, progress };
   const backends: BackendResult[] = [];
   for (const name of opts.backends) {
     backends.push(await benchmarkBackend(name, ctx, workDir));

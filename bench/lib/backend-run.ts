@@ -6,6 +6,7 @@ import type { BackendName, Options } from './options';
 import { expectedLatestVersions, pageThrough, type PageThroughResult } from './page-through';
 import { measureReads, type ReadResult } from './reads';
 import { BENCH_COLLECTION, peakRssKb, startServer, type ServerProcess } from './server';
+import type { BenchTenancy } from './tenancy';
 import { TaxiiClient } from './taxii-client';
 
 const PAGE_LIMIT = 1000;
@@ -14,8 +15,7 @@ const MAX_INGEST_SECONDS = 1800;
 export interface RunContext {
   readonly opts: Options;
   readonly mainJs: string;
-  readonly configPath: string;
-  readonly password: string;
+  readonly tenancy: BenchTenancy;
   readonly cleanup: Cleanup;
   /** Progress lines go to stderr, so stdout holds only the results. */
   readonly progress: (line: string) => void;
@@ -70,12 +70,12 @@ async function withServer(ctx: RunContext, { backend, phase, result }: ServerPha
   ctx.progress(`${backend.label}/${phase}: starting server on a fresh database`);
   const server = await startServer({
     mainJs: ctx.mainJs,
-    configPath: ctx.configPath,
-    password: ctx.password,
+    configPath: ctx.tenancy.configPath,
+    env: ctx.tenancy.serverEnv,
     databaseEnv: await backend.freshDatabase(phase),
     cleanup: ctx.cleanup,
   });
-  const client = new TaxiiClient(server.origin, ctx.password, Math.max(ctx.opts.readConcurrency, ctx.opts.ingestConcurrency));
+  const client = new TaxiiClient(server.origin, ctx.tenancy.authorization, Math.max(ctx.opts.readConcurrency, ctx.opts.ingestConcurrency));
   let failure: unknown;
   try {
     await work(client);

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { TENANCY_MODES, type TenancyMode } from './tenancy';
 
 export type BackendName = 'postgres' | 'pglite';
 export const BACKENDS: readonly BackendName[] = ['postgres', 'pglite'];
@@ -27,6 +28,8 @@ export interface Options {
   /** Full page-through passes; the median is reported. */
   readonly pagePasses: number;
   readonly seed: number;
+  /** single: one user, no grants; mssp: 200 other tenants, groups, overrides, an API key, read audit. */
+  readonly tenancy: TenancyMode;
   readonly outDir: string;
   /** Basename of the result files: latest.{json,md} for full runs, quick.{json,md} for --quick. */
   readonly outName: string;
@@ -66,6 +69,9 @@ export const USAGE = `Usage: npx tsx bench/run.ts [options]
   --read-max <n>          cap on measured filtered reads (default 1000000) env BENCH_READ_MAX
   --page-passes <n>       full page-through passes, median reported      env BENCH_PAGE_PASSES
   --seed <n>              corpus seed (default 42)                       env BENCH_SEED
+  --tenancy <t>           single (one user, no grants, Basic) | mssp (200 other tenants, groups,
+                          overrides, API key, rate limit, read audit); default single  env BENCH_TENANCY
+  --out-name <name>       basename of the result files (default latest / quick)  env BENCH_OUT_NAME
   --out <dir>             results directory (default bench/results)      env BENCH_OUT
   --help
 `;
@@ -85,7 +91,9 @@ const VALUE_FLAGS = new Set([
   '--read-max',
   '--page-passes',
   '--seed',
+  '--tenancy',
   '--out',
+  '--out-name',
 ]);
 
 function parseFlags(argv: readonly string[]): Flags {
@@ -134,6 +142,13 @@ function sizesWithOverrides(profile: Profile, large: number | undefined, small: 
   return { postgres: apply(profile.sizes.postgres), pglite: apply(profile.sizes.pglite) };
 }
 
+function parseTenancy(value: string | undefined): TenancyMode {
+  if (value === undefined) return 'single';
+  const mode = TENANCY_MODES.find((m) => m === value);
+  if (mode === undefined) throw new UsageError(`--tenancy must be ${TENANCY_MODES.join(' or ')}, got ${JSON.stringify(value)}`);
+  return mode;
+}
+
 export function wantsHelp(argv: readonly string[]): boolean {
   return argv.includes('--help') || argv.includes('-h');
 }
@@ -154,7 +169,8 @@ export function parseOptions(argv: readonly string[], benchDir: string): Options
     readWarmupSeconds: profile.readWarmupSeconds,
     pagePasses: int('--page-passes', 'BENCH_PAGE_PASSES') ?? profile.pagePasses,
     seed: int('--seed', 'BENCH_SEED') ?? 42,
+    tenancy: parseTenancy(raw(flags, '--tenancy', 'BENCH_TENANCY')),
     outDir: resolve(raw(flags, '--out', 'BENCH_OUT') ?? resolve(benchDir, 'results')),
-    outName: quick ? 'quick' : 'latest',
+    outName: raw(flags, '--out-name', 'BENCH_OUT_NAME') ?? (quick ? 'quick' : 'latest'),
   };
 }

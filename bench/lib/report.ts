@@ -37,6 +37,7 @@ export interface Results {
     readonly pageLimit: number;
     readonly pagePasses: number;
     readonly postgres: string;
+    readonly tenancy: Options['tenancy'];
   };
   readonly targets: typeof TARGETS;
   readonly backends: readonly BackendResult[];
@@ -86,6 +87,7 @@ export function buildResults(opts: Options, machine: Machine, backends: readonly
       pageLimit,
       pagePasses: opts.pagePasses,
       postgres: process.env['DATABASE_URL'] === undefined ? 'throwaway local server (initdb), durable settings' : 'external server from DATABASE_URL',
+      tenancy: opts.tenancy,
     },
     targets: TARGETS,
     backends,
@@ -142,7 +144,7 @@ function tableCells(results: Results): string[][] {
 
 function settingsLine(results: Results): string {
   const s = results.settings;
-  return `ingest: ${s.ingestConcurrency} concurrent posting clients; page-through: limit=${s.pageLimit}, median of ${s.pagePasses} pass(es); filtered reads: concurrency ${s.readConcurrency}, ${s.readSeconds}s, mix of ${s.readMix.length} request kinds`;
+  return `tenancy ${s.tenancy}; ingest: ${s.ingestConcurrency} concurrent posting clients; page-through: limit=${s.pageLimit}, median of ${s.pagePasses} pass(es); filtered reads: concurrency ${s.readConcurrency}, ${s.readSeconds}s, mix of ${s.readMix.length} request kinds`;
 }
 
 function machineLine(results: Results): string {

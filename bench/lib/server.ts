@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { freePort } from '@taxiway/testing';
@@ -16,34 +15,6 @@ export const WARMUP_COLLECTION = '0f1e2d3c-4b5a-4987-8654-3210fedcba98';
 const READY_TIMEOUT_MS = 180_000;
 const STOP_TIMEOUT_MS = 15_000;
 const LOG_TAIL_LINES = 40;
-
-/** Writes the bench tenant (one API root, two collections, one principal) and returns its path. */
-export function writeBenchConfig(dir: string): string {
-  const collection = (name: string, id: string): string => `---
-apiVersion: taxiway.io/v1alpha1
-kind: Collection
-metadata: { name: ${name} }
-spec:
-  apiRoot: ${API_ROOT}
-  id: ${id}
-  title: ${name}
-  grants: [{ principal: ${PRINCIPAL}, read: true, write: true }]
-`;
-  const yaml = `apiVersion: taxiway.io/v1alpha1
-kind: ApiRoot
-metadata: { name: ${API_ROOT} }
-spec: { title: Bench, maxContentLength: 104857600 }
-${collection('measured', BENCH_COLLECTION)}${collection('warmup', WARMUP_COLLECTION)}---
-apiVersion: taxiway.io/v1alpha1
-kind: Principal
-metadata: { name: ${PRINCIPAL} }
-spec:
-  passwordFrom: { env: BENCH_PASSWORD }
-`;
-  const path = join(dir, 'bench.yaml');
-  writeFileSync(path, yaml);
-  return path;
-}
 
 export interface LogSummary {
   /** JSON log lines at level warn (40), and Node process warnings on stderr. */
@@ -116,7 +87,8 @@ export interface ServerProcess {
 export interface ServerLaunch {
   readonly mainJs: string;
   readonly configPath: string;
-  readonly password: string;
+  /** Secrets the configuration references, and other server settings of the tenancy mode. */
+  readonly env: Readonly<Record<string, string>>;
   /** DATABASE_URL or TAXIWAY_DATA_DIR. */
   readonly databaseEnv: Readonly<Record<string, string>>;
   /** The server is registered here the moment it is spawned. */
@@ -135,7 +107,7 @@ function serverEnv(launch: ServerLaunch, port: number): NodeJS.ProcessEnv {
     LOG_LEVEL: 'warn',
     DEFAULT_PAGE_SIZE: '1000',
     MAX_PAGE_SIZE: '10000',
-    BENCH_PASSWORD: launch.password,
+    ...launch.env,
   };
 }
 

@@ -1,5 +1,5 @@
 import { Pool } from 'undici';
-import { API_ROOT, PRINCIPAL } from './server';
+import { API_ROOT } from './server';
 
 export const TAXII_MEDIA_TYPE = 'application/taxii+json;version=2.1';
 const REQUEST_TIMEOUT_MS = 120_000;
@@ -10,12 +10,12 @@ export interface TaxiiResponse {
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
 }
 
-/** A keep-alive connection pool to one server, speaking TAXII 2.1 with HTTP Basic auth. */
+/** A keep-alive connection pool to one server, speaking TAXII 2.1 with the given Authorization header. */
 export class TaxiiClient {
   private readonly pool: Pool;
   private readonly headers: Record<string, string>;
 
-  constructor(origin: string, password: string, connections: number) {
+  constructor(origin: string, authorization: string, connections: number) {
     this.pool = new Pool(origin, {
       connections,
       pipelining: 1,
@@ -25,7 +25,7 @@ export class TaxiiClient {
     });
     this.headers = {
       accept: TAXII_MEDIA_TYPE,
-      authorization: `Basic ${Buffer.from(`${PRINCIPAL}:${password}`).toString('base64')}`,
+      authorization,
     };
   }
 

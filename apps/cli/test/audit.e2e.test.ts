@@ -84,4 +84,17 @@ describe('audit log of writes and reads (issue 3)', () => {
     }
     expect((await cli('audit', 'tenant-a', '--principal', 'bob')).rows).toEqual([['bob', 'read', 'rw', 'objects', '1', '-', 'match[type]=indicator']]);
   });
+
+  it('records writes but not reads with AUDIT_READS=false', async () => {
+    const quiet = await startServer(STATE, { env: { AUDIT_READS: 'false' } });
+    try {
+      const alice = client(quiet.url, basic('alice'));
+      await alice.post(`/tenant-a/collections/${RW}/objects/`, { objects: [indicator(indicatorId())] });
+      await alice.get(`/tenant-a/collections/${RW}/objects/`);
+      await quiet.server.audit.flush();
+      expect((await quiet.server.audit.query('tenant-a', { limit: 10 })).map((a) => a.action)).toEqual(['add']);
+    } finally {
+      await quiet.close();
+    }
+  });
 });

@@ -20,6 +20,8 @@ export interface Config {
   /** Optional shared secret for `next` tokens; without it one is generated and kept in the database. */
   readonly cursorSecret: string | undefined;
   readonly statusRetentionHours: number;
+  /** Record reads (objects, manifest, versions) in the audit log; writes are always recorded. */
+  readonly auditReads: boolean;
   /** Audit entries older than this are purged (hourly). */
   readonly auditRetentionDays: number;
   readonly authCacheSeconds: number;
@@ -54,6 +56,15 @@ function int(env: Env, name: string, { dflt, min, max = Number.MAX_SAFE_INTEGER 
   const n = Number(raw);
   if (n < min || n > max) throw new ConfigError(`${name} must be between ${min} and ${max}, got ${n}`);
   return n;
+}
+
+/** A boolean setting: true/false (also 1/0, yes/no, on/off); `dflt` when unset or empty. */
+function bool(env: Env, name: string, dflt: boolean): boolean {
+  const raw = env[name]?.toLowerCase();
+  if (raw === undefined || raw === '') return dflt;
+  if (['true', '1', 'yes', 'on'].includes(raw)) return true;
+  if (['false', '0', 'no', 'off'].includes(raw)) return false;
+  throw new ConfigError(`${name} must be true or false, got ${JSON.stringify(env[name])}`);
 }
 
 function str(env: Env, name: string): string | undefined {
@@ -118,6 +129,7 @@ export function loadConfig(env: Env = process.env, argv: readonly string[] = pro
     cursorTtlSeconds: int(env, 'CURSOR_TTL_SECONDS', { dflt: 86400, min: 60 }),
     cursorSecret,
     statusRetentionHours: int(env, 'STATUS_RETENTION_HOURS', { dflt: 48, min: 24 }),
+    auditReads: bool(env, 'AUDIT_READS', true),
     auditRetentionDays: int(env, 'AUDIT_RETENTION_DAYS', { dflt: 365, min: 1, max: 36_500 }),
     authCacheSeconds: int(env, 'AUTH_CACHE_SECONDS', { dflt: 60, min: 0, max: 3600 }),
     rateLimitPerSecond: int(env, 'RATE_LIMIT_PER_SECOND', { dflt: 0, min: 0, max: 1_000_000 }),

@@ -65,6 +65,8 @@ export interface TaxiiResponse {
 export interface PagingSettings {
   readonly defaultPageSize: number;
   readonly maxPageSize: number;
+  /** Record reads in the audit log too (writes are always recorded). */
+  readonly auditReads: boolean;
 }
 
 type ListEndpoint = Exclude<Endpoint, 'delete'>;
@@ -101,7 +103,7 @@ export class TaxiiService {
       throw notFound('No object with this id in this collection');
     }
     const next = this.nextToken(view, scope, principal, request);
-    this.audit.record(auditEntry(ctx, { action: 'read', endpoint, objectCount: view.count, detail: querySummary(query) }));
+    if (this.paging.auditReads) this.audit.record(auditEntry(ctx, { action: 'read', endpoint, objectCount: view.count, detail: querySummary(query) }));
     return { status: 200, body: render(endpoint, view, next), headers: dateHeaders(view) };
   }
 
