@@ -1,5 +1,6 @@
 import { generateCorpus } from '@taxiway/testing';
 import type { Backend } from './backends';
+import { cpuSampler } from './cpu';
 import type { Cleanup } from './cleanup';
 import { ingest, prepareEnvelopes, warmUpIngest, type IngestResult } from './ingest';
 import type { BackendName, Options } from './options';
@@ -66,7 +67,11 @@ interface ServerPhase {
 }
 
 /** Starts a server on a fresh database, runs `work`, records peak RSS and logs, and stops it. */
-async function withServer(ctx: RunContext, { backend, phase, result }: ServerPhase, work: (client: TaxiiClient) => Promise<void>): Promise<void> {
+async function withServer(
+  ctx: RunContext,
+  { backend, phase, result }: ServerPhase,
+  work: (client: TaxiiClient, server: ServerProcess) => Promise<void>,
+): Promise<void> {
   ctx.progress(`${backend.label}/${phase}: starting server on a fresh database`);
   const server = await startServer({
     mainJs: ctx.mainJs,
@@ -78,7 +83,7 @@ async function withServer(ctx: RunContext, { backend, phase, result }: ServerPha
   const client = new TaxiiClient(server.origin, ctx.tenancy.authorization, Math.max(ctx.opts.readConcurrency, ctx.opts.ingestConcurrency));
   let failure: unknown;
   try {
-    await work(client);
+    await work(client, server);
     server.assertAlive();
   } catch (e: unknown) {
     failure = e;
@@ -102,7 +107,7 @@ async function mainPhase(ctx: RunContext, backend: Backend, result: BackendResul
   result.objects1000 = corpus.length;
   result.distinctIds1000 = expected.size;
   const prepared = prepareEnvelopes(corpus, 1000);
-  await withServer(ctx, { backend, phase: 'envelopes-1000', result }, async (client) => {
+  await withServer(ctx, { backend, phase: 'envelopes-1000', result }, async (client, server) => {
     await warmUpIngest(client, opts.seed);
     ctx.progress(`${backend.label}: ingesting ${corpus.length} objects in envelopes of 1000, ${opts.ingestConcurrency} in flight`);
     result.ingest1000 = await ingest(client, BENCH_COLLECTION, prepared, { concurrency: opts.ingestConcurrency, maxSeconds: MAX_INGEST_SECONDS });
@@ -116,6 +121,7 @@ async function mainPhase(ctx: RunContext, backend: Backend, result: BackendResul
       seconds: opts.readSeconds,
       warmupSeconds: opts.readWarmupSeconds,
       maxRequests: opts.readMaxRequests,
+      cpu: cpuSampler(server.pid),
     });
   });
 }

@@ -1,4 +1,5 @@
 import { Rng } from '@taxiway/testing';
+import type { CpuSample } from './cpu';
 import { elapsedMs, summarizeLatencies, type LatencySummary } from './stats';
 import { parseJsonObject, TaxiiClient } from './taxii-client';
 
@@ -28,6 +29,8 @@ export interface ReadResult {
   readonly errors: number;
   readonly latency: LatencySummary;
   readonly byKind: Readonly<Record<ReadKind, LatencySummary>>;
+  /** CPU per measured request of the server process and of PostgreSQL (0 for PGlite, which runs inside the server). */
+  readonly cpuUsPerRequest?: { readonly server: number; readonly database: number };
 }
 
 function pathFor(kind: ReadKind, mix: ReadMix, rng: Rng): string {
@@ -68,7 +71,7 @@ export async function verifyReadMix(client: TaxiiClient, mix: ReadMix): Promise<
   }
 }
 
-interface LoadOutcome {
+export interface LoadOutcome {
   readonly seconds: number;
   readonly latencies: Readonly<Record<ReadKind, number[]>>;
   readonly errors: number;
@@ -83,7 +86,7 @@ interface LoadSpec {
 }
 
 /** `concurrency` closed-loop clients issue the mix round-robin until `seconds` pass or `maxRequests` are issued. */
-async function runLoad(client: TaxiiClient, mix: ReadMix, load: LoadSpec): Promise<LoadOutcome> {
+export async function runLoad(client: TaxiiClient, mix: ReadMix, load: LoadSpec): Promise<LoadOutcome> {
   const { concurrency, seconds, maxRequests } = load;
   const latencies: Record<ReadKind, number[]> = { 'type-indicator': [], 'by-id': [], 'added-after': [], 'manifest-malware': [] };
   const rng = new Rng(mix.seed);
@@ -119,11 +122,19 @@ async function runLoad(client: TaxiiClient, mix: ReadMix, load: LoadSpec): Promi
 export async function measureReads(
   client: TaxiiClient,
   mix: ReadMix,
-  opts: { readonly concurrency: number; readonly seconds: number; readonly warmupSeconds: number; readonly maxRequests: number },
+  opts: {
+    readonly concurrency: number;
+    readonly seconds: number;
+    readonly warmupSeconds: number;
+    readonly maxRequests: number;
+    readonly cpu?: () => CpuSample;
+  },
 ): Promise<ReadResult> {
   await verifyReadMix(client, mix);
   await runLoad(client, mix, { concurrency: opts.concurrency, seconds: opts.warmupSeconds, maxRequests: opts.maxRequests });
+  const cpu0 = opts.cpu?.();
   const run = await runLoad(client, mix, { concurrency: opts.concurrency, seconds: opts.seconds, maxRequests: opts.maxRequests });
+  const cpu1 = opts.cpu?.();
   if (run.errors > 0) throw new Error(`${run.errors} filtered reads failed; first: ${run.firstError ?? '?'}`);
   const all = READ_KINDS.flatMap((k) => run.latencies[k]);
   const byKind = Object.fromEntries(READ_KINDS.map((k) => [k, summarizeLatencies(run.latencies[k])])) as Record<ReadKind, LatencySummary>;
@@ -135,5 +146,9 @@ export async function measureReads(
     errors: run.errors,
     latency: summarizeLatencies(all),
     byKind,
+    ...(cpu0 !== undefined &&
+      cpu1 !== undefined && {
+        cpuUsPerRequest: { server: ((cpu1.serverMs - cpu0.serverMs) * 1000) / all.length, database: ((cpu1.databaseMs - cpu0.databaseMs) * 1000) / all.length },
+      }),
   };
 }

@@ -130,6 +130,8 @@ const ROWS: readonly Row[] = [
     cell: (b) => ms(b.reads?.latency.p99Ms),
     target: (pg) => `< ${TARGETS.readP99Ms}${verdict(pg?.reads?.latency.p99Ms, TARGETS.readP99Ms, false)}`,
   },
+  { metric: 'Filtered reads, server CPU per request (µs)', cell: (b) => int(b.reads?.cpuUsPerRequest?.server), target: () => '' },
+  { metric: 'Filtered reads, PostgreSQL CPU per request (µs)', cell: (b) => int(b.reads?.cpuUsPerRequest?.database), target: () => '' },
   { metric: 'Peak server RSS, VmHWM (MiB)', cell: (b) => mib(b.peakRssKb), target: () => '' },
   { metric: 'Objects ingested (1000- / 100-envelopes)', cell: (b) => `${int(b.objects1000)} / ${int(b.objects100)}`, target: () => '' },
   { metric: 'Distinct objects paged through', cell: (b) => int(b.pageThrough?.objects), target: () => '' },

@@ -77,7 +77,11 @@ export class CredentialVerifier {
   private async verifyKey(key: string, nowMs: number): Promise<PrincipalInfo | undefined> {
     const id = apiKeyId(key);
     const info = id === undefined ? undefined : this.directory.apiKey(id);
-    if (info === undefined) return undefined;
+    if (info === undefined) {
+      // Same slow work as a real check, so response time does not tell which key ids exist.
+      await passwordMatches(DUMMY_HASH, key);
+      return undefined;
+    }
     if (info.expiresAtMs !== undefined && info.expiresAtMs <= nowMs) return undefined;
     const principal = this.directory.byPk(info.principalPk);
     if (principal === undefined || principal.disabled) return undefined;
