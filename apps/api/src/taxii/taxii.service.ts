@@ -103,8 +103,12 @@ export class TaxiiService {
       throw notFound('No object with this id in this collection');
     }
     const next = this.nextToken(view, scope, principal, request);
-    if (this.paging.auditReads) this.audit.record(auditEntry(ctx, { action: 'read', endpoint, objectCount: view.count, detail: querySummary(query) }));
+    this.auditRead(ctx, endpoint, view.count, query);
     return { status: 200, body: render(endpoint, view, next), headers: dateHeaders(view) };
+  }
+
+  private auditRead(ctx: Required<TaxiiContext>, endpoint: ListEndpoint, objectCount: number, query: RawQuery): void {
+    if (this.paging.auditReads) this.audit.record(auditEntry(ctx, { action: 'read', endpoint, objectCount, detail: querySummary(query) }));
   }
 
   /**
