@@ -59,6 +59,11 @@ export interface ParseOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Directory relative `passwordFrom.file` paths are resolved against. */
   readonly baseDir?: string;
+  /**
+   * Principals that exist although these documents do not define them (created with the CLI, or
+   * defined by a resource that is temporarily invalid): grants may name them.
+   */
+  readonly knownPrincipals?: ReadonlySet<string>;
 }
 
 class Problems {
@@ -147,7 +152,7 @@ export function toDesiredState(docs: readonly ResourceDocument[], opts: ParseOpt
   const pr = new Problems();
   const byKind = sortByKind(docs, pr);
   const principals = byKind.Principal.map((d) => principal(d, opts));
-  const principalNames = uniquePrincipalNames(principals, pr);
+  const principalNames = new Set([...uniquePrincipalNames(principals, pr), ...(opts.knownPrincipals ?? [])]);
   const apiRoots = byKind.ApiRoot.map((d) => apiRoot(d, principalNames));
   const rootNames = uniqueRootNames(apiRoots, pr);
   const collections = byKind.Collection.map((d) => collection(d, { apiRoots: rootNames, principals: principalNames }));

@@ -74,10 +74,27 @@ export interface ApplyReport {
   readonly retained: readonly string[];
 }
 
+/** Resources a prune must leave as they are although the state does not name them. */
+export interface PruneExemptions {
+  readonly apiRoots?: ReadonlySet<string>;
+  /** `apiRoot/name`. */
+  readonly collections?: ReadonlySet<string>;
+  readonly principals?: ReadonlySet<string>;
+}
+
+export interface ApplyOptions {
+  readonly prune: boolean;
+  /**
+   * With prune: resources that still exist in the source (e.g. a custom resource that is
+   * temporarily invalid) and so must be kept as they are, neither updated nor removed.
+   */
+  readonly keep?: PruneExemptions;
+}
+
 export interface DesiredStateTarget {
   /**
    * Makes the database match `state` in one transaction. With `prune`, resources the state no longer
    * names are removed (Delete policy) or retired and hidden, their data kept (Retain policy).
    */
-  applyDesiredState(state: DesiredState, opts: { readonly prune: boolean }): Promise<ApplyReport>;
+  applyDesiredState(state: DesiredState, opts: ApplyOptions): Promise<ApplyReport>;
 }

@@ -11,6 +11,8 @@ import type {
   DesiredCollection,
   DesiredPrincipal,
   DesiredState,
+  ApplyOptions,
+  PruneExemptions,
   DesiredStateTarget,
 } from '@taxiway/domain';
 import { ApiRootEntity, ApiRootGrantEntity, CollectionEntity, CollectionGrantEntity, PrincipalEntity } from './entities';
@@ -105,10 +107,10 @@ export class SqlCatalogStore implements CatalogStore, DesiredStateTarget {
     return v;
   }
 
-  async applyDesiredState(state: DesiredState, opts: { prune: boolean }): Promise<ApplyReport> {
+  async applyDesiredState(state: DesiredState, opts: ApplyOptions): Promise<ApplyReport> {
     const report: MutableReport = { created: [], updated: [], removed: [], retained: [] };
     await this.ds.transaction(async (em) => {
-      const run: ApplyRun = { em, prune: opts.prune, report };
+      const run: ApplyRun = { em, prune: opts.prune, keep: opts.keep ?? {}, report };
       await em.query('SELECT pg_advisory_xact_lock($1)', [APPLY_LOCK]);
       const principalPk = await applyPrincipals(run, state.principals);
       const rootPk = await applyRoots(run, state.apiRoots, principalPk);
@@ -125,6 +127,7 @@ type MutableReport = { -readonly [K in keyof ApplyReport]: string[] };
 interface ApplyRun {
   readonly em: EntityManager;
   readonly prune: boolean;
+  readonly keep: PruneExemptions;
   readonly report: MutableReport;
 }
 
@@ -234,7 +237,7 @@ async function applyPrincipals(run: ApplyRun, principals: readonly DesiredPrinci
   for (const r of existing) {
     if (pks.has(r.name)) continue;
     // Principals created with the admin CLI are not the configuration's to prune.
-    if (run.prune && r.managed_by === 'config') {
+    if (run.prune && r.managed_by === 'config' && run.keep.principals?.has(r.name) !== true) {
       await run.em.query(`DELETE FROM principals WHERE pk = $1`, [r.pk]);
       run.report.removed.push(`Principal/${r.name}`);
     } else pks.set(r.name, r.pk);
@@ -350,7 +353,7 @@ async function applyRoots(run: ApplyRun, apiRoots: readonly DesiredApiRoot[], pr
   }
   for (const r of existing) {
     if (pks.has(r.name)) continue;
-    if (run.prune) await prune(run, PRUNE_API_ROOT, r);
+    if (run.prune && run.keep.apiRoots?.has(r.name) !== true) await prune(run, PRUNE_API_ROOT, r);
     else pks.set(r.name, r.pk);
   }
   return pks;
@@ -414,7 +417,9 @@ async function applyCollections(run: ApplyRun, collections: readonly DesiredColl
     await replaceCollectionGrants(run, pk, c.grants, refs.principalPk);
   }
   if (!run.prune) return;
-  for (const c of existing) if (!seen.has(c.pk)) await prune(run, PRUNE_COLLECTION, c);
+  const rootName = new Map([...refs.rootPk].map(([name, pk]) => [pk, name]));
+  const kept = (c: CollectionRow): boolean => run.keep.collections?.has(`${rootName.get(c.api_root_pk) ?? ''}/${c.name}`) === true;
+  for (const c of existing) if (!seen.has(c.pk) && !kept(c)) await prune(run, PRUNE_COLLECTION, c);
 }
 
 /** Frees aliases that change first, so that swapping aliases between collections in one apply works. */

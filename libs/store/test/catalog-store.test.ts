@@ -47,6 +47,17 @@ describe.each(BACKENDS)('desired-state apply on $name', (backend) => {
     expect((await b.catalog.loadCatalog()).roots.map((r) => r.name)).toEqual(['r1']);
   });
 
+  it('leaves the resources a prune is told to keep exactly as they are', async () => {
+    await b.catalog.applyDesiredState(state(), { prune: true });
+    const keep = { apiRoots: new Set(['r1']), collections: new Set(['r1/c1']), principals: new Set(['p1']) };
+    const report = await b.catalog.applyDesiredState({ apiRoots: [], collections: [], principals: [] }, { prune: true, keep });
+    expect(report).toEqual({ created: [], updated: [], removed: ['Collection/c2'], retained: [] });
+    const cat = await b.catalog.loadCatalog();
+    expect([cat.roots.map((r) => r.name), cat.collections.map((c) => c.name), cat.principals.map((p) => p.name)]).toEqual([['r1'], ['c1'], ['p1']]);
+    expect(cat.collectionGrants).toHaveLength(1);
+    await b.catalog.applyDesiredState(state(), { prune: true });
+  });
+
   it('shares one generated secret between callers', async () => {
     const a = await b.catalog.secret('test-secret');
     expect(a.length).toBe(32);

@@ -1,0 +1,171 @@
+import { toDesiredState, type ResourceDocument } from '@taxiway/control';
+import { isDomainError, type DesiredState, type PruneExemptions } from '@taxiway/domain';
+import { isDeleting, resourceKey, type Kind, type Resource, type SecretKeyRef } from './resources';
+import { invalid, Reason, transient, type Verdict } from './status';
+
+/** The data of a Secret (decoded), or undefined if there is no such Secret. */
+export type SecretLookup = (namespace: string, name: string) => Readonly<Record<string, string>> | undefined;
+
+export interface DesiredOutcome {
+  /** What to apply: every resource that passed its checks. */
+  readonly state: DesiredState;
+  /** Resources that exist but failed a check: left as they are in the database, not pruned. */
+  readonly keep: PruneExemptions;
+  /** Why each failing resource failed, by `kind/namespace/name`; the others are applied. */
+  readonly failures: ReadonlyMap<string, Verdict>;
+}
+
+const RESERVED = new Set(['taxii2', 'taxii', 'taxii1', 'healthz', 'readyz', 'livez', 'metrics', 'management', 'services', 'status', 'admin', 'api']);
+
+const byAge = (a: Resource, b: Resource): number =>
+  (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? '') || resourceKey(a).localeCompare(resourceKey(b));
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+
+/** Claims of a unique value: the oldest resource holding it wins, the others fail with `reason`. */
+function claim(
+  resources: readonly Resource[],
+  valueOf: (r: Resource) => string | undefined,
+  reason: Reason,
+  what: string,
+  failures: Map<string, Verdict>,
+): void {
+  const owner = new Map<string, Resource>();
+  for (const r of [...resources].sort(byAge)) {
+    const v = valueOf(r);
+    if (v === undefined || failures.has(resourceKey(r))) continue;
+    const first = owner.get(v);
+    if (first === undefined) owner.set(v, r);
+    else failures.set(resourceKey(r), invalid(reason, `${what} ${v} is already claimed by ${first.kind} ${first.metadata.namespace}/${first.metadata.name}`));
+  }
+}
+
+/** Cross-object checks CEL cannot express (STYLE §3.2 step 4). */
+function crossObjectChecks(live: readonly Resource[], secrets: SecretLookup, failures: Map<string, Verdict>): void {
+  const of = (k: Kind) => live.filter((r) => r.kind === k);
+  const roots = of('ApiRoot');
+  claim(roots, (r) => r.metadata.name, Reason.NameConflict, 'the API root name', failures);
+  claim(roots, (r) => (str(r.spec['path']) ?? r.metadata.name).toLowerCase(), Reason.PathConflict, 'the path', failures);
+  claim(of('Principal'), (r) => r.metadata.name, Reason.NameConflict, 'the principal name', failures);
+  const rootKeys = new Set(roots.filter((r) => !failures.has(resourceKey(r))).map((r) => `${r.metadata.namespace}/${r.metadata.name}`));
+  for (const c of of('Collection')) {
+    const root = str(c.spec['apiRoot']) ?? '';
+    if (!rootKeys.has(`${c.metadata.namespace}/${root}`))
+      failures.set(resourceKey(c), transient(Reason.ApiRootNotFound, `ApiRoot ${c.metadata.namespace}/${root} does not exist or is not ready`));
+  }
+  claim(of('Collection'), (c) => str(c.spec['id']), Reason.CollectionConflict, 'the collection id', failures);
+  claim(of('Collection'), (c) => `${str(c.spec['apiRoot']) ?? ''}/${c.metadata.name}`, Reason.NameConflict, 'the collection name in its API root', failures);
+  claim(
+    of('Collection'),
+    (c) => (c.spec['alias'] === undefined ? undefined : `${str(c.spec['apiRoot']) ?? ''}/${String(c.spec['alias'])}`),
+    Reason.CollectionConflict,
+    'the alias',
+    failures,
+  );
+  for (const p of of('Principal')) {
+    const missing = secretRefs(p).find((ref) => secrets(p.metadata.namespace, ref.name)?.[ref.key ?? ''] === undefined);
+    if (missing !== undefined)
+      failures.set(resourceKey(p), transient(Reason.SecretNotFound, `Secret ${p.metadata.namespace}/${missing.name} has no key ${missing.key ?? ''}`));
+  }
+  for (const r of roots) {
+    if (!r.spec['path'] && RESERVED.has(r.metadata.name)) failures.set(resourceKey(r), invalid(Reason.InvalidSpec, `${r.metadata.name} is reserved`));
+  }
+}
+
+function secretRefs(p: Resource): SecretKeyRef[] {
+  const refs: SecretKeyRef[] = [];
+  const pw = p.spec['passwordSecretRef'] as SecretKeyRef | undefined;
+  if (pw !== undefined) refs.push({ name: pw.name, key: pw.key ?? 'password' });
+  for (const k of (p.spec['apiKeys'] ?? []) as { secretRef: SecretKeyRef }[]) refs.push({ name: k.secretRef.name, key: k.secretRef.key ?? 'key' });
+  return refs;
+}
+
+/** Turns a Principal's Secret references into the `passwordFrom`/`keyFrom` env references libs/control reads. */
+function principalDocument(p: Resource, secrets: SecretLookup, env: Record<string, string>): ResourceDocument {
+  const { passwordSecretRef, apiKeys, ...rest } = p.spec as {
+    passwordSecretRef?: SecretKeyRef;
+    apiKeys?: { name?: string; expiresAt?: string; secretRef: SecretKeyRef }[];
+  };
+  const read = (ref: SecretKeyRef, dflt: string): { env: string } => {
+    const name = `SECRET_${Object.keys(env).length}`;
+    env[name] = secrets(p.metadata.namespace, ref.name)?.[ref.key ?? dflt] ?? '';
+    return { env: name };
+  };
+  const spec: Record<string, unknown> = { ...rest };
+  if (passwordSecretRef !== undefined) spec['passwordFrom'] = read(passwordSecretRef, 'password');
+  if (apiKeys !== undefined) spec['apiKeys'] = apiKeys.map((k) => ({ name: k.name, expiresAt: k.expiresAt, keyFrom: read(k.secretRef, 'key') }));
+  return { apiVersion: p.apiVersion, kind: p.kind, metadata: { name: p.metadata.name }, spec };
+}
+
+function document(r: Resource, secrets: SecretLookup, env: Record<string, string>): ResourceDocument {
+  if (r.kind === 'Principal') return principalDocument(r, secrets, env);
+  const { hostnames: _hostnames, ...spec } = r.spec;
+  return { apiVersion: r.apiVersion, kind: r.kind, metadata: { name: r.metadata.name }, spec };
+}
+
+/** `Kind/name` as libs/control names a resource in its problems. */
+function labelsOf(r: Resource): string[] {
+  const root = str(r.spec['apiRoot']);
+  return [`(${r.kind}/${r.metadata.name})`, `${r.kind}/${r.metadata.name}:`, ...(root === undefined ? [] : [`Collection/${root}/${r.metadata.name}`])];
+}
+
+/**
+ * Validates the resources that passed the cross-object checks with libs/control; a resource named in a problem fails with InvalidSpec
+ * and the rest are validated again without it (a grant naming it is then refused too, unless the
+ * principal is known to exist).
+ */
+function validate(live: readonly Resource[], secrets: SecretLookup, db: StoredPrincipals, failures: Map<string, Verdict>): DesiredState {
+  const knownPrincipals = new Set(db.cliManaged);
+  const keepKnown = (r: Resource): void => {
+    if (r.kind === 'Principal' && db.stored.has(r.metadata.name)) knownPrincipals.add(r.metadata.name);
+  };
+  for (const r of failedPrincipals(failures, live)) keepKnown(r);
+  let candidates = live.filter((r) => !failures.has(resourceKey(r)));
+  for (let attempt = 0; attempt <= candidates.length; attempt++) {
+    const env: Record<string, string> = {};
+    const docs = candidates.map((r) => document(r, secrets, env));
+    try {
+      return toDesiredState(docs, { env, knownPrincipals });
+    } catch (e: unknown) {
+      if (!isDomainError(e) || e.code !== 'InvalidConfig') throw e;
+      const problems = ((e.details?.['problems'] ?? [e.message]) as string[]).map(String);
+      const culprits = candidates.filter((r) => problems.some((p) => labelsOf(r).some((l) => p.includes(l))));
+      if (culprits.length === 0) throw e;
+      for (const r of culprits) {
+        failures.set(resourceKey(r), invalid(Reason.InvalidSpec, problems.filter((p) => labelsOf(r).some((l) => p.includes(l))).join('; ')));
+        keepKnown(r);
+      }
+      candidates = candidates.filter((r) => !culprits.includes(r));
+    }
+  }
+  return { apiRoots: [], collections: [], principals: [] };
+}
+
+/** Principals in the database: all of them, and those the admin CLI manages (never pruned). */
+export interface StoredPrincipals {
+  readonly stored: ReadonlySet<string>;
+  readonly cliManaged: ReadonlySet<string>;
+}
+
+function failedPrincipals(failures: ReadonlyMap<string, Verdict>, all: readonly Resource[]): Resource[] {
+  return all.filter((r) => r.kind === 'Principal' && failures.has(resourceKey(r)));
+}
+
+/**
+ * The desired state of everything the cache holds: deleting resources are left out (so the apply
+ * prunes them per their deletionPolicy), failing ones are kept as they are, the rest applied.
+ * Grants may name CLI-managed principals, and principals that are kept (stored, now failing).
+ */
+export function desiredFrom(resources: readonly Resource[], secrets: SecretLookup, db: StoredPrincipals): DesiredOutcome {
+  const live = resources.filter((r) => !isDeleting(r));
+  const failures = new Map<string, Verdict>();
+  crossObjectChecks(live, secrets, failures);
+  const kept = (k: Kind) => live.filter((r) => r.kind === k && failures.has(resourceKey(r)));
+  const state = validate(live, secrets, db, failures);
+  const keep: PruneExemptions = {
+    apiRoots: new Set(kept('ApiRoot').map((r) => r.metadata.name)),
+    collections: new Set(kept('Collection').map((c) => `${str(c.spec['apiRoot']) ?? ''}/${c.metadata.name}`)),
+    principals: new Set(kept('Principal').map((p) => p.metadata.name)),
+  };
+  return { state, keep, failures };
+}
