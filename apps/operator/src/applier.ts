@@ -1,0 +1,95 @@
+import type { DataSource } from 'typeorm';
+import type { ApplyReport } from '@taxiway/domain';
+import { SqlCatalogStore } from '@taxiway/store';
+import { desiredFrom, type SecretLookup, type StoredPrincipals } from './desired';
+import type { Resource } from './resources';
+import type { Verdict } from './status';
+
+/** What one apply of the whole desired state produced. */
+export interface SyncResult {
+  readonly ok: boolean;
+  readonly error?: string;
+  readonly report?: ApplyReport;
+  /** Failing resources by key; every other resource was applied. */
+  readonly failures: ReadonlyMap<string, Verdict>;
+  /** Collection ids by `apiRoot/name`, as stored (for status.id). */
+  readonly collectionIds: ReadonlyMap<string, string>;
+  readonly durationMs: number;
+}
+
+/** What the applier needs to know of the cluster at the moment it applies. */
+export interface ClusterView {
+  resources(): readonly Resource[];
+  readonly secrets: SecretLookup;
+}
+
+/**
+ * Applies the desired state of every resource in the cache to the database in one transaction
+ * (libs/control → libs/store, the same path as the config file). Calls are coalesced: a caller
+ * waits for the next apply that starts after it called, so its change is included, and any number
+ * of callers waiting at once share one apply.
+ */
+export class Applier {
+  private readonly store: SqlCatalogStore;
+  private current: Promise<SyncResult> | undefined;
+  private next: Promise<SyncResult> | undefined;
+  last: SyncResult | undefined;
+
+  constructor(
+    ds: DataSource,
+    private readonly view: ClusterView,
+    private readonly onResult: (r: SyncResult) => void = () => undefined,
+  ) {
+    this.store = new SqlCatalogStore(ds);
+    this.ds = ds;
+  }
+
+  private readonly ds: DataSource;
+
+  sync(): Promise<SyncResult> {
+    if (this.current === undefined) {
+      this.current = this.run().finally(() => {
+        this.current = undefined;
+      });
+      return this.current;
+    }
+    this.next ??= this.current.then(() => {
+      this.next = undefined;
+      return this.sync();
+    });
+    return this.next;
+  }
+
+  private async stored(): Promise<StoredPrincipals> {
+    const rows: { name: string; managed_by: string }[] = await this.ds.query(`SELECT name, managed_by FROM principals`);
+    return { stored: new Set(rows.map((r) => r.name)), cliManaged: new Set(rows.filter((r) => r.managed_by === 'cli').map((r) => r.name)) };
+  }
+
+  private async run(): Promise<SyncResult> {
+    const t0 = performance.now();
+    let result: SyncResult;
+    try {
+      const outcome = desiredFrom(this.view.resources(), this.view.secrets, await this.stored());
+      const report = await this.store.applyDesiredState(outcome.state, { prune: true, keep: outcome.keep });
+      result = { ok: true, report, failures: outcome.failures, collectionIds: await this.collectionIds(), durationMs: performance.now() - t0 };
+    } catch (e: unknown) {
+      result = {
+        ok: false,
+        error: e instanceof Error ? e.message : String(e),
+        failures: new Map(),
+        collectionIds: new Map(),
+        durationMs: performance.now() - t0,
+      };
+    }
+    this.last = result;
+    this.onResult(result);
+    return result;
+  }
+
+  private async collectionIds(): Promise<Map<string, string>> {
+    const rows: { root: string; name: string; id: string }[] = await this.ds.query(
+      `SELECT r.name AS root, c.name, c.id FROM collections c JOIN api_roots r ON r.pk = c.api_root_pk WHERE c.retired_at IS NULL`,
+    );
+    return new Map(rows.map((r) => [`${r.root}/${r.name}`, r.id]));
+  }
+}

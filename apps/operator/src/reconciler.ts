@@ -1,0 +1,125 @@
+import type { Applier, SyncResult } from './applier';
+import type { Kube } from './kube';
+import type { OperatorMetrics } from './metrics';
+import { Backoff, type KeyedQueue } from './queue';
+import { FINALIZER, hasFinalizer, isDeleting, parseKey, type Resource } from './resources';
+import { conditionsFor, ok, Reason, sameConditions, transient, type Verdict } from './status';
+
+export interface ReconcilerDeps {
+  readonly kube: Kube;
+  readonly applier: Applier;
+  readonly metrics: OperatorMetrics;
+  /** The cached object of a key (what the watches last saw). */
+  readonly cached: (key: string) => Resource | undefined;
+  /** Puts what the API server answered to our own patch in the cache, ahead of the watch event. */
+  readonly remember: (r: Resource) => void;
+  /** The API root's absolute URL, for ApiRoot status.url. */
+  readonly rootUrl: (path: string) => string;
+  readonly resyncMs: number;
+  readonly log: (msg: string, err?: unknown) => void;
+}
+
+type Outcome = 'success' | 'invalid' | 'error' | 'deleted' | 'gone';
+
+/**
+ * The reconcile flow of STYLE §3.2, for every kind: get → deleting? (apply without it, so its data
+ * goes or stays per deletionPolicy, then drop the finalizer) → ensure finalizer → cross-object
+ * checks and apply (one transaction for the whole desired state, see Applier) → status conditions
+ * → requeue: resync on success, exponential backoff on transient errors, none for an invalid spec.
+ */
+export class Reconciler {
+  private readonly backoff = new Backoff();
+  queue: KeyedQueue | undefined;
+
+  constructor(private readonly deps: ReconcilerDeps) {}
+
+  async reconcile(key: string): Promise<void> {
+    const { kind } = parseKey(key);
+    const end = this.deps.metrics.reconcileDuration.startTimer({ kind });
+    let outcome: Outcome = 'error';
+    try {
+      outcome = await this.step(key);
+    } finally {
+      end();
+      this.deps.metrics.reconciles.inc({ kind, result: outcome });
+    }
+  }
+
+  private async step(key: string): Promise<Outcome> {
+    const r = this.deps.cached(key);
+    if (r === undefined) return 'gone';
+    if (isDeleting(r)) return this.finalize(key, r);
+    if (!hasFinalizer(r)) {
+      const updated = await this.deps.kube.mergePatch(r, {
+        metadata: { finalizers: [...(r.metadata.finalizers ?? []), FINALIZER], resourceVersion: r.metadata.resourceVersion },
+      });
+      if (updated === undefined) return 'gone';
+      this.deps.remember({ ...updated, kind: r.kind });
+      return this.step(key);
+    }
+    const result = await this.deps.applier.sync();
+    const verdict = this.verdictOf(key, result);
+    await this.writeStatus(r, verdict, result);
+    return this.requeue(key, r, verdict);
+  }
+
+  private async finalize(key: string, r: Resource): Promise<Outcome> {
+    if (!hasFinalizer(r)) return 'gone';
+    const result = await this.deps.applier.sync();
+    if (!result.ok) {
+      await this.writeStatus(r, transient(Reason.DatabaseError, `cleaning up failed: ${result.error ?? ''}`), result);
+      this.queue?.addAfter(key, this.backoff.next(key));
+      return 'error';
+    }
+    const finalizers = (r.metadata.finalizers ?? []).filter((f) => f !== FINALIZER);
+    await this.deps.kube.mergePatch(r, { metadata: { finalizers, resourceVersion: r.metadata.resourceVersion } });
+    this.backoff.reset(key);
+    this.deps.log(`${key}: deleted (deletionPolicy ${String(r.spec['deletionPolicy'] ?? 'Retain')})`);
+    return 'deleted';
+  }
+
+  private verdictOf(key: string, result: SyncResult): Verdict {
+    if (!result.ok) return transient(Reason.DatabaseError, result.error ?? 'the database apply failed');
+    return result.failures.get(key) ?? ok();
+  }
+
+  private requeue(key: string, r: Resource, v: Verdict): Outcome {
+    if (v.ready) {
+      this.backoff.reset(key);
+      this.queue?.addAfter(key, this.deps.resyncMs);
+      return 'success';
+    }
+    if (v.permanent) return 'invalid';
+    const delay = this.backoff.next(key);
+    this.deps.log(`${key}: ${r.kind} ${v.reason}: ${v.message}; retrying in ${delay} ms`);
+    this.queue?.addAfter(key, delay);
+    return 'error';
+  }
+
+  /** Writes conditions (and url/id) through the status subresource, only when something changed; records an Event on failure. */
+  private async writeStatus(r: Resource, v: Verdict, result: SyncResult): Promise<void> {
+    const conditions = conditionsFor(r, v, new Date());
+    const extra = this.statusFields(r, result);
+    const generation = r.metadata.generation ?? 0;
+    const observed = v.ready ? generation : r.status?.observedGeneration;
+    const unchanged =
+      sameConditions(r.status?.conditions, conditions) &&
+      observed === r.status?.observedGeneration &&
+      Object.entries(extra).every(([k, val]) => (r.status as Record<string, unknown> | undefined)?.[k] === val);
+    if (unchanged) return;
+    const patched = await this.deps.kube.patchStatus(r, { conditions, ...extra, ...(observed !== undefined && { observedGeneration: observed }) });
+    if (patched !== undefined) this.deps.remember({ ...patched, kind: r.kind });
+    const prevReason = r.status?.conditions?.find((c) => c.type === 'Ready')?.reason;
+    if (!v.ready && prevReason !== v.reason) await this.deps.kube.event(r, 'Warning', v.reason, v.message);
+    if (v.ready && prevReason !== v.reason) await this.deps.kube.event(r, 'Normal', v.reason, v.message);
+  }
+
+  private statusFields(r: Resource, result: SyncResult): Record<string, string> {
+    if (r.kind === 'ApiRoot') return { url: this.deps.rootUrl(typeof r.spec['path'] === 'string' ? r.spec['path'] : r.metadata.name) };
+    if (r.kind === 'Collection') {
+      const id = result.collectionIds.get(`${String(r.spec['apiRoot'])}/${r.metadata.name}`);
+      return id === undefined ? {} : { id };
+    }
+    return {};
+  }
+}

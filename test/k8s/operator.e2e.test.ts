@@ -1,0 +1,285 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateApiKey } from '@taxiway/auth';
+import type { KubeControlPlane } from '@taxiway/testing';
+import { basic, client, startServer, type RunningServer } from '../support/server';
+import { apply, eventually, getResource, kubectl, readiness, startCluster, startOperator, waitReady, type RunningOperator } from './support';
+
+// Depth: cluster e2e (a real kube-apiserver + etcd, a real PostgreSQL, the real API server).
+const EMPTY = { apiRoots: [], collections: [], principals: [] };
+const b64 = (s: string) => Buffer.from(s).toString('base64');
+
+/** A namespace with a trust group: an ApiRoot, a Collection, a Principal whose password is in a Secret. */
+function tenantYaml(ns: string, root: string, opts: { title?: string; role?: string; collectionPolicy?: string; rootPolicy?: string } = {}): string {
+  return `
+apiVersion: v1
+kind: Namespace
+metadata: { name: ${ns} }
+---
+apiVersion: v1
+kind: Secret
+metadata: { name: ${root}-member, namespace: ${ns} }
+data: { password: ${b64(`${root}-pw`)} }
+---
+apiVersion: taxiway.io/v1alpha1
+kind: Principal
+metadata: { name: ${root}-member, namespace: ${ns} }
+spec: { passwordSecretRef: { name: ${root}-member } }
+---
+apiVersion: taxiway.io/v1alpha1
+kind: ApiRoot
+metadata: { name: ${root}, namespace: ${ns} }
+spec:
+  title: ${opts.title ?? 'Trust group'}
+  deletionPolicy: ${opts.rootPolicy ?? 'Retain'}
+  grants: ${opts.role === undefined ? `[{ principal: ${root}-member, role: write }]` : opts.role}
+---
+apiVersion: taxiway.io/v1alpha1
+kind: Collection
+metadata: { name: iocs, namespace: ${ns} }
+spec: { apiRoot: ${root}, alias: iocs, title: IOCs, deletionPolicy: ${opts.collectionPolicy ?? 'Delete'} }
+`;
+}
+
+const indicator = (n: number) => ({
+  type: 'indicator',
+  spec_version: '2.1',
+  id: `indicator--${String(n).padStart(8, '0')}-0000-4000-8000-000000000000`,
+  created: '2024-01-01T00:00:00.000Z',
+  modified: '2024-01-01T00:00:00.000Z',
+  pattern: "[ipv4-addr:value = '192.0.2.1']",
+  pattern_type: 'stix',
+  valid_from: '2024-01-01T00:00:00Z',
+});
+
+describe('operator against a real kube-apiserver, PostgreSQL and the API (issue 4)', () => {
+  let cp: KubeControlPlane;
+  let api: RunningServer;
+  let op: RunningOperator;
+
+  beforeAll(async () => {
+    cp = await startCluster();
+    api = await startServer(EMPTY);
+    op = await startOperator(cp, String(api.server.dataSource.options.extra?.connectionString ?? ''), { resyncSeconds: 2 });
+  }, 180_000);
+  afterAll(async () => {
+    await op?.stop();
+    await api?.close();
+    await cp?.stop();
+  });
+
+  const member = (root: string) => client(api.url, basic(`${root}-member`, `${root}-pw`));
+
+  it('adds its finalizer, sets Ready with observedGeneration, url and id, and the API serves the new root within 2 seconds', async () => {
+    await apply(cp, tenantYaml('t-create', 'alpha'));
+    const root = await waitReady(cp, 'apiroot', 't-create', 'alpha');
+    const readyAt = Date.now();
+    expect(root.metadata.finalizers).toContain('taxiway.io/finalizer');
+    expect(root.status?.observedGeneration).toBe(root.metadata.generation);
+    expect(root.status?.url).toBe('https://taxii.example.test/alpha/');
+    expect(root.status?.conditions?.map((c) => `${c.type}=${c.status}`)).toEqual(['Ready=True', 'Reconciled=True', 'Accepted=True']);
+    const coll = await waitReady(cp, 'collection', 't-create', 'iocs');
+    expect(coll.status?.id).toMatch(/^[0-9a-f-]{36}$/);
+    const listed = await eventually(async () => {
+      const r = await member('alpha').get('/alpha/collections/');
+      return r.status === 200 ? r : undefined;
+    }, 2000);
+    expect(Date.now() - readyAt).toBeLessThan(2000);
+    expect(listed.json['collections']).toEqual([expect.objectContaining({ id: coll.status?.id, alias: 'iocs', can_read: true, can_write: true })]);
+    const out = await kubectl(cp, ['get', 'apiroots,collections', '-n', 't-create']);
+    expect(out.stdout).toMatch(/alpha\s+True\s+Reconciled\s+https:\/\/taxii\.example\.test\/alpha\//);
+  });
+
+  it('applies a spec change and takes access away when a grant is removed', async () => {
+    await apply(cp, tenantYaml('t-change', 'bravo'));
+    await waitReady(cp, 'apiroot', 't-change', 'bravo');
+    await eventually(async () => ((await member('bravo').get('/bravo/')).status === 200 ? true : undefined), 5000);
+    await apply(cp, tenantYaml('t-change', 'bravo', { title: 'Renamed group' }));
+    await eventually(async () => ((await member('bravo').get('/bravo/')).json['title'] === 'Renamed group' ? true : undefined), 5000, 'the new title');
+    await apply(cp, tenantYaml('t-change', 'bravo', { role: '[]' }));
+    await eventually(async () => ((await member('bravo').get('/bravo/')).status === 404 ? true : undefined), 5000, 'access to go');
+  });
+
+  it('deletes per deletionPolicy: Delete removes a collection and its objects, Retain hides a root and keeps its data', async () => {
+    await apply(cp, tenantYaml('t-delete', 'charlie'));
+    const coll = await waitReady(cp, 'collection', 't-delete', 'iocs');
+    await eventually(async () => ((await member('charlie').get('/charlie/')).status === 200 ? true : undefined), 5000);
+    const post = await member('charlie').post(`/charlie/collections/${coll.status?.id ?? ''}/objects/`, { objects: [indicator(1)] });
+    expect(post.status).toBe(202);
+    const count = async () =>
+      Number(
+        (
+          (await op.ds.query(`SELECT count(*)::int AS n FROM objects o JOIN collections c ON c.pk = o.collection_pk WHERE c.id = $1`, [coll.status?.id])) as {
+            n: number;
+          }[]
+        )[0]?.n ?? -1,
+      );
+    expect(await count()).toBe(1);
+    await kubectl(cp, ['delete', 'collection', 'iocs', '-n', 't-delete', '--wait=true', '--timeout=30s']);
+    expect(await getResource(cp, 'collection', 't-delete', 'iocs')).toBeUndefined();
+    expect(await count()).toBe(0);
+    await kubectl(cp, ['delete', 'apiroot', 'charlie', '-n', 't-delete', '--wait=true', '--timeout=30s']);
+    await eventually(async () => ((await member('charlie').get('/charlie/')).status === 404 ? true : undefined), 5000, 'the root to be hidden');
+    const kept = (await op.ds.query(`SELECT retired_at FROM api_roots WHERE name = 'charlie'`)) as { retired_at: Date | null }[];
+    expect(kept).toHaveLength(1);
+    expect(kept[0]?.retired_at).not.toBeNull();
+  });
+
+  it('repairs drift in the database on resync', async () => {
+    await apply(cp, tenantYaml('t-drift', 'delta'));
+    await waitReady(cp, 'apiroot', 't-drift', 'delta');
+    await eventually(async () => ((await member('delta').get('/delta/')).status === 200 ? true : undefined), 5000);
+    await op.ds.query(`DELETE FROM api_root_grants WHERE api_root_pk = (SELECT pk FROM api_roots WHERE name = 'delta')`);
+    await api.server.catalog.reload();
+    expect((await member('delta').get('/delta/')).status).toBe(404);
+    await eventually(async () => ((await member('delta').get('/delta/')).status === 200 ? true : undefined), 10_000, 'the grant to come back');
+  });
+
+  it('marks a Collection without its ApiRoot and a Principal without its Secret not Ready, with a reason and an Event, and recovers', async () => {
+    await apply(
+      cp,
+      `
+apiVersion: v1
+kind: Namespace
+metadata: { name: t-refs }
+---
+apiVersion: taxiway.io/v1alpha1
+kind: Collection
+metadata: { name: orphan, namespace: t-refs }
+spec: { apiRoot: echo }
+---
+apiVersion: taxiway.io/v1alpha1
+kind: Principal
+metadata: { name: echo-member, namespace: t-refs }
+spec: { passwordSecretRef: { name: not-there } }
+`,
+    );
+    await waitReady(cp, 'collection', 't-refs', 'orphan', 'False/ApiRootNotFound');
+    await waitReady(cp, 'principal', 't-refs', 'echo-member', 'False/SecretNotFound');
+    const events = await eventually(async () => {
+      const r = await kubectl(cp, ['get', 'events', '-n', 't-refs', '-o', 'json']);
+      const items = (JSON.parse(r.stdout) as { items: { reason: string }[] }).items.map((e) => e.reason);
+      return items.includes('ApiRootNotFound') && items.includes('SecretNotFound') ? items : undefined;
+    });
+    expect(events).toEqual(expect.arrayContaining(['ApiRootNotFound', 'SecretNotFound']));
+    await apply(
+      cp,
+      `
+apiVersion: taxiway.io/v1alpha1
+kind: ApiRoot
+metadata: { name: echo, namespace: t-refs }
+spec: { grants: [{ principal: echo-member, role: read }] }
+---
+apiVersion: v1
+kind: Secret
+metadata: { name: not-there, namespace: t-refs }
+data: { password: ${b64('echo-pw')} }
+`,
+    );
+    await waitReady(cp, 'collection', 't-refs', 'orphan');
+    await waitReady(cp, 'principal', 't-refs', 'echo-member');
+    await eventually(async () => ((await client(api.url, basic('echo-member', 'echo-pw')).get('/echo/collections/')).status === 200 ? true : undefined), 5000);
+  });
+
+  it('refuses a second Collection claiming the same id (CollectionConflict) and accepts API keys from a Secret', async () => {
+    const key = generateApiKey().key;
+    await apply(
+      cp,
+      `
+apiVersion: v1
+kind: Namespace
+metadata: { name: t-conflict }
+---
+apiVersion: v1
+kind: Secret
+metadata: { name: siem-key, namespace: t-conflict }
+data: { key: ${b64(key)} }
+---
+apiVersion: taxiway.io/v1alpha1
+kind: Principal
+metadata: { name: siem, namespace: t-conflict }
+spec: { apiKeys: [{ name: sentinel, secretRef: { name: siem-key } }] }
+---
+apiVersion: taxiway.io/v1alpha1
+kind: ApiRoot
+metadata: { name: foxtrot, namespace: t-conflict }
+spec: { grants: [{ principal: siem, role: read }] }
+---
+apiVersion: taxiway.io/v1alpha1
+kind: Collection
+metadata: { name: first, namespace: t-conflict }
+spec: { apiRoot: foxtrot, id: 7e4f0d7a-1111-4222-8333-444455556666 }
+`,
+    );
+    await waitReady(cp, 'collection', 't-conflict', 'first');
+    await apply(
+      cp,
+      `
+apiVersion: taxiway.io/v1alpha1
+kind: Collection
+metadata: { name: second, namespace: t-conflict }
+spec: { apiRoot: foxtrot, id: 7e4f0d7a-1111-4222-8333-444455556666 }
+`,
+    );
+    const second = await waitReady(cp, 'collection', 't-conflict', 'second', 'False/CollectionConflict');
+    expect(second.status?.conditions?.find((c) => c.type === 'Accepted')?.status).toBe('False');
+    const r = await eventually(async () => {
+      const res = await client(api.url, `Bearer ${key}`).get('/foxtrot/collections/');
+      return res.status === 200 ? res : undefined;
+    }, 5000);
+    expect((r.json['collections'] as { id: string }[]).map((c) => c.id)).toEqual(['7e4f0d7a-1111-4222-8333-444455556666']);
+  });
+
+  it('has the API server reject invalid specs with the CRD rules (CEL, patterns, enums)', async () => {
+    await kubectl(cp, ['create', 'namespace', 't-invalid']);
+    const bad: [string, RegExp][] = [
+      ['kind: Collection\nmetadata: { name: c1 }\nspec: { apiRoot: r, id: not-a-uuid }', /spec.id/],
+      ['kind: Collection\nmetadata: { name: c2 }\nspec: { apiRoot: r, alias: 7e4f0d7a-1111-4222-8333-444455556666 }', /must not be a UUID/],
+      ['kind: ApiRoot\nmetadata: { name: taxii2 }\nspec: {}', /reserved/],
+      ['kind: ApiRoot\nmetadata: { name: r }\nspec: { grants: [{ principal: p, group: g, role: read }] }', /exactly one of principal or group/],
+      ['kind: ApiRoot\nmetadata: { name: r2 }\nspec: { deletionPolicy: Sometimes }', /Unsupported value/],
+      ['kind: Principal\nmetadata: { name: p1 }\nspec: { password: plain }', /unknown field|password/],
+    ];
+    for (const [doc, message] of bad) {
+      const r = await kubectl(cp, ['apply', '--server-side', '-n', 't-invalid', '-f', '-'], `apiVersion: taxiway.io/v1alpha1\n${doc}\n`);
+      expect(r.code, doc).not.toBe(0);
+      expect(r.stderr, doc).toMatch(message);
+    }
+    await apply(
+      cp,
+      'apiVersion: taxiway.io/v1alpha1\nkind: Collection\nmetadata: { name: pinned, namespace: t-invalid }\nspec: { apiRoot: r, id: 7e4f0d7a-aaaa-4bbb-8ccc-444455556666 }\n',
+    );
+    const change = await kubectl(
+      cp,
+      ['apply', '--server-side', '--force-conflicts', '--field-manager', 'test', '-n', 't-invalid', '-f', '-'],
+      'apiVersion: taxiway.io/v1alpha1\nkind: Collection\nmetadata: { name: pinned }\nspec: { apiRoot: other, id: 7e4f0d7a-aaaa-4bbb-8ccc-444455556667 }\n',
+    );
+    expect(change.stderr).toMatch(/immutable/);
+  });
+
+  it('keeps exactly one leader among two replicas and fails over when it stops', async () => {
+    const url = String(api.server.dataSource.options.extra?.connectionString ?? '');
+    const standby = await startOperator(cp, url, { identity: 'operator-standby', resyncSeconds: 2 });
+    try {
+      await new Promise((r) => setTimeout(r, 1500));
+      expect([op.operator.isLeader, standby.operator.isLeader]).toEqual([true, false]);
+      const lease = await kubectl(cp, ['get', 'lease', 'taxiway-operator', '-n', 'default', '-o', 'jsonpath={.spec.holderIdentity}']);
+      expect(lease.stdout).toBe('operator-test');
+      await op.stop();
+      await eventually(async () => (standby.operator.isLeader ? true : undefined), 10_000, 'the standby to take over');
+      await apply(cp, tenantYaml('t-failover', 'golf'));
+      await waitReady(cp, 'apiroot', 't-failover', 'golf');
+      const m = await (await fetch(`${standby.url}/metrics`)).text();
+      expect(m).toMatch(/taxiway_operator_leader 1/);
+      expect(m).toMatch(/taxiway_operator_reconcile_total\{kind="ApiRoot",result="success"\} \d+/);
+    } finally {
+      op = standby;
+    }
+  });
+
+  it('re-establishes its watches after the API server restarts', async () => {
+    await cp.restartApiServer();
+    await apply(cp, tenantYaml('t-rewatch', 'hotel'));
+    await waitReady(cp, 'apiroot', 't-rewatch', 'hotel', 'True/Reconciled', 40_000);
+    expect(await readiness(cp, 'collection', 't-rewatch', 'iocs')).toBeDefined();
+  });
+});
