@@ -15,6 +15,7 @@ OUT="${KUBE_TESTENV_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/taxiway-kube-testenv/$V
 mkdir -p "$OUT"
 log() { printf '==> %s\n' "$*" >&2; }
 
+[ -x /usr/local/go/bin/go ] && PATH="/usr/local/go/bin:$PATH"
 command -v go >/dev/null || { echo "go is required to build kube-apiserver and etcd (Debian: apt-get install golang)" >&2; exit 1; }
 
 if [ ! -x "$OUT/kube-apiserver" ]; then

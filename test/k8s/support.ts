@@ -100,7 +100,7 @@ export async function eventually<T>(check: () => Promise<T | undefined>, timeout
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`timed out waiting for ${what}${last === undefined ? '' : `: ${String(last)}`}`);
+  throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
 }
 
 /** The resource as the API server has it now. */
@@ -116,21 +116,12 @@ export async function readiness(cp: KubeControlPlane, kind: string, namespace: s
   return c === undefined ? undefined : `${c.status}/${c.reason}`;
 }
 
-export async function waitReady(
-  cp: KubeControlPlane,
-  kind: string,
-  namespace: string,
-  name: string,
-  want = 'True/Reconciled',
-  timeoutMs = 20_000,
-): Promise<Resource> {
-  await eventually(
-    async () => ((await readiness(cp, kind, namespace, name)) === want ? true : undefined),
-    timeoutMs,
-    `${kind} ${namespace}/${name} to be ${want}`,
-  );
+/** Waits until `ref` (`kind/namespace/name`) has the Ready condition `want` and returns it. */
+export async function waitReady(cp: KubeControlPlane, ref: string, want = 'True/Reconciled', timeoutMs = 20_000): Promise<Resource> {
+  const [kind = '', namespace = '', name = ''] = ref.split('/');
+  await eventually(async () => ((await readiness(cp, kind, namespace, name)) === want ? true : undefined), timeoutMs, `${ref} to be ${want}`);
   const r = await getResource(cp, kind, namespace, name);
-  if (r === undefined) throw new Error(`${kind} ${namespace}/${name} vanished`);
+  if (r === undefined) throw new Error(`${ref} vanished`);
   return r;
 }
 

@@ -22,14 +22,15 @@ const byAge = (a: Resource, b: Resource): number =>
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
+/** A value only one resource may hold, and how a later claimant fails. */
+interface Uniqueness {
+  readonly valueOf: (r: Resource) => string | undefined;
+  readonly reason: Reason;
+  readonly what: string;
+}
+
 /** Claims of a unique value: the oldest resource holding it wins, the others fail with `reason`. */
-function claim(
-  resources: readonly Resource[],
-  valueOf: (r: Resource) => string | undefined,
-  reason: Reason,
-  what: string,
-  failures: Map<string, Verdict>,
-): void {
+function claim(resources: readonly Resource[], { valueOf, reason, what }: Uniqueness, failures: Map<string, Verdict>): void {
   const owner = new Map<string, Resource>();
   for (const r of [...resources].sort(byAge)) {
     const v = valueOf(r);
@@ -40,36 +41,45 @@ function claim(
   }
 }
 
-/** Cross-object checks CEL cannot express (STYLE §3.2 step 4). */
-function crossObjectChecks(live: readonly Resource[], secrets: SecretLookup, failures: Map<string, Verdict>): void {
-  const of = (k: Kind) => live.filter((r) => r.kind === k);
-  const roots = of('ApiRoot');
-  claim(roots, (r) => r.metadata.name, Reason.NameConflict, 'the API root name', failures);
-  claim(roots, (r) => (str(r.spec['path']) ?? r.metadata.name).toLowerCase(), Reason.PathConflict, 'the path', failures);
-  claim(of('Principal'), (r) => r.metadata.name, Reason.NameConflict, 'the principal name', failures);
+function checkRoots(roots: readonly Resource[], failures: Map<string, Verdict>): void {
+  for (const r of roots) {
+    if (r.spec['path'] === undefined && RESERVED.has(r.metadata.name))
+      failures.set(resourceKey(r), invalid(Reason.InvalidSpec, `${r.metadata.name} is reserved`));
+  }
+  claim(roots, { valueOf: (r) => r.metadata.name, reason: Reason.NameConflict, what: 'the API root name' }, failures);
+  claim(roots, { valueOf: (r) => (str(r.spec['path']) ?? r.metadata.name).toLowerCase(), reason: Reason.PathConflict, what: 'the path' }, failures);
+}
+
+/** Collections need their ApiRoot (same namespace, itself passing its checks) and unique ids, names and aliases. */
+function checkCollections(collections: readonly Resource[], roots: readonly Resource[], failures: Map<string, Verdict>): void {
   const rootKeys = new Set(roots.filter((r) => !failures.has(resourceKey(r))).map((r) => `${r.metadata.namespace}/${r.metadata.name}`));
-  for (const c of of('Collection')) {
+  for (const c of collections) {
     const root = str(c.spec['apiRoot']) ?? '';
     if (!rootKeys.has(`${c.metadata.namespace}/${root}`))
       failures.set(resourceKey(c), transient(Reason.ApiRootNotFound, `ApiRoot ${c.metadata.namespace}/${root} does not exist or is not ready`));
   }
-  claim(of('Collection'), (c) => str(c.spec['id']), Reason.CollectionConflict, 'the collection id', failures);
-  claim(of('Collection'), (c) => `${str(c.spec['apiRoot']) ?? ''}/${c.metadata.name}`, Reason.NameConflict, 'the collection name in its API root', failures);
-  claim(
-    of('Collection'),
-    (c) => (c.spec['alias'] === undefined ? undefined : `${str(c.spec['apiRoot']) ?? ''}/${String(c.spec['alias'])}`),
-    Reason.CollectionConflict,
-    'the alias',
-    failures,
-  );
-  for (const p of of('Principal')) {
+  const inRoot = (c: Resource, v: string | undefined): string | undefined => (v === undefined ? undefined : `${str(c.spec['apiRoot']) ?? ''}/${v}`);
+  claim(collections, { valueOf: (c) => str(c.spec['id']), reason: Reason.CollectionConflict, what: 'the collection id' }, failures);
+  claim(collections, { valueOf: (c) => inRoot(c, c.metadata.name), reason: Reason.NameConflict, what: 'the collection name in its API root' }, failures);
+  claim(collections, { valueOf: (c) => inRoot(c, str(c.spec['alias'])), reason: Reason.CollectionConflict, what: 'the alias' }, failures);
+}
+
+/** Principals need every Secret (and key) they reference, and unique names. */
+function checkPrincipals(principals: readonly Resource[], secrets: SecretLookup, failures: Map<string, Verdict>): void {
+  for (const p of principals) {
     const missing = secretRefs(p).find((ref) => secrets(p.metadata.namespace, ref.name)?.[ref.key ?? ''] === undefined);
     if (missing !== undefined)
       failures.set(resourceKey(p), transient(Reason.SecretNotFound, `Secret ${p.metadata.namespace}/${missing.name} has no key ${missing.key ?? ''}`));
   }
-  for (const r of roots) {
-    if (!r.spec['path'] && RESERVED.has(r.metadata.name)) failures.set(resourceKey(r), invalid(Reason.InvalidSpec, `${r.metadata.name} is reserved`));
-  }
+  claim(principals, { valueOf: (r) => r.metadata.name, reason: Reason.NameConflict, what: 'the principal name' }, failures);
+}
+
+/** Cross-object checks CEL cannot express (STYLE §3.2 step 4). */
+function crossObjectChecks(live: readonly Resource[], secrets: SecretLookup, failures: Map<string, Verdict>): void {
+  const of = (k: Kind) => live.filter((r) => r.kind === k);
+  checkRoots(of('ApiRoot'), failures);
+  checkCollections(of('Collection'), of('ApiRoot'), failures);
+  checkPrincipals(of('Principal'), secrets, failures);
 }
 
 function secretRefs(p: Resource): SecretKeyRef[] {

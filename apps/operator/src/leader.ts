@@ -78,44 +78,50 @@ export class LeaderElector {
   }
 
   private lease(prev: V1Lease | undefined, now: V1MicroTime): V1Lease {
-    const takeover = prev?.spec?.holderIdentity !== this.opts.identity;
+    const spec = prev?.spec ?? {};
+    const takeover = spec.holderIdentity !== this.opts.identity;
     return {
       apiVersion: 'coordination.k8s.io/v1',
       kind: 'Lease',
-      metadata: {
-        name: this.opts.name,
-        namespace: this.opts.namespace,
-        ...(prev?.metadata?.resourceVersion !== undefined && { resourceVersion: prev.metadata.resourceVersion }),
-      },
+      metadata: { name: this.opts.name, namespace: this.opts.namespace, resourceVersion: prev?.metadata?.resourceVersion },
       spec: {
         holderIdentity: this.opts.identity,
         leaseDurationSeconds: this.opts.leaseDurationSeconds,
         // MicroTime: the API server wants six fractional digits, which Date.toISOString() lacks.
-        acquireTime: takeover || prev?.spec?.acquireTime === undefined ? now : new V1MicroTime(prev.spec.acquireTime),
+        acquireTime: takeover || spec.acquireTime === undefined ? now : new V1MicroTime(spec.acquireTime),
         renewTime: now,
-        leaseTransitions: (prev?.spec?.leaseTransitions ?? 0) + (takeover && prev !== undefined ? 1 : 0),
+        leaseTransitions: (spec.leaseTransitions ?? 0) + (takeover && prev !== undefined ? 1 : 0),
       },
     };
   }
 
+  private async readLease(): Promise<V1Lease | undefined> {
+    try {
+      return await this.api.readNamespacedLease({ namespace: this.opts.namespace, name: this.opts.name });
+    } catch (e: unknown) {
+      if (statusCode(e) === 404) return undefined;
+      throw e;
+    }
+  }
+
+  /** True if another replica holds the lease and it has not expired. */
+  private heldByOther(prev: V1Lease, nowMs: number): boolean {
+    const holder = prev.spec?.holderIdentity ?? '';
+    const renewed = prev.spec?.renewTime === undefined ? 0 : new Date(prev.spec.renewTime).getTime();
+    const expired = renewed + (prev.spec?.leaseDurationSeconds ?? 0) * 1000 < nowMs;
+    return holder !== this.opts.identity && holder !== '' && !expired;
+  }
+
   /** True if this replica holds the lease after the call. */
   private async tryAcquireOrRenew(): Promise<boolean> {
-    const { namespace, name, identity } = this.opts;
+    const { namespace, name } = this.opts;
     const now = new V1MicroTime();
-    let prev: V1Lease | undefined;
-    try {
-      prev = await this.api.readNamespacedLease({ namespace, name });
-    } catch (e: unknown) {
-      if (statusCode(e) !== 404) throw e;
-    }
+    const prev = await this.readLease();
     if (prev === undefined) {
       await this.api.createNamespacedLease({ namespace, body: this.lease(undefined, now) });
       return true;
     }
-    const holder = prev.spec?.holderIdentity;
-    const renewed = prev.spec?.renewTime === undefined ? 0 : new Date(prev.spec.renewTime).getTime();
-    const expired = renewed + (prev.spec?.leaseDurationSeconds ?? 0) * 1000 < now.getTime();
-    if (holder !== identity && holder !== undefined && holder !== '' && !expired) return false;
+    if (this.heldByOther(prev, now.getTime())) return false;
     try {
       await this.api.replaceNamespacedLease({ namespace, name, body: this.lease(prev, now) });
       return true;

@@ -8,7 +8,7 @@ import { OperatorMetrics } from './metrics';
 import { KeyedQueue } from './queue';
 import { Reconciler } from './reconciler';
 import { isDeleting, KINDS, resourceKey, type Kind, type Resource } from './resources';
-import { ok } from './status';
+import { ok, type Verdict } from './status';
 import { ResourceWatch, type Watcher, type WatchEvent } from './watch';
 
 export interface OperatorOptions {
@@ -183,10 +183,7 @@ export class Operator {
         const key = secretKey(s.metadata?.namespace ?? '', s.metadata?.name ?? '');
         if (type === 'DELETED') this.secrets.delete(key);
         else this.secrets.set(key, decode(s));
-        // Principals that reference this Secret see the new value on their next reconcile.
-        for (const r of this.cache.values())
-          if (r.kind === 'Principal' && r.metadata.namespace === s.metadata?.namespace && JSON.stringify(r.spec).includes(`"${s.metadata?.name ?? ''}"`))
-            this.queue.add(resourceKey(r));
+        this.requeuePrincipalsUsing(s.metadata?.namespace ?? '', s.metadata?.name ?? '');
       },
       onError: (err) => {
         this.metrics.watchErrors.inc({ resource: 'Secret' });
@@ -195,17 +192,24 @@ export class Operator {
     });
   }
 
+  /** Principals that reference this Secret see its new value on their next reconcile. */
+  private requeuePrincipalsUsing(namespace: string, secret: string): void {
+    for (const r of this.cache.values()) {
+      if (r.kind === 'Principal' && r.metadata.namespace === namespace && JSON.stringify(r.spec).includes(`"${secret}"`)) this.queue.add(resourceKey(r));
+    }
+  }
+
   /** After every apply: resources whose Ready condition no longer tells the truth are reconciled again. */
   private afterSync(result: SyncResult): void {
     this.metrics.applies.inc({ result: result.ok ? 'success' : 'error' });
     this.metrics.applyDuration.observe(result.durationMs / 1000);
     if (!result.ok) return;
-    for (const r of this.cache.values()) {
-      if (isDeleting(r)) continue;
-      const v = result.failures.get(resourceKey(r)) ?? ok();
-      const ready = r.status?.conditions?.find((c) => c.type === 'Ready');
-      if (ready?.status !== (v.ready ? 'True' : 'False') || ready.reason !== v.reason || ready.observedGeneration !== r.metadata.generation)
-        this.queue.add(resourceKey(r));
-    }
+    for (const r of this.cache.values()) if (!isDeleting(r) && stale(r, result.failures.get(resourceKey(r)) ?? ok())) this.queue.add(resourceKey(r));
   }
+}
+
+/** True if the resource's Ready condition does not say what the verdict says. */
+function stale(r: Resource, v: Verdict): boolean {
+  const ready = r.status?.conditions?.find((c) => c.type === 'Ready');
+  return ready?.status !== (v.ready ? 'True' : 'False') || ready.reason !== v.reason || ready.observedGeneration !== r.metadata.generation;
 }

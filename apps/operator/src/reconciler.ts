@@ -2,7 +2,7 @@ import type { Applier, SyncResult } from './applier';
 import type { Kube } from './kube';
 import type { OperatorMetrics } from './metrics';
 import { Backoff, type KeyedQueue } from './queue';
-import { FINALIZER, hasFinalizer, isDeleting, parseKey, type Resource } from './resources';
+import { FINALIZER, hasFinalizer, isDeleting, parseKey, type Condition, type Resource } from './resources';
 import { conditionsFor, ok, Reason, sameConditions, transient, type Verdict } from './status';
 
 export interface ReconcilerDeps {
@@ -74,7 +74,7 @@ export class Reconciler {
     const finalizers = (r.metadata.finalizers ?? []).filter((f) => f !== FINALIZER);
     await this.deps.kube.mergePatch(r, { metadata: { finalizers, resourceVersion: r.metadata.resourceVersion } });
     this.backoff.reset(key);
-    this.deps.log(`${key}: deleted (deletionPolicy ${String(r.spec['deletionPolicy'] ?? 'Retain')})`);
+    this.deps.log(`${key}: deleted (deletionPolicy ${typeof r.spec['deletionPolicy'] === 'string' ? r.spec['deletionPolicy'] : 'Retain'})`);
     return 'deleted';
   }
 
@@ -96,22 +96,14 @@ export class Reconciler {
     return 'error';
   }
 
-  /** Writes conditions (and url/id) through the status subresource, only when something changed; records an Event on failure. */
+  /** Writes conditions (and url/id) through the status subresource, only when something changed; records an Event when the reason changes. */
   private async writeStatus(r: Resource, v: Verdict, result: SyncResult): Promise<void> {
-    const conditions = conditionsFor(r, v, new Date());
-    const extra = this.statusFields(r, result);
-    const generation = r.metadata.generation ?? 0;
-    const observed = v.ready ? generation : r.status?.observedGeneration;
-    const unchanged =
-      sameConditions(r.status?.conditions, conditions) &&
-      observed === r.status?.observedGeneration &&
-      Object.entries(extra).every(([k, val]) => (r.status as Record<string, unknown> | undefined)?.[k] === val);
-    if (unchanged) return;
-    const patched = await this.deps.kube.patchStatus(r, { conditions, ...extra, ...(observed !== undefined && { observedGeneration: observed }) });
+    const status = nextStatus(r, v, this.statusFields(r, result));
+    if (status === undefined) return;
+    const patched = await this.deps.kube.patchStatus(r, status);
     if (patched !== undefined) this.deps.remember({ ...patched, kind: r.kind });
     const prevReason = r.status?.conditions?.find((c) => c.type === 'Ready')?.reason;
-    if (!v.ready && prevReason !== v.reason) await this.deps.kube.event(r, 'Warning', v.reason, v.message);
-    if (v.ready && prevReason !== v.reason) await this.deps.kube.event(r, 'Normal', v.reason, v.message);
+    if (prevReason !== v.reason) await this.deps.kube.event(r, v.ready ? 'Normal' : 'Warning', v.reason, v.message);
   }
 
   private statusFields(r: Resource, result: SyncResult): Record<string, string> {
@@ -122,4 +114,18 @@ export class Reconciler {
     }
     return {};
   }
+}
+
+/** The status to patch for a verdict, or undefined when it would change nothing. observedGeneration moves only on success. */
+function nextStatus(r: Resource, v: Verdict, extra: Record<string, string>): Record<string, unknown> | undefined {
+  const conditions = conditionsFor(r, v, new Date());
+  const observed = v.ready ? (r.metadata.generation ?? 0) : r.status?.observedGeneration;
+  const status = { conditions, ...extra, ...(observed !== undefined && { observedGeneration: observed }) };
+  return sameStatus(r, status) ? undefined : status;
+}
+
+function sameStatus(r: Resource, next: { conditions: Condition[]; observedGeneration?: number } & Record<string, unknown>): boolean {
+  const current = (r.status ?? {}) as Record<string, unknown>;
+  if (!sameConditions(r.status?.conditions, next.conditions) || next.observedGeneration !== r.status?.observedGeneration) return false;
+  return Object.entries(next).every(([k, val]) => k === 'conditions' || k === 'observedGeneration' || current[k] === val);
 }

@@ -236,13 +236,17 @@ async function applyPrincipals(run: ApplyRun, principals: readonly DesiredPrinci
   }
   for (const r of existing) {
     if (pks.has(r.name)) continue;
-    // Principals created with the admin CLI are not the configuration's to prune.
-    if (run.prune && r.managed_by === 'config' && run.keep.principals?.has(r.name) !== true) {
+    if (prunable(run, r)) {
       await run.em.query(`DELETE FROM principals WHERE pk = $1`, [r.pk]);
       run.report.removed.push(`Principal/${r.name}`);
     } else pks.set(r.name, r.pk);
   }
   return pks;
+}
+
+/** A principal the state no longer names goes, unless the admin CLI manages it or the apply keeps it. */
+function prunable(run: ApplyRun, r: PrincipalRow): boolean {
+  return run.prune && r.managed_by === 'config' && run.keep.principals?.has(r.name) !== true;
 }
 
 /** The password hash to store: the producer's answer given the stored hash (which it may keep), or null. */

@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest';
+import { desiredFrom, type SecretLookup } from './desired';
+import type { Kind, Resource } from './resources';
+
+let n = 0;
+const res = (kind: Kind, name: string, spec: Record<string, unknown>, extra: Partial<Resource['metadata']> = {}): Resource => ({
+  apiVersion: 'taxiway.io/v1alpha1',
+  kind,
+  metadata: { name, namespace: 'ns', uid: `u${++n}`, generation: 1, creationTimestamp: `2026-01-01T00:00:${String(n).padStart(2, '0')}Z`, ...extra },
+  spec,
+});
+const secrets: SecretLookup = (ns, name) => (ns === 'ns' && name === 'pw' ? { password: 'secret-pw' } : undefined);
+const db = { stored: new Set<string>(), cliManaged: new Set<string>(['cli-bot']) };
+
+describe('desiredFrom: custom resources → desired state, keep list and per-resource failures', () => {
+  it('turns valid resources into desired state, with Secret references resolved', async () => {
+    const out = desiredFrom(
+      [
+        res('ApiRoot', 'r', {
+          grants: [
+            { principal: 'p', role: 'read' },
+            { principal: 'cli-bot', role: 'write' },
+          ],
+          hostnames: ['r.example.com'],
+        }),
+        res('Collection', 'c', { apiRoot: 'r', alias: 'c' }),
+        res('Principal', 'p', { passwordSecretRef: { name: 'pw', key: 'password' } }),
+      ],
+      secrets,
+      db,
+    );
+    expect(out.failures.size).toBe(0);
+    expect(out.state.apiRoots.map((r) => r.name)).toEqual(['r']);
+    expect(out.state.collections.map((c) => `${c.apiRoot}/${c.name}`)).toEqual(['r/c']);
+    expect(await out.state.principals[0]?.passwordHash?.(undefined)).toMatch(/^\$argon2id\$/);
+  });
+
+  it('leaves deleting resources out (so the apply prunes them) and keeps failing ones', () => {
+    const out = desiredFrom(
+      [
+        res('ApiRoot', 'gone', {}, { deletionTimestamp: '2026-01-01T00:00:00Z' }),
+        res('Collection', 'orphan', { apiRoot: 'missing' }),
+        res('Principal', 'nosecret', { passwordSecretRef: { name: 'absent', key: 'password' } }),
+      ],
+      secrets,
+      db,
+    );
+    expect(out.state.apiRoots).toEqual([]);
+    expect([...out.failures].map(([k, v]) => `${k}=${v.reason}/${v.permanent ? 'permanent' : 'transient'}`)).toEqual([
+      'Collection/ns/orphan=ApiRootNotFound/transient',
+      'Principal/ns/nosecret=SecretNotFound/transient',
+    ]);
+    expect([...(out.keep.collections ?? [])]).toEqual(['missing/orphan']);
+    expect([...(out.keep.principals ?? [])]).toEqual(['nosecret']);
+  });
+
+  it('lets the oldest claimant of an id, path or name win and fails the others', () => {
+    const id = '7e4f0d7a-1111-4222-8333-444455556666';
+    const out = desiredFrom(
+      [
+        res('ApiRoot', 'r', {}),
+        res('ApiRoot', 'r2', { path: 'r' }),
+        res('Collection', 'first', { apiRoot: 'r', id }),
+        res('Collection', 'second', { apiRoot: 'r', id }),
+      ],
+      secrets,
+      db,
+    );
+    expect(Object.fromEntries([...out.failures].map(([k, v]) => [k, v.reason]))).toEqual({
+      'ApiRoot/ns/r2': 'PathConflict',
+      'Collection/ns/second': 'CollectionConflict',
+    });
+    expect(out.state.collections.map((c) => c.name)).toEqual(['first']);
+  });
+
+  it('fails only the resource libs/control finds invalid, and a grant to a principal that does not exist', () => {
+    const out = desiredFrom(
+      [res('ApiRoot', 'r', { maxContentLength: -5 }), res('ApiRoot', 'ok', { grants: [{ principal: 'ghost', role: 'read' }] }), res('ApiRoot', 'fine', {})],
+      secrets,
+      db,
+    );
+    expect(out.failures.get('ApiRoot/ns/r')?.message).toMatch(/maxContentLength/);
+    expect(out.failures.get('ApiRoot/ns/ok')?.message).toMatch(/unknown principal "ghost"/);
+    expect(out.state.apiRoots.map((r) => r.name)).toEqual(['fine']);
+    expect([...(out.keep.apiRoots ?? [])].sort()).toEqual(['ok', 'r']);
+  });
+});
