@@ -2,14 +2,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateApiKey } from '@taxiway/auth';
 import type { KubeControlPlane } from '@taxiway/testing';
 import { basic, client, startServer, type RunningServer } from '../support/server';
-import { apply, eventually, getResource, kubectl, readiness, startCluster, startOperator, waitReady, type RunningOperator } from './support';
+import { apply, eventually, getResource, kubectl, startCluster, startOperator, waitReady, type RunningOperator } from './support';
 
 // Depth: cluster e2e (a real kube-apiserver + etcd, a real PostgreSQL, the real API server).
 const EMPTY = { apiRoots: [], collections: [], principals: [] };
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
 /** A namespace with a trust group: an ApiRoot, a Collection, a Principal whose password is in a Secret. */
-function tenantYaml(ns: string, root: string, opts: { title?: string; role?: string; collectionPolicy?: string; rootPolicy?: string } = {}): string {
+function tenantYaml(
+  ns: string,
+  root: string,
+  opts: { title?: string; role?: string; collectionPolicy?: string; rootPolicy?: string; hostnames?: string } = {},
+): string {
   return `
 apiVersion: v1
 kind: Namespace
@@ -30,7 +34,7 @@ kind: ApiRoot
 metadata: { name: ${root}, namespace: ${ns} }
 spec:
   title: ${opts.title ?? 'Trust group'}
-  deletionPolicy: ${opts.rootPolicy ?? 'Retain'}
+  deletionPolicy: ${opts.rootPolicy ?? 'Retain'}${opts.hostnames === undefined ? '' : `\n  hostnames: ${opts.hostnames}`}
   grants: ${opts.role === undefined ? `[{ principal: ${root}-member, role: write }]` : opts.role}
 ---
 apiVersion: taxiway.io/v1alpha1
@@ -128,10 +132,16 @@ describe('operator against a real kube-apiserver, PostgreSQL and the API (issue 
     await apply(cp, tenantYaml('t-drift', 'delta'));
     await waitReady(cp, 'apiroot/t-drift/delta');
     await eventually(async () => ((await member('delta').get('/delta/')).status === 200 ? true : undefined), 5000);
+    const grants = async () =>
+      (
+        await op.ds.query<{ n: number }[]>(`SELECT count(*)::int AS n FROM api_root_grants g JOIN api_roots r ON r.pk = g.api_root_pk WHERE r.name = 'delta'`)
+      )[0]?.n;
     await op.ds.query(`DELETE FROM api_root_grants WHERE api_root_pk = (SELECT pk FROM api_roots WHERE name = 'delta')`);
+    const removedAt = Date.now();
+    await eventually(async () => ((await grants()) === 1 ? true : undefined), 10_000, 'the grant row to come back');
+    expect(Date.now() - removedAt).toBeLessThan(10_000);
     await api.server.catalog.reload();
-    expect((await member('delta').get('/delta/')).status).toBe(404);
-    await eventually(async () => ((await member('delta').get('/delta/')).status === 200 ? true : undefined), 10_000, 'the grant to come back');
+    expect((await member('delta').get('/delta/')).status).toBe(200);
   });
 
   it('marks a Collection without its ApiRoot and a Principal without its Secret not Ready, with a reason and an Event, and recovers', async () => {
@@ -229,6 +239,30 @@ spec: { apiRoot: foxtrot, id: 7e4f0d7a-1111-4222-8333-444455556666 }
     expect((r.json['collections'] as { id: string }[]).map((c) => c.id)).toEqual(['7e4f0d7a-1111-4222-8333-444455556666']);
   });
 
+  it('owns an Ingress for spec.hostnames, follows changes to them, and removes it when they go', async () => {
+    await apply(cp, tenantYaml('t-hosts', 'india'));
+    await waitReady(cp, 'apiroot/t-hosts/india');
+    const withHosts = (hosts: string | undefined) => tenantYaml('t-hosts', 'india', { ...(hosts !== undefined && { hostnames: hosts }) });
+    await apply(cp, withHosts('[india.taxii.example.com]'));
+    const ingress = async () => {
+      const r = await kubectl(cp, ['get', 'ingress', 'taxiway-india', '-n', 't-hosts', '-o', 'json']);
+      return r.code === 0
+        ? (JSON.parse(r.stdout) as {
+            metadata: { ownerReferences: { kind: string; name: string }[] };
+            spec: { ingressClassName: string; rules: { host: string }[] };
+          })
+        : undefined;
+    };
+    const first = await eventually(ingress, 10_000, 'the Ingress');
+    expect(first.metadata.ownerReferences).toEqual([expect.objectContaining({ kind: 'ApiRoot', name: 'india', controller: true })]);
+    expect(first.spec.ingressClassName).toBe('nginx');
+    expect(first.spec.rules.map((x) => x.host)).toEqual(['india.taxii.example.com']);
+    await apply(cp, withHosts('[india.taxii.example.com, india.example.org]'));
+    await eventually(async () => ((await ingress())?.spec.rules.length === 2 ? true : undefined), 10_000, 'the second hostname');
+    await apply(cp, withHosts(undefined));
+    await eventually(async () => ((await ingress()) === undefined ? true : undefined), 10_000, 'the Ingress to go');
+  });
+
   it('has the API server reject invalid specs with the CRD rules (CEL, patterns, enums)', async () => {
     await kubectl(cp, ['create', 'namespace', 't-invalid']);
     const bad: [string, RegExp][] = [
@@ -280,6 +314,7 @@ spec: { apiRoot: foxtrot, id: 7e4f0d7a-1111-4222-8333-444455556666 }
     await cp.restartApiServer();
     await apply(cp, tenantYaml('t-rewatch', 'hotel'));
     await waitReady(cp, 'apiroot/t-rewatch/hotel', 'True/Reconciled', 40_000);
-    expect(await readiness(cp, 'collection', 't-rewatch', 'iocs')).toBeDefined();
+    await waitReady(cp, 'collection/t-rewatch/iocs');
+    expect(op.logs.some((l) => l.includes('re-establishing'))).toBe(true);
   });
 });

@@ -71,6 +71,7 @@ export async function startOperator(
     identity: opts.identity ?? 'operator-test',
     lease: { namespace: 'default', name: 'taxiway-operator', durationSeconds: 3, retryMs: 300 },
     port: 0,
+    ingress: { serviceName: 'taxiway-api', servicePort: 8080, className: 'nginx', tls: false },
     log: (msg, err) => logs.push(err === undefined ? msg : `${msg}: ${describeError(err)}`),
     onLostLeadership: () => logs.push('lost leadership'),
   });

@@ -65,6 +65,12 @@ async function main(): Promise<void> {
       retryMs: num(process.env, 'LEASE_RETRY_MS', 2000),
     },
     port: env.port,
+    ingress: {
+      serviceName: process.env['INGRESS_SERVICE_NAME'] ?? 'taxiway-api',
+      servicePort: num(process.env, 'INGRESS_SERVICE_PORT', 8080),
+      className: process.env['INGRESS_CLASS_NAME'] === undefined || process.env['INGRESS_CLASS_NAME'] === '' ? undefined : process.env['INGRESS_CLASS_NAME'],
+      tls: process.env['INGRESS_TLS'] === 'true',
+    },
     log,
     onLostLeadership: () => {
       log('lost leadership; exiting so that a fresh replica takes over');

@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { V1Secret } from '@kubernetes/client-node';
 import type { DataSource } from 'typeorm';
 import { Applier, type SyncResult } from './applier';
+import { IngressManager, type IngressSettings } from './ingress';
 import { Kube } from './kube';
 import { LeaderElector } from './leader';
 import { OperatorMetrics } from './metrics';
@@ -20,6 +21,8 @@ export interface OperatorOptions {
   readonly resyncSeconds: number;
   readonly identity: string;
   readonly lease: { readonly namespace: string; readonly name: string; readonly durationSeconds: number; readonly retryMs: number };
+  /** Where ApiRoot hostnames are routed. */
+  readonly ingress: IngressSettings;
   /** Port of /metrics and /healthz (0 = any free port). */
   readonly port: number;
   readonly log: (msg: string, err?: unknown) => void;
@@ -61,6 +64,7 @@ export class Operator {
       },
       rootUrl: (path) => `${opts.publicBaseUrl.replace(/\/$/, '')}/${path}/`,
       resyncMs: opts.resyncSeconds * 1000,
+      ingress: new IngressManager(opts.kube.config, opts.ingress),
       log: opts.log,
     });
     this.queue = new KeyedQueue(

@@ -1,5 +1,6 @@
 import type { Applier, SyncResult } from './applier';
-import type { Kube } from './kube';
+import type { IngressManager } from './ingress';
+import { describeError, type Kube } from './kube';
 import type { OperatorMetrics } from './metrics';
 import { Backoff, type KeyedQueue } from './queue';
 import { FINALIZER, hasFinalizer, isDeleting, parseKey, type Condition, type Resource } from './resources';
@@ -16,6 +17,8 @@ export interface ReconcilerDeps {
   /** The API root's absolute URL, for ApiRoot status.url. */
   readonly rootUrl: (path: string) => string;
   readonly resyncMs: number;
+  /** Owns the Ingress of an ApiRoot's hostnames. */
+  readonly ingress: IngressManager;
   readonly log: (msg: string, err?: unknown) => void;
 }
 
@@ -58,7 +61,7 @@ export class Reconciler {
       return this.step(key);
     }
     const result = await this.deps.applier.sync();
-    const verdict = this.verdictOf(key, result);
+    const verdict = await this.withRoutes(r, this.verdictOf(key, result));
     await this.writeStatus(r, verdict, result);
     return this.requeue(key, r, verdict);
   }
@@ -71,11 +74,23 @@ export class Reconciler {
       this.queue?.addAfter(key, this.backoff.next(key));
       return 'error';
     }
+    if (r.kind === 'ApiRoot') await this.deps.ingress.remove(r);
     const finalizers = (r.metadata.finalizers ?? []).filter((f) => f !== FINALIZER);
     await this.deps.kube.mergePatch(r, { metadata: { finalizers, resourceVersion: r.metadata.resourceVersion } });
     this.backoff.reset(key);
     this.deps.log(`${key}: deleted (deletionPolicy ${typeof r.spec['deletionPolicy'] === 'string' ? r.spec['deletionPolicy'] : 'Retain'})`);
     return 'deleted';
+  }
+
+  /** An applied ApiRoot also gets the Ingress of its hostnames; failing to write it is a transient error. */
+  private async withRoutes(r: Resource, v: Verdict): Promise<Verdict> {
+    if (r.kind !== 'ApiRoot' || !v.ready) return v;
+    try {
+      await this.deps.ingress.reconcile(r);
+      return v;
+    } catch (e: unknown) {
+      return transient(Reason.IngressError, `the Ingress of spec.hostnames could not be written: ${describeError(e)}`);
+    }
   }
 
   private verdictOf(key: string, result: SyncResult): Verdict {

@@ -10,6 +10,7 @@ export const Reason = {
   SecretNotFound: 'SecretNotFound',
   InvalidSpec: 'InvalidSpec',
   DatabaseError: 'DatabaseError',
+  IngressError: 'IngressError',
   Deleting: 'Deleting',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];
