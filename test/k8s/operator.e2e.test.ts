@@ -1,8 +1,10 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateApiKey } from '@taxiway/auth';
 import type { KubeControlPlane } from '@taxiway/testing';
 import { basic, client, startServer, type RunningServer } from '../support/server';
-import { apply, eventually, getResource, kubectl, startCluster, startOperator, waitReady, type RunningOperator } from './support';
+import { apply, eventually, getResource, kubectl, REPO, startCluster, startOperator, waitReady, type RunningOperator } from './support';
 
 // Depth: cluster e2e (a real kube-apiserver + etcd, a real PostgreSQL, the real API server).
 const EMPTY = { apiRoots: [], collections: [], principals: [] };
@@ -261,6 +263,29 @@ spec: { apiRoot: foxtrot, id: 7e4f0d7a-1111-4222-8333-444455556666 }
     await eventually(async () => ((await ingress())?.spec.rules.length === 2 ? true : undefined), 10_000, 'the second hostname');
     await apply(cp, withHosts(undefined));
     await eventually(async () => ((await ingress()) === undefined ? true : undefined), 10_000, 'the Ingress to go');
+  });
+
+  it('reconciles the README GitOps example (config/examples/gitops.yaml) to Ready, and the member reads through the API', async () => {
+    await apply(cp, readFileSync(resolve(REPO, 'config/examples/gitops.yaml'), 'utf8'));
+    for (const ref of [
+      'principal/trust-groups/northwind',
+      'apiroot/trust-groups/energy-isac',
+      'collection/trust-groups/energy-indicators',
+      'collection/trust-groups/energy-advisories',
+    ])
+      await waitReady(cp, ref);
+    const out = await kubectl(cp, ['get', 'apiroots,collections', '-n', 'trust-groups']);
+    expect(out.stdout).toMatch(/apiroot.taxiway.io\/energy-isac\s+True\s+Reconciled\s+https:\/\/taxii.example.test\/energy-isac\//);
+    expect(out.stdout).toMatch(/collection.taxiway.io\/energy-indicators\s+True\s+Reconciled\s+energy-isac\s+9a1c2d3e-4f50-4a6b-8c7d-0e1f2a3b4c5d/);
+    const r = await eventually(async () => {
+      const res = await client(api.url, basic('northwind', 'change-me-northwind')).get('/energy-isac/collections/');
+      return res.status === 200 ? res : undefined;
+    }, 5000);
+    expect((r.json['collections'] as { alias: string; can_write: boolean }[]).map((c) => `${c.alias}:${c.can_write}`)).toEqual([
+      'indicators:true',
+      'advisories:false',
+    ]);
+    expect((await kubectl(cp, ['get', 'ingress', 'taxiway-energy-isac', '-n', 'trust-groups'])).code).toBe(0);
   });
 
   it('has the API server reject invalid specs with the CRD rules (CEL, patterns, enums)', async () => {
