@@ -44,10 +44,11 @@ export default tseslint.config(
   },
   { files: ['libs/domain/src/**/*.ts'], rules: layer([]) },
   { files: ['libs/config/src/**/*.ts'], rules: layer([]) },
+  { files: ['libs/metrics/src/**/*.ts'], rules: layer([]) },
   { files: ['libs/auth/src/**/*.ts', 'libs/control/src/**/*.ts', 'libs/store/src/**/*.ts'], rules: layer(['domain']) },
-  { files: ['apps/api/src/**/*.ts'], rules: layer(['domain', 'config', 'auth', 'control', 'store']) },
+  { files: ['apps/api/src/**/*.ts'], rules: layer(['domain', 'config', 'auth', 'control', 'store', 'metrics']) },
   { files: ['apps/cli/src/**/*.ts'], rules: layer(['domain', 'config', 'auth', 'store']) },
-  { files: ['apps/operator/src/**/*.ts'], rules: layer(['domain', 'control', 'store']) },
+  { files: ['apps/operator/src/**/*.ts'], rules: layer(['domain', 'control', 'store', 'metrics']) },
   {
     // Tests and benchmarks: assertions on parsed JSON and long scenario functions are the norm there.
     files: ['**/*.spec.ts', '**/test/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts'],

@@ -33,6 +33,10 @@ if [ -z "${DATABASE_URL:-}" ]; then
   id postgres >/dev/null 2>&1 || [ "$(id -u)" != 0 ] || { echo "the postgres system user is missing (initdb refuses to run as root)" >&2; exit 1; }
 fi
 
+# Prometheus (promtool parses and lints the /metrics exposition; prometheus evaluates the dashboard's and alerts' PromQL).
+if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null; then apt_install prometheus; fi
+command -v promtool >/dev/null || { echo "promtool still missing" >&2; exit 1; }
+
 # The official OASIS TAXII 2.1 client, from PyPI, in a virtualenv of its own.
 if ! python3 -m venv --help >/dev/null 2>&1; then apt_install python3-venv; fi
 if [ ! -x .venv-interop/bin/python ]; then

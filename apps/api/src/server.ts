@@ -7,7 +7,7 @@ import type { DataSource } from 'typeorm';
 import { AccessLimiter, CredentialVerifier, type LimitSettings } from '@taxiway/auth';
 import type { Config } from '@taxiway/config';
 import { loadDesiredStateFile } from '@taxiway/control';
-import { CursorCodec, nowUs, type DesiredState } from '@taxiway/domain';
+import { CursorCodec, nowUs, type DesiredState, type ObjectStore } from '@taxiway/domain';
 import {
   createDataSource,
   migrate,
@@ -18,7 +18,12 @@ import {
   startEmbeddedDatabase,
   type EmbeddedDatabase,
 } from '@taxiway/store';
+import type { Server } from 'node:http';
+import { ApiMetrics } from '@taxiway/metrics';
 import { AppModule } from './app.module';
+import { installHttpMetrics, metricsText, startMetricsServer, type ScrapeHook } from './metrics/http-metrics';
+import { MeteredObjectStore } from './metrics/metered-store';
+import { MetricsSharingMeter } from './metrics/sharing-meter';
 import { CatalogService } from './catalog/catalog.service';
 import type { Readiness } from './health/health.controller';
 import { TaxiiExceptionFilter } from './http/taxii-exception.filter';
@@ -32,6 +37,11 @@ export interface TaxiwayServer {
   readonly catalog: CatalogService;
   /** The batched audit log (flush() to make buffered entries visible). */
   readonly audit: SqlAuditLog;
+  readonly metrics: ApiMetrics;
+  /** The /metrics exposition as a scrape would get it. */
+  metricsText(): Promise<string>;
+  /** Where /metrics is served: the TAXII URL, or the METRICS_PORT server's. */
+  readonly metricsUrl: () => string;
   /** Listens on config.host:config.port (0 = any free port) and returns the base URL. */
   listen(): Promise<string>;
   /** Applies desired state through the same path as the config file, then reloads the catalogue. */
@@ -77,15 +87,25 @@ export async function createTaxiwayServer(config: Config, opts: ServerOptions = 
   catalog.onChange(() => verifier.invalidate());
   installTenancy(fastify, catalog, verifier, new AccessLimiter(limitSettings(config)));
   logResponses(fastify);
+  const metrics = new ApiMetrics({ perCollection: config.metricsPerCollection, perPrincipal: config.metricsPerPrincipal });
+  installHttpMetrics(fastify, metrics);
+  const scrapeHooks = [poolSampler(ds, metrics, config)];
+  fastify.get('/metrics', async (req, reply) => {
+    // With METRICS_PORT the exposition lives on its own port only.
+    if (config.metricsPort !== 0) return reply.code(404).header('content-type', TAXII_MEDIA_TYPE).send(notFoundBody(req.id));
+    return reply.header('content-type', metrics.registry.contentType).send(await metricsText(metrics, scrapeHooks));
+  });
 
-  const store = new SqlObjectStore(ds);
+  const store = new MeteredObjectStore(new SqlObjectStore(ds), metrics);
   const readiness = createReadiness(ds, catalog);
   const audit = new SqlAuditLog(ds, {
     flushMs: 1000,
     maxBatch: 500,
     onError: (err: unknown, dropped: number) => fastify.log.error({ err, dropped }, 'audit flush failed; will retry'),
   });
-  const taxii = new TaxiiService(store, new CursorCodec(cursorKey, config.cursorTtlSeconds), config, audit);
+  const taxii = new TaxiiService(store, new CursorCodec(cursorKey, config.cursorTtlSeconds), config, { audit, meter: new MetricsSharingMeter(metrics) });
+  let metricsServer: Server | undefined;
+  let metricsUrl = '';
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.with([
       { provide: CONFIG, useValue: config },
@@ -106,8 +126,16 @@ export async function createTaxiwayServer(config: Config, opts: ServerOptions = 
     dataSource: ds,
     catalog,
     audit,
+    metrics,
+    metricsText: () => metricsText(metrics, scrapeHooks),
+    metricsUrl: () => metricsUrl,
     async listen() {
       await app.listen({ port: config.port, host: config.host });
+      if (config.metricsPort !== 0) {
+        const started = await startMetricsServer(metrics, scrapeHooks, config.host, config.metricsPort);
+        metricsServer = started.server;
+        metricsUrl = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${started.port}/metrics`;
+      }
       const addr = fastify.server.address();
       const port = typeof addr === 'object' && addr !== null ? addr.port : config.port;
       return `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
@@ -117,9 +145,12 @@ export async function createTaxiwayServer(config: Config, opts: ServerOptions = 
       await catalog.reload();
     },
     async close() {
+      // Answer not-ready first, so load balancers stop sending; then close, which drains in-flight requests.
       readiness.draining = true;
+      if (config.shutdownDelaySeconds > 0) await new Promise((r) => setTimeout(r, config.shutdownDelaySeconds * 1000));
       clearInterval(purge);
       await app.close();
+      await new Promise<void>((r) => (metricsServer === undefined ? r() : metricsServer.close(() => r())));
       await audit.close();
       await catalog.close();
       await ds.destroy();
@@ -163,6 +194,30 @@ function createAdapter(config: Config, opts: ServerOptions): FastifyAdapter {
   });
 }
 
+const TAXII_MEDIA_TYPE = 'application/taxii+json;version=2.1';
+
+function notFoundBody(requestId: string): string {
+  return JSON.stringify({
+    title: 'Not found',
+    description: 'The metrics are served on METRICS_PORT',
+    error_id: requestId,
+    error_code: 'NotFound',
+    http_status: '404',
+  });
+}
+
+/** Samples the pg pool (in use, idle, waiting) at scrape time. */
+function poolSampler(ds: DataSource, m: ApiMetrics, config: Config): ScrapeHook {
+  const pool = (ds.driver as unknown as { master?: { totalCount: number; idleCount: number; waitingCount: number } }).master;
+  return () => {
+    m.dbPoolMax.set(config.databaseUrl === undefined ? 1 : config.dbPoolSize);
+    if (pool === undefined) return;
+    m.dbPool.set({ state: 'in_use' }, pool.totalCount - pool.idleCount);
+    m.dbPool.set({ state: 'idle' }, pool.idleCount);
+    m.dbPool.set({ state: 'waiting' }, pool.waitingCount);
+  };
+}
+
 /** One access-log line per response (Fastify's own request logging is off). */
 function logResponses(fastify: FastifyInstance): void {
   fastify.addHook('onResponse', async (req, reply) => {
@@ -174,6 +229,9 @@ function logResponses(fastify: FastifyInstance): void {
         status: reply.statusCode,
         ms: Math.round(reply.elapsedTime * 10) / 10,
         principal: req.taxii?.principal.name,
+        api_root: req.taxii?.root?.path,
+        collection: req.taxii?.collection?.name,
+        objects: req.taxiiObjects,
       },
       'request',
     );
@@ -202,7 +260,7 @@ function createReadiness(ds: DataSource, catalog: CatalogService): Readiness {
  * Hourly purge of status resources older than config.statusRetentionHours and audit entries older
  * than config.auditRetentionDays; the timer does not keep the process alive.
  */
-function schedulePurges(store: SqlObjectStore, audit: SqlAuditLog, config: Config, log: FastifyBaseLogger): NodeJS.Timeout {
+function schedulePurges(store: ObjectStore, audit: SqlAuditLog, config: Config, log: FastifyBaseLogger): NodeJS.Timeout {
   const purge = setInterval(() => {
     store.purgeStatuses(nowUs() - config.statusRetentionHours * HOUR_MS * 1000).catch((err: unknown) => log.error({ err }, 'status purge failed'));
     audit.purge(new Date(Date.now() - config.auditRetentionDays * 24 * HOUR_MS)).catch((err: unknown) => log.error({ err }, 'audit purge failed'));

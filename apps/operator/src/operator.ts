@@ -5,7 +5,7 @@ import { Applier, type SyncResult } from './applier';
 import { IngressManager, type IngressSettings } from './ingress';
 import { Kube } from './kube';
 import { LeaderElector } from './leader';
-import { OperatorMetrics } from './metrics';
+import { OperatorMetrics } from '@taxiway/metrics';
 import { KeyedQueue } from './queue';
 import { Reconciler } from './reconciler';
 import { isDeleting, KINDS, resourceKey, type Kind, type Resource } from './resources';

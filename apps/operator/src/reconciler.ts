@@ -1,7 +1,7 @@
 import type { Applier, SyncResult } from './applier';
 import type { IngressManager } from './ingress';
 import { describeError, type Kube } from './kube';
-import type { OperatorMetrics } from './metrics';
+import type { OperatorMetrics } from '@taxiway/metrics';
 import { Backoff, type KeyedQueue } from './queue';
 import { FINALIZER, hasFinalizer, isDeleting, parseKey, type Condition, type Resource } from './resources';
 import { conditionsFor, ok, Reason, sameConditions, transient, type Verdict } from './status';

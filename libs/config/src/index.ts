@@ -33,6 +33,13 @@ export interface Config {
   readonly authFailuresPerMinutePerAddress: number;
   readonly authFailuresPerMinutePerUser: number;
   readonly logLevel: string;
+  /** Serve /metrics on this port instead of the TAXII port (0 = on the TAXII port). */
+  readonly metricsPort: number;
+  /** Label sharing-volume metrics per collection / per principal (false = aggregated per API root). */
+  readonly metricsPerCollection: boolean;
+  readonly metricsPerPrincipal: boolean;
+  /** On SIGTERM, answer not-ready for this long before closing (lets load balancers drain). */
+  readonly shutdownDelaySeconds: number;
   readonly serverTitle: string;
   readonly serverDescription: string | undefined;
   readonly serverContact: string | undefined;
@@ -137,6 +144,10 @@ export function loadConfig(env: Env = process.env, argv: readonly string[] = pro
     authFailuresPerMinutePerAddress: int(env, 'AUTH_FAILURES_PER_MINUTE_PER_ADDRESS', { dflt: 30, min: 1, max: 1_000_000 }),
     authFailuresPerMinutePerUser: int(env, 'AUTH_FAILURES_PER_MINUTE_PER_USER', { dflt: 10, min: 1, max: 1_000_000 }),
     logLevel: strOr(env, 'LOG_LEVEL', 'info'),
+    metricsPort: int(env, 'METRICS_PORT', { dflt: 0, min: 0, max: 65535 }),
+    metricsPerCollection: bool(env, 'METRICS_PER_COLLECTION', true),
+    metricsPerPrincipal: bool(env, 'METRICS_PER_PRINCIPAL', true),
+    shutdownDelaySeconds: int(env, 'SHUTDOWN_DELAY_SECONDS', { dflt: 0, min: 0, max: 300 }),
     serverTitle: strOr(env, 'SERVER_TITLE', 'Taxiway'),
     serverDescription: strOr(env, 'SERVER_DESCRIPTION', 'Multi-tenant TAXII 2.1 server'),
     serverContact: str(env, 'SERVER_CONTACT'),

@@ -20,6 +20,7 @@ function collectionJson(c: CollectionInfo, a: Access): Record<string, unknown> {
 }
 
 function send(reply: FastifyReply, r: TaxiiResponse): void {
+  reply.request.taxiiObjects = r.objects;
   for (const [k, v] of Object.entries(r.headers)) void reply.header(k, v);
   sendTaxii(reply, r.status, r.body);
 }

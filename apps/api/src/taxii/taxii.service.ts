@@ -60,6 +60,38 @@ export interface TaxiiResponse {
   readonly status: number;
   readonly body: string | undefined;
   readonly headers: Readonly<Record<string, string>>;
+  /** Objects served or ingested by this request (for the request log). */
+  readonly objects?: number;
+}
+
+/** Why an object of an envelope was refused, for the metrics. */
+export type IngestFailureReason = 'invalid' | 'conflict' | 'quota';
+
+/** Sharing volume, as the metrics count it (implemented over libs/metrics; a no-op in unit tests). */
+export interface SharingMeter {
+  ingested(
+    ctx: Required<TaxiiContext>,
+    r: { readonly objects: number; readonly bytes: number; readonly failures: Readonly<Record<IngestFailureReason, number>> },
+  ): void;
+  served(ctx: Required<TaxiiContext>, endpoint: string, r: { readonly objects: number; readonly bytes: number }): void;
+}
+
+/** What observes the service's work: the audit log and the metrics. */
+export interface Observers {
+  readonly audit: AuditSink;
+  readonly meter: SharingMeter;
+}
+
+/** Why an object failed, from its status message: the store's conflict and quota verdicts, else validation. */
+function failureReason(message: string | undefined): IngestFailureReason {
+  if (message?.startsWith('conflict') === true) return 'conflict';
+  return message?.includes('quota') === true ? 'quota' : 'invalid';
+}
+
+function failureCounts(failures: readonly StatusDetail[]): Record<IngestFailureReason, number> {
+  const counts: Record<IngestFailureReason, number> = { invalid: 0, conflict: 0, quota: 0 };
+  for (const f of failures) counts[failureReason(f.message)]++;
+  return counts;
 }
 
 export interface PagingSettings {
@@ -79,8 +111,12 @@ export class TaxiiService {
     private readonly store: ObjectStore,
     private readonly cursors: CursorCodec,
     private readonly paging: PagingSettings,
-    private readonly audit: AuditSink,
+    private readonly observers: Observers,
   ) {}
+
+  private get audit(): AuditSink {
+    return this.observers.audit;
+  }
 
   /** Get Objects, Get Object Manifests, Get an Object, Get Object Versions. */
   async list(ctx: Required<TaxiiContext>, endpoint: ListEndpoint, query: RawQuery, objectId?: string): Promise<TaxiiResponse> {
@@ -104,7 +140,9 @@ export class TaxiiService {
     }
     const next = this.nextToken(view, scope, principal, request);
     this.auditRead(ctx, endpoint, view.count, query);
-    return { status: 200, body: render(endpoint, view, next), headers: dateHeaders(view) };
+    const body = render(endpoint, view, next);
+    this.observers.meter.served(ctx, endpoint, { objects: view.count, bytes: Buffer.byteLength(body) });
+    return { status: 200, body, headers: dateHeaders(view), objects: view.count };
   }
 
   private auditRead(ctx: Required<TaxiiContext>, endpoint: ListEndpoint, objectCount: number, query: RawQuery): void {
@@ -175,7 +213,12 @@ export class TaxiiService {
         detail: `${status.failures.length} failed`,
       }),
     );
-    return { status: 202, body: JSON.stringify(statusToJson(status, formatTaxiiTimestamp)), headers: {} };
+    this.observers.meter.ingested(ctx, {
+      objects: status.successes.length,
+      bytes: storedBytes(valid, status.failures),
+      failures: failureCounts(status.failures),
+    });
+    return { status: 202, body: JSON.stringify(statusToJson(status, formatTaxiiTimestamp)), headers: {}, objects: status.successes.length };
   }
 
   /** Delete an Object: every version without filters, the selected ones with match[version]/match[spec_version]. */
@@ -195,6 +238,14 @@ export class TaxiiService {
     if (s === undefined || (s.principalPk !== ctx.principal.pk && !isAdmin)) throw notFound();
     return { status: 200, body: JSON.stringify(statusToJson(s, formatTaxiiTimestamp)), headers: {} };
   }
+}
+
+/** Bytes of the valid objects that were not refused by the store. */
+function storedBytes(valid: readonly { record: StixRecord }[], failures: readonly StatusDetail[]): number {
+  const refused = new Set(failures.map((f) => `${f.id}|${f.version}`));
+  let n = 0;
+  for (const v of valid) if (!refused.has(`${v.record.id}|${v.record.version ?? ''}`)) n += Buffer.byteLength(v.record.raw);
+  return n;
 }
 
 /** Objects and Get an Object return full objects; manifests and versions only metadata. */

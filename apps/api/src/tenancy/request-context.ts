@@ -11,5 +11,7 @@ export interface TaxiiContext {
 declare module 'fastify' {
   interface FastifyRequest {
     taxii: TaxiiContext | null;
+    /** Objects served or ingested by this request, for the request log. */
+    taxiiObjects: number | undefined;
   }
 }

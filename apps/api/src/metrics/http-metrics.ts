@@ -1,0 +1,42 @@
+import { createServer, type Server } from 'node:http';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { CLIENT_ERROR_REASONS, type ApiMetrics } from '@taxiway/metrics';
+
+/** Samples that are read at scrape time (database pool). */
+export type ScrapeHook = () => void;
+
+/** Counts every answer by route template (bounded: unknown paths are `unmatched`), method and status. */
+export function installHttpMetrics(app: FastifyInstance, m: ApiMetrics): void {
+  app.addHook('onResponse', async (req: FastifyRequest, reply: FastifyReply) => {
+    const route = req.routeOptions.url ?? 'unmatched';
+    const status = reply.statusCode;
+    m.httpRequests.inc({ route, method: req.method, status: String(status) });
+    m.httpDuration.observe({ route, method: req.method }, reply.elapsedTime / 1000);
+    if (status >= 400 && status < 500) m.clientErrors.inc({ status: String(status), reason: CLIENT_ERROR_REASONS[status] ?? 'other' });
+  });
+}
+
+export async function metricsText(m: ApiMetrics, hooks: readonly ScrapeHook[]): Promise<string> {
+  for (const h of hooks) h();
+  return m.registry.metrics();
+}
+
+/** /metrics on its own port (METRICS_PORT), outside the TAXII surface. */
+export async function startMetricsServer(m: ApiMetrics, hooks: readonly ScrapeHook[], host: string, port: number): Promise<{ server: Server; port: number }> {
+  const server = createServer((req, res) => {
+    if (req.url !== '/metrics') {
+      res.writeHead(404).end();
+      return;
+    }
+    metricsText(m, hooks).then(
+      (text) => {
+        res.writeHead(200, { 'content-type': m.registry.contentType });
+        res.end(text);
+      },
+      () => res.writeHead(500).end(),
+    );
+  });
+  await new Promise<void>((resolve) => server.listen(port, host, resolve));
+  const addr = server.address();
+  return { server, port: typeof addr === 'object' && addr !== null ? addr.port : port };
+}

@@ -1,0 +1,142 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** How finely sharing volume is labelled: per collection and per principal, or aggregated per API root. */
+export interface LabelPolicy {
+  /** Label series with the collection's name; false = one series per API root (`collection="*"`). */
+  readonly perCollection: boolean;
+  /** Label consumer series with the principal's name; false = `principal="*"`. */
+  readonly perPrincipal: boolean;
+}
+
+export const AGGREGATED = '*';
+
+/** The 4xx answers SREs watch, by the reason a client sees. */
+export const CLIENT_ERROR_REASONS: Readonly<Record<number, string>> = {
+  400: 'bad_request',
+  401: 'unauthenticated',
+  403: 'forbidden',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  406: 'not_acceptable',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  422: 'unprocessable',
+  429: 'too_many_requests',
+};
+
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/**
+ * Every metric of the API server, declared once with its help text and unit, on one registry
+ * (Pepr's MetricsCollector shape). Sharing-volume labels follow the LabelPolicy, so that
+ * cardinality stays bounded when there are many collections or consumers.
+ */
+export class ApiMetrics {
+  readonly registry = new Registry();
+
+  readonly httpRequests = new Counter({
+    name: 'taxiway_http_requests_total',
+    help: 'HTTP requests answered, by route template, method and status code',
+    labelNames: ['route', 'method', 'status'] as const,
+    registers: [this.registry],
+  });
+  readonly httpDuration = new Histogram({
+    name: 'taxiway_http_request_duration_seconds',
+    help: 'Time to answer an HTTP request, in seconds, by route template and method',
+    labelNames: ['route', 'method'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly clientErrors = new Counter({
+    name: 'taxiway_http_client_errors_total',
+    help: 'HTTP 4xx answers by status code and reason (unauthenticated, forbidden, not_found, not_acceptable, payload_too_large, unsupported_media_type, too_many_requests, …)',
+    labelNames: ['status', 'reason'] as const,
+    registers: [this.registry],
+  });
+  readonly objectsIngested = new Counter({
+    name: 'taxiway_objects_ingested_total',
+    help: 'STIX object versions stored by Add Objects (successes, duplicates included), by API root and collection',
+    labelNames: ['api_root', 'collection'] as const,
+    registers: [this.registry],
+  });
+  readonly bytesIngested = new Counter({
+    name: 'taxiway_ingested_bytes_total',
+    help: 'Bytes of STIX JSON stored by Add Objects, by API root and collection',
+    labelNames: ['api_root', 'collection'] as const,
+    registers: [this.registry],
+  });
+  readonly ingestFailures = new Counter({
+    name: 'taxiway_ingest_failures_total',
+    help: 'Objects refused by Add Objects, by API root, collection and reason (invalid, conflict, quota)',
+    labelNames: ['api_root', 'collection', 'reason'] as const,
+    registers: [this.registry],
+  });
+  readonly envelopesReceived = new Counter({
+    name: 'taxiway_envelopes_received_total',
+    help: 'Envelopes accepted by Add Objects (202), by API root and collection',
+    labelNames: ['api_root', 'collection'] as const,
+    registers: [this.registry],
+  });
+  readonly objectsServed = new Counter({
+    name: 'taxiway_objects_served_total',
+    help: 'Objects (or manifest/version entries) served, by API root, collection and endpoint (objects, object, manifest, versions)',
+    labelNames: ['api_root', 'collection', 'endpoint'] as const,
+    registers: [this.registry],
+  });
+  readonly bytesServed = new Counter({
+    name: 'taxiway_served_bytes_total',
+    help: 'Response body bytes of object, manifest and version pages, by API root and collection',
+    labelNames: ['api_root', 'collection'] as const,
+    registers: [this.registry],
+  });
+  readonly pagesServed = new Counter({
+    name: 'taxiway_pages_served_total',
+    help: 'Pages (envelopes and manifests) served, by API root, collection and endpoint',
+    labelNames: ['api_root', 'collection', 'endpoint'] as const,
+    registers: [this.registry],
+  });
+  readonly consumerObjects = new Counter({
+    name: 'taxiway_consumer_objects_served_total',
+    help: 'Objects served to each consumer (principal), by API root',
+    labelNames: ['api_root', 'principal'] as const,
+    registers: [this.registry],
+  });
+  readonly consumerLastPoll = new Gauge({
+    name: 'taxiway_consumer_last_poll_timestamp_seconds',
+    help: "Unix time of each consumer's (principal's) last successful read of objects or manifest, by API root",
+    labelNames: ['api_root', 'principal'] as const,
+    registers: [this.registry],
+  });
+  readonly statusesPending = new Gauge({
+    name: 'taxiway_statuses_pending',
+    help: 'Status resources still pending (Add Objects is processed before it answers, so this stays 0 today)',
+    registers: [this.registry],
+  });
+  readonly dbOperationDuration = new Histogram({
+    name: 'taxiway_db_operation_duration_seconds',
+    help: 'Time of each storage operation (one or a few SQL statements), in seconds, by operation',
+    labelNames: ['operation'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly dbPool = new Gauge({
+    name: 'taxiway_db_pool_connections',
+    help: 'Database connections of this replica, by state (in_use, idle, waiting = requests waiting for a connection)',
+    labelNames: ['state'] as const,
+    registers: [this.registry],
+  });
+  readonly dbPoolMax = new Gauge({ name: 'taxiway_db_pool_max_connections', help: 'Size of the database pool (DB_POOL_SIZE)', registers: [this.registry] });
+
+  constructor(readonly labels: LabelPolicy = { perCollection: true, perPrincipal: true }) {
+    collectDefaultMetrics({ register: this.registry, prefix: 'taxiway_' });
+    this.statusesPending.set(0);
+  }
+
+  collectionLabel(name: string): string {
+    return this.labels.perCollection ? name : AGGREGATED;
+  }
+
+  principalLabel(name: string): string {
+    return this.labels.perPrincipal ? name : AGGREGATED;
+  }
+}

@@ -1,0 +1,2 @@
+export * from './api-metrics';
+export * from './operator-metrics';
