@@ -38,6 +38,8 @@ const VALUE_SETS: Record<string, string[]> = {
     'networkPolicy.enabled=true',
     '--set',
     'serviceMonitor.enabled=true',
+    '--set',
+    'prometheusRule.enabled=true',
     '--api-versions',
     'monitoring.coreos.com/v1',
   ],
@@ -121,7 +123,20 @@ describe('Helm chart charts/taxiway (issue 4)', () => {
     expect(find('ha', 'Deployment', 't-taxiway-api')[0]?.spec?.['replicas']).toBeUndefined();
     expect(find('ha', 'Ingress')[0]?.spec?.['rules'][0].host).toBe('taxii.example.com');
     expect(find('ha', 'NetworkPolicy')).toHaveLength(2);
-    expect(find('ha', 'ServiceMonitor')).toHaveLength(1);
+    expect(find('ha', 'ServiceMonitor')[0]?.spec?.['endpoints'][0].port).toBe('metrics');
+    expect(find('ha', 'PrometheusRule')[0]?.spec?.['groups'][0].rules.map((r: { alert: string }) => r.alert)).toEqual([
+      'TaxiwayHighErrorRatio',
+      'TaxiwayHighLatency',
+      'TaxiwayConsumerSilent',
+      'TaxiwayIngestFailures',
+      'TaxiwayDatabaseSaturated',
+    ]);
+    const [dash] = find('default', 'ConfigMap', 't-taxiway-dashboard') as unknown as {
+      metadata: { labels: Record<string, string> };
+      data: Record<string, string>;
+    }[];
+    expect(dash?.metadata.labels['grafana_dashboard']).toBe('1');
+    expect(JSON.parse(dash?.data['taxiway.json'] ?? '{}')).toMatchObject({ uid: 'taxiway-sharing' });
     expect(find('ha', 'Secret')).toEqual([]);
   });
 
@@ -154,22 +169,27 @@ describe('Helm chart charts/taxiway (issue 4)', () => {
   it('is accepted by the real API server (server-side dry run, strict validation) for every values set', async () => {
     await kubectl(cp, ['create', 'namespace', 'taxiway']);
     await kubectl(cp, ['create', 'namespace', 'tenants']);
-    // The prometheus-operator CRD, so that the ServiceMonitor can be validated too.
-    const sm = await kubectl(
-      cp,
-      ['apply', '--server-side', '-f', '-'],
-      `apiVersion: apiextensions.k8s.io/v1
+    // The prometheus-operator CRDs, so that the ServiceMonitor and PrometheusRule can be validated too.
+    for (const [kind, plural] of <[string, string][]>[
+      ['ServiceMonitor', 'servicemonitors'],
+      ['PrometheusRule', 'prometheusrules'],
+    ]) {
+      const crd = await kubectl(
+        cp,
+        ['apply', '--server-side', '-f', '-'],
+        `apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition
-metadata: { name: servicemonitors.monitoring.coreos.com }
+metadata: { name: ${plural}.monitoring.coreos.com }
 spec:
   group: monitoring.coreos.com
   scope: Namespaced
-  names: { kind: ServiceMonitor, plural: servicemonitors, singular: servicemonitor, listKind: ServiceMonitorList }
+  names: { kind: ${kind}, plural: ${plural}, singular: ${kind.toLowerCase()}, listKind: ${kind}List }
   versions: [{ name: v1, served: true, storage: true, schema: { openAPIV3Schema: { type: object, x-kubernetes-preserve-unknown-fields: true } } }]
 `,
-    );
-    expect(sm.code, sm.stderr).toBe(0);
-    await kubectl(cp, ['wait', '--for=condition=Established', 'crd/servicemonitors.monitoring.coreos.com', '--timeout=30s']);
+      );
+      expect(crd.code, crd.stderr).toBe(0);
+      await kubectl(cp, ['wait', '--for=condition=Established', `crd/${plural}.monitoring.coreos.com`, '--timeout=30s']);
+    }
     for (const [name, values] of Object.entries(VALUE_SETS)) {
       const r = await helm(cp, ['template', 't', CHART, '--namespace', 'taxiway', ...values]);
       const out = await kubectl(cp, ['apply', '--server-side', '--dry-run=server', '--validate=strict', '-f', '-'], r.stdout);

@@ -101,6 +101,12 @@ export class ApiMetrics {
     labelNames: ['api_root', 'principal'] as const,
     registers: [this.registry],
   });
+  readonly consumerPolls = new Counter({
+    name: 'taxiway_consumer_polls_total',
+    help: 'Successful reads of objects or manifest by each consumer (principal), by API root: the usual polling interval is 1 / rate',
+    labelNames: ['api_root', 'principal'] as const,
+    registers: [this.registry],
+  });
   readonly consumerLastPoll = new Gauge({
     name: 'taxiway_consumer_last_poll_timestamp_seconds',
     help: "Unix time of each consumer's (principal's) last successful read of objects or manifest, by API root",

@@ -23,6 +23,7 @@ export class MetricsSharingMeter implements SharingMeter {
     this.m.bytesServed.inc(labels, r.bytes);
     const consumer = { api_root: ctx.root.path, principal: this.m.principalLabel(ctx.principal.name) };
     this.m.consumerObjects.inc(consumer, r.objects);
+    this.m.consumerPolls.inc(consumer);
     this.m.consumerLastPoll.set(consumer, Date.now() / 1000);
   }
 }
