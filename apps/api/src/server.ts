@@ -27,7 +27,7 @@ import { MetricsSharingMeter } from './metrics/sharing-meter';
 import { CatalogService } from './catalog/catalog.service';
 import type { Readiness } from './health/health.controller';
 import { TaxiiExceptionFilter } from './http/taxii-exception.filter';
-import { TaxiiService } from './taxii/taxii.service';
+import { TaxiiService, type SharingMeter } from './taxii/taxii.service';
 import { CATALOG, CONFIG, READINESS, TAXII_SERVICE } from './taxii/tokens';
 import { installTenancy } from './tenancy/tenancy.hook';
 
@@ -88,22 +88,24 @@ export async function createTaxiwayServer(config: Config, opts: ServerOptions = 
   installTenancy(fastify, catalog, verifier, new AccessLimiter(limitSettings(config)));
   logResponses(fastify);
   const metrics = new ApiMetrics({ perCollection: config.metricsPerCollection, perPrincipal: config.metricsPerPrincipal });
-  installHttpMetrics(fastify, metrics);
+  if (config.metricsEnabled) installHttpMetrics(fastify, metrics);
   const scrapeHooks = [poolSampler(ds, metrics, config)];
   fastify.get('/metrics', async (req, reply) => {
     // With METRICS_PORT the exposition lives on its own port only.
-    if (config.metricsPort !== 0) return reply.code(404).header('content-type', TAXII_MEDIA_TYPE).send(notFoundBody(req.id));
+    if (config.metricsPort !== 0 || !config.metricsEnabled) return reply.code(404).header('content-type', TAXII_MEDIA_TYPE).send(notFoundBody(req.id));
     return reply.header('content-type', metrics.registry.contentType).send(await metricsText(metrics, scrapeHooks));
   });
 
-  const store = new MeteredObjectStore(new SqlObjectStore(ds), metrics);
+  const sqlStore = new SqlObjectStore(ds);
+  const store = config.metricsEnabled ? new MeteredObjectStore(sqlStore, metrics) : sqlStore;
+  const meter: SharingMeter = config.metricsEnabled ? new MetricsSharingMeter(metrics) : NO_METER;
   const readiness = createReadiness(ds, catalog);
   const audit = new SqlAuditLog(ds, {
     flushMs: 1000,
     maxBatch: 500,
     onError: (err: unknown, dropped: number) => fastify.log.error({ err, dropped }, 'audit flush failed; will retry'),
   });
-  const taxii = new TaxiiService(store, new CursorCodec(cursorKey, config.cursorTtlSeconds), config, { audit, meter: new MetricsSharingMeter(metrics) });
+  const taxii = new TaxiiService(store, new CursorCodec(cursorKey, config.cursorTtlSeconds), config, { audit, meter });
   let metricsServer: Server | undefined;
   let metricsUrl = '';
   const app = await NestFactory.create<NestFastifyApplication>(
@@ -131,7 +133,7 @@ export async function createTaxiwayServer(config: Config, opts: ServerOptions = 
     metricsUrl: () => metricsUrl,
     async listen() {
       await app.listen({ port: config.port, host: config.host });
-      if (config.metricsPort !== 0) {
+      if (config.metricsPort !== 0 && config.metricsEnabled) {
         const started = await startMetricsServer(metrics, scrapeHooks, config.host, config.metricsPort);
         metricsServer = started.server;
         metricsUrl = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${started.port}/metrics`;
@@ -195,6 +197,9 @@ function createAdapter(config: Config, opts: ServerOptions): FastifyAdapter {
 }
 
 const TAXII_MEDIA_TYPE = 'application/taxii+json;version=2.1';
+
+/** With METRICS_ENABLED=false: counts nothing. */
+const NO_METER: SharingMeter = { ingested: () => undefined, served: () => undefined };
 
 function notFoundBody(requestId: string): string {
   return JSON.stringify({

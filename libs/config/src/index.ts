@@ -33,6 +33,8 @@ export interface Config {
   readonly authFailuresPerMinutePerAddress: number;
   readonly authFailuresPerMinutePerUser: number;
   readonly logLevel: string;
+  /** Count metrics at all (false = no /metrics, for measuring their cost). */
+  readonly metricsEnabled: boolean;
   /** Serve /metrics on this port instead of the TAXII port (0 = on the TAXII port). */
   readonly metricsPort: number;
   /** Label sharing-volume metrics per collection / per principal (false = aggregated per API root). */
@@ -144,6 +146,7 @@ export function loadConfig(env: Env = process.env, argv: readonly string[] = pro
     authFailuresPerMinutePerAddress: int(env, 'AUTH_FAILURES_PER_MINUTE_PER_ADDRESS', { dflt: 30, min: 1, max: 1_000_000 }),
     authFailuresPerMinutePerUser: int(env, 'AUTH_FAILURES_PER_MINUTE_PER_USER', { dflt: 10, min: 1, max: 1_000_000 }),
     logLevel: strOr(env, 'LOG_LEVEL', 'info'),
+    metricsEnabled: bool(env, 'METRICS_ENABLED', true),
     metricsPort: int(env, 'METRICS_PORT', { dflt: 0, min: 0, max: 65535 }),
     metricsPerCollection: bool(env, 'METRICS_PER_COLLECTION', true),
     metricsPerPrincipal: bool(env, 'METRICS_PER_PRINCIPAL', true),

@@ -61,7 +61,7 @@ export class ApiMetrics {
   });
   readonly bytesIngested = new Counter({
     name: 'taxiway_ingested_bytes_total',
-    help: 'Bytes of STIX JSON stored by Add Objects, by API root and collection',
+    help: 'Request body bytes of the envelopes Add Objects accepted (202), by API root and collection',
     labelNames: ['api_root', 'collection'] as const,
     registers: [this.registry],
   });

@@ -25,6 +25,7 @@ export async function readTaxiiBody(req: FastifyRequest, payload: NodeJS.Readabl
     }
     chunks.push(b);
   }
+  req.taxiiBodyBytes = size;
   const text = Buffer.concat(chunks, size).toString('utf8');
   if (text.trim() === '') throw badRequest('The request body is empty; send a TAXII envelope');
   try {

@@ -13,7 +13,17 @@ export function installHttpMetrics(app: FastifyInstance, m: ApiMetrics): void {
     m.httpRequests.inc({ route, method: req.method, status: String(status) });
     m.httpDuration.observe({ route, method: req.method }, reply.elapsedTime / 1000);
     if (status >= 400 && status < 500) m.clientErrors.inc({ status: String(status), reason: CLIENT_ERROR_REASONS[status] ?? 'other' });
+    countBytes(req, reply, m);
   });
+}
+
+/** Bytes in (request body of an accepted envelope) and out (a page of objects, manifest or versions), per collection. */
+function countBytes(req: FastifyRequest, reply: FastifyReply, m: ApiMetrics): void {
+  const ctx = req.taxii;
+  if (ctx?.root === undefined || ctx.collection === undefined) return;
+  const labels = { api_root: ctx.root.path, collection: m.collectionLabel(ctx.collection.name) };
+  if (reply.statusCode === 202 && req.taxiiBodyBytes !== undefined) m.bytesIngested.inc(labels, req.taxiiBodyBytes);
+  else if (reply.statusCode === 200 && req.taxiiObjects !== undefined) m.bytesServed.inc(labels, Number(reply.getHeader('content-length') ?? 0));
 }
 
 export async function metricsText(m: ApiMetrics, hooks: readonly ScrapeHook[]): Promise<string> {

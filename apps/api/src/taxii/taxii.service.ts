@@ -69,11 +69,8 @@ export type IngestFailureReason = 'invalid' | 'conflict' | 'quota';
 
 /** Sharing volume, as the metrics count it (implemented over libs/metrics; a no-op in unit tests). */
 export interface SharingMeter {
-  ingested(
-    ctx: Required<TaxiiContext>,
-    r: { readonly objects: number; readonly bytes: number; readonly failures: Readonly<Record<IngestFailureReason, number>> },
-  ): void;
-  served(ctx: Required<TaxiiContext>, endpoint: string, r: { readonly objects: number; readonly bytes: number }): void;
+  ingested(ctx: Required<TaxiiContext>, r: { readonly objects: number; readonly failures: Readonly<Record<IngestFailureReason, number>> }): void;
+  served(ctx: Required<TaxiiContext>, endpoint: string, r: { readonly objects: number }): void;
 }
 
 /** What observes the service's work: the audit log and the metrics. */
@@ -140,9 +137,8 @@ export class TaxiiService {
     }
     const next = this.nextToken(view, scope, principal, request);
     this.auditRead(ctx, endpoint, view.count, query);
-    const body = render(endpoint, view, next);
-    this.observers.meter.served(ctx, endpoint, { objects: view.count, bytes: Buffer.byteLength(body) });
-    return { status: 200, body, headers: dateHeaders(view), objects: view.count };
+    this.observers.meter.served(ctx, endpoint, { objects: view.count });
+    return { status: 200, body: render(endpoint, view, next), headers: dateHeaders(view), objects: view.count };
   }
 
   private auditRead(ctx: Required<TaxiiContext>, endpoint: ListEndpoint, objectCount: number, query: RawQuery): void {
@@ -215,7 +211,6 @@ export class TaxiiService {
     );
     this.observers.meter.ingested(ctx, {
       objects: status.successes.length,
-      bytes: storedBytes(valid, status.failures),
       failures: failureCounts(status.failures),
     });
     return { status: 202, body: JSON.stringify(statusToJson(status, formatTaxiiTimestamp)), headers: {}, objects: status.successes.length };
@@ -238,14 +233,6 @@ export class TaxiiService {
     if (s === undefined || (s.principalPk !== ctx.principal.pk && !isAdmin)) throw notFound();
     return { status: 200, body: JSON.stringify(statusToJson(s, formatTaxiiTimestamp)), headers: {} };
   }
-}
-
-/** Bytes of the valid objects that were not refused by the store. */
-function storedBytes(valid: readonly { record: StixRecord }[], failures: readonly StatusDetail[]): number {
-  const refused = new Set(failures.map((f) => `${f.id}|${f.version}`));
-  let n = 0;
-  for (const v of valid) if (!refused.has(`${v.record.id}|${v.record.version ?? ''}`)) n += Buffer.byteLength(v.record.raw);
-  return n;
 }
 
 /** Objects and Get an Object return full objects; manifests and versions only metadata. */

@@ -13,5 +13,7 @@ declare module 'fastify' {
     taxii: TaxiiContext | null;
     /** Objects served or ingested by this request, for the request log. */
     taxiiObjects: number | undefined;
+    /** Bytes of the request body, once read. */
+    taxiiBodyBytes: number | undefined;
   }
 }

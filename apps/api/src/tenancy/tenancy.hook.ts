@@ -16,6 +16,7 @@ const PUBLIC_PREFIXES = ['/healthz', '/readyz', '/metrics'];
 export function installTenancy(app: FastifyInstance, catalog: CatalogService, verifier: CredentialVerifier, limiter: AccessLimiter): void {
   app.decorateRequest('taxii', null);
   app.decorateRequest('taxiiObjects', undefined);
+  app.decorateRequest('taxiiBodyBytes', undefined);
 
   app.addHook('onRequest', async (req: FastifyRequest) => {
     if (isPublicPath(req.url)) return;
