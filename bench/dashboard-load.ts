@@ -10,7 +10,7 @@
  * Usage: npx tsx bench/dashboard-load.ts [--minutes 4]
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -133,8 +133,13 @@ async function main(): Promise<void> {
   process.stderr.write(`load for ${minutes} min against ${url}, Prometheus on ${promPort}\n`);
   await Promise.all([producer(), producer(), ...CONSUMERS.map(consumer), noise()]);
   await new Promise((r) => setTimeout(r, 5000));
+  const python = resolve(REPO, '.venv-dashboard/bin/python');
+  if (!existsSync(python)) {
+    execFileSync('python3', ['-m', 'venv', resolve(REPO, '.venv-dashboard')], { stdio: 'inherit' });
+    execFileSync(python, ['-m', 'pip', 'install', '-q', 'matplotlib'], { stdio: 'inherit' });
+  }
   execFileSync(
-    resolve(REPO, '.venv-dashboard/bin/python'),
+    python,
     [
       resolve(__dirname, 'render_dashboard.py'),
       `http://127.0.0.1:${promPort}`,

@@ -9,7 +9,7 @@
  * --compare metrics: the single tenancy with METRICS_ENABLED=false against the same with metrics
  *   on (every request, page and object counted); budget 5% (issue 5).
  *
- * Writes bench/results/<compare>-overhead.{json,md}; exit 1 if the second side is over budget.
+ * Writes bench/results/<compare>-overhead[-reverse].{json,md}; exit 1 if the second side is over budget.
  * Usage: npx tsx bench/overhead.ts [--compare auth|metrics] [--objects N] [--slices N] [--slice-seconds S]
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -78,7 +78,7 @@ interface Side {
   reads: { requests: number; seconds: number; latencies: number[]; cpuMs: number };
 }
 
-const progress = (line: string): void => void process.stderr.write(`[auth-overhead ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+const progress = (line: string): void => void process.stderr.write(`[overhead ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 
 /** Runs `work` for both sides `rounds` times, alternating which goes first. */
 async function alternate(sides: readonly Side[], rounds: number, work: (side: Side, round: number) => Promise<void>): Promise<void> {
@@ -219,7 +219,7 @@ async function main(): Promise<number> {
   const sliceSeconds = Number(values['slice-seconds'] ?? '2');
   const cleanup = new Cleanup();
   cleanup.installSignalHandlers();
-  const dir = mkdtempSync(join(tmpdir(), 'taxiway-auth-overhead-'));
+  const dir = mkdtempSync(join(tmpdir(), 'taxiway-overhead-'));
   cleanup.add('work directory', () => rmSync(dir, { recursive: true, force: true }));
   try {
     const backend = await openBackend('postgres', dir, cleanup);
@@ -246,9 +246,10 @@ async function main(): Promise<number> {
     const settings = `${objects} objects, ${slices} alternating slices per phase, reads ${sliceSeconds}s per slice${values.reverse === true ? ', reversed positions' : ''}`;
     const md = report(name, comparison, table, settings);
     process.stdout.write(md);
-    writeFileSync(join(BENCH_DIR, 'results', `${name}-overhead.md`), md);
+    const out = `${name}-overhead${values.reverse === true ? '-reverse' : ''}`;
+    writeFileSync(join(BENCH_DIR, 'results', `${out}.md`), md);
     writeFileSync(
-      join(BENCH_DIR, 'results', `${name}-overhead.json`),
+      join(BENCH_DIR, 'results', `${out}.json`),
       JSON.stringify({ date: new Date().toISOString(), settings, sides: comparison.sides, rows: table }, null, 2),
     );
     return table.every((r) => cost(r) <= comparison.budget) ? 0 : 1;
@@ -260,7 +261,7 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (e: unknown) => {
-    process.stderr.write(`auth-overhead: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.stderr.write(`overhead: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
     process.exit(1);
   },
 );

@@ -41,10 +41,13 @@ def fmt_value(v, unit):
         return f"{v:.3f} s" if v < 60 else f"{v / 60:.1f} min"
     if unit == "Bps":
         return f"{v / 1024:.1f} KiB/s"
+    if unit in ("ops", "reqps"):
+        return f"{v:.1f}/s"
     return f"{v:.1f}" if v < 100 else f"{v:,.0f}"
 
 
-expr_of = lambda t: t["expr"].replace("$api_root", ".*")
+# Grafana's variables: every API root, and a rate window that suits a short load run.
+expr_of = lambda t: t["expr"].replace("$api_root", ".*").replace("$__rate_interval", "30s")
 cols, row_h = 24, 1.0
 max_y = max(p["gridPos"]["y"] + p["gridPos"]["h"] for p in dash["panels"])
 fig = plt.figure(figsize=(20, max_y * 0.42 + 0.8), facecolor=BG)
@@ -68,7 +71,7 @@ for p in dash["panels"]:
                 i += 1
         ax.grid(color=GRID, linewidth=0.5)
         ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M"))
-        ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: fmt_value(v, unit)))
+        ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _, u=unit: fmt_value(v, u)))
         if i:
             ax.legend(fontsize=6, loc="upper left", facecolor=PANEL, edgecolor=GRID, labelcolor=TEXT, ncol=2 if i > 4 else 1)
     else:

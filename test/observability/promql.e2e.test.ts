@@ -14,7 +14,9 @@ const dashboard = JSON.parse(readFileSync(join(CHART, 'dashboards/taxiway.json')
 const rules = parse(readFileSync(join(CHART, 'prometheus-rules.yaml'), 'utf8')) as { groups: { rules: { alert: string; expr: string }[] }[] };
 
 const expressions: [string, string][] = [
-  ...dashboard.panels.flatMap((p) => p.targets.map((t, i) => [`panel "${p.title}" #${i + 1}`, t.expr.replaceAll('$api_root', '.*')] as [string, string])),
+  ...dashboard.panels.flatMap((p) =>
+    p.targets.map((t, i) => [`panel "${p.title}" #${i + 1}`, t.expr.replaceAll('$api_root', '.*').replaceAll('$__rate_interval', '1m')] as [string, string]),
+  ),
   ...rules.groups.flatMap((g) => g.rules.map((r) => [`alert ${r.alert}`, r.expr] as [string, string])),
 ];
 

@@ -1,4 +1,4 @@
-"""Writes taxiway.json, the Grafana dashboard of the chart. Run: python3 build.py (the JSON is committed)."""
+"""Writes taxiway.json (rates use Grafana's $__rate_interval), the Grafana dashboard of the chart. Run: python3 build.py (the JSON is committed)."""
 import json, os
 
 DS = {"type": "prometheus", "uid": "${datasource}"}
@@ -25,9 +25,9 @@ def panel(title, exprs, kind="timeseries", unit="short", w=12, h=8, legend="{{ap
     panels.append(p)
 
 
-panel("Objects ingested /s per collection", [(f"sum by (api_root, collection) (rate(taxiway_objects_ingested_total{R}[5m]))", None)], unit="ops")
-panel("Objects served /s per collection", [(f"sum by (api_root, collection) (rate(taxiway_objects_served_total{R}[5m]))", None)], unit="ops")
-panel("Bytes in and out /s", [(f"sum by (api_root) (rate(taxiway_ingested_bytes_total{R}[5m]))", "in {{api_root}}"), (f"sum by (api_root) (rate(taxiway_served_bytes_total{R}[5m]))", "out {{api_root}}")], unit="Bps")
+panel("Objects ingested /s per collection", [(f"sum by (api_root, collection) (rate(taxiway_objects_ingested_total{R}[$__rate_interval]))", None)], unit="ops")
+panel("Objects served /s per collection", [(f"sum by (api_root, collection) (rate(taxiway_objects_served_total{R}[$__rate_interval]))", None)], unit="ops")
+panel("Bytes in and out /s", [(f"sum by (api_root) (rate(taxiway_ingested_bytes_total{R}[$__rate_interval]))", "in {{api_root}}"), (f"sum by (api_root) (rate(taxiway_served_bytes_total{R}[$__rate_interval]))", "out {{api_root}}")], unit="Bps")
 panel("Top consumers (objects served, last hour)", [(f'topk(10, sum by (api_root, principal) (increase(taxiway_consumer_objects_served_total{R}[1h])))', "{{api_root}} {{principal}}")], kind="bargauge", extra={"options": {"orientation": "horizontal", "displayMode": "gradient"}})
 panel(
     "Consumers by time since last poll",
@@ -35,14 +35,15 @@ panel(
     kind="table",
     unit="s",
     w=12,
+    legend="{{api_root}} {{principal}}",
 )
-panel("Ingest failures /s by reason", [(f"sum by (api_root, collection, reason) (rate(taxiway_ingest_failures_total{R}[5m]))", "{{api_root}}/{{collection}} {{reason}}")], unit="ops")
-panel("Error ratio (5xx) and 4xx by reason", [('sum(rate(taxiway_http_requests_total{status=~"5.."}[5m])) / sum(rate(taxiway_http_requests_total[5m]))', "5xx ratio"), ("sum by (reason) (rate(taxiway_http_client_errors_total[5m])) / scalar(sum(rate(taxiway_http_requests_total[5m])))", "{{reason}}")], unit="percentunit")
-panel("Latency by route (p50, p99)", [("histogram_quantile(0.5, sum by (le, route) (rate(taxiway_http_request_duration_seconds_bucket[5m])))", "p50 {{route}}"), ("histogram_quantile(0.99, sum by (le, route) (rate(taxiway_http_request_duration_seconds_bucket[5m])))", "p99 {{route}}")], unit="s")
-panel("Requests /s by status", [("sum by (status) (rate(taxiway_http_requests_total[5m]))", "{{status}}")], unit="reqps")
-panel("Pages served /s by endpoint", [(f"sum by (endpoint) (rate(taxiway_pages_served_total{R}[5m]))", "{{endpoint}}")], unit="reqps")
+panel("Ingest failures /s by reason", [(f"sum by (api_root, collection, reason) (rate(taxiway_ingest_failures_total{R}[$__rate_interval]))", "{{api_root}}/{{collection}} {{reason}}")], unit="ops")
+panel("Error ratio (5xx) and 4xx by reason", [('sum(rate(taxiway_http_requests_total{status=~"5.."}[$__rate_interval])) / sum(rate(taxiway_http_requests_total[$__rate_interval]))', "5xx ratio"), ("sum by (reason) (rate(taxiway_http_client_errors_total[$__rate_interval])) / scalar(sum(rate(taxiway_http_requests_total[$__rate_interval])))", "{{reason}}")], unit="percentunit")
+panel("Latency by route (p50, p99)", [("histogram_quantile(0.5, sum by (le, route) (rate(taxiway_http_request_duration_seconds_bucket[$__rate_interval])))", "p50 {{route}}"), ("histogram_quantile(0.99, sum by (le, route) (rate(taxiway_http_request_duration_seconds_bucket[$__rate_interval])))", "p99 {{route}}")], unit="s")
+panel("Requests /s by status", [("sum by (status) (rate(taxiway_http_requests_total[$__rate_interval]))", "{{status}}")], unit="reqps")
+panel("Pages served /s by endpoint", [(f"sum by (endpoint) (rate(taxiway_pages_served_total{R}[$__rate_interval]))", "{{endpoint}}")], unit="reqps")
 panel("Database pool", [("sum by (state) (taxiway_db_pool_connections)", "{{state}}"), ("sum(taxiway_db_pool_max_connections)", "max")])
-panel("Storage operation p99", [("histogram_quantile(0.99, sum by (le, operation) (rate(taxiway_db_operation_duration_seconds_bucket[5m])))", "{{operation}}")], unit="s")
+panel("Storage operation p99", [("histogram_quantile(0.99, sum by (le, operation) (rate(taxiway_db_operation_duration_seconds_bucket[$__rate_interval])))", "{{operation}}")], unit="s")
 
 dashboard = {
     "uid": "taxiway-sharing",
