@@ -130,12 +130,12 @@ async function readSlices(sides: readonly Side[], slices: number, seconds: numbe
 interface Row {
   readonly label: string;
   /** The baseline side's figure and the other side's. */
-  readonly single: number;
-  readonly mssp: number;
+  readonly base: number;
+  readonly other: number;
   readonly higherIsBetter: boolean;
 }
 
-function rows(single: Side, mssp: Side): Row[] {
+function rows(base: Side, other: Side): Row[] {
   const f = (s: Side) => ({
     ingest: s.ingest.objects / s.ingest.seconds,
     page: median(s.pagePasses),
@@ -144,20 +144,20 @@ function rows(single: Side, mssp: Side): Row[] {
     p99: summarizeLatencies(s.reads.latencies).p99Ms,
     cpu: (s.reads.cpuMs * 1000) / s.reads.requests,
   });
-  const a = f(single);
-  const b = f(mssp);
+  const a = f(base);
+  const b = f(other);
   return [
-    { label: 'Ingest, 1000-object envelopes (objects/s)', single: a.ingest, mssp: b.ingest, higherIsBetter: true },
-    { label: 'Page-through, limit=1000 (objects/s, median pass)', single: a.page, mssp: b.page, higherIsBetter: true },
-    { label: 'Filtered reads, concurrency 16 (requests/s)', single: a.rps, mssp: b.rps, higherIsBetter: true },
-    { label: 'Filtered reads p50 (ms)', single: a.p50, mssp: b.p50, higherIsBetter: false },
-    { label: 'Filtered reads p99 (ms)', single: a.p99, mssp: b.p99, higherIsBetter: false },
-    { label: 'Filtered reads, server + PostgreSQL CPU per request (µs)', single: a.cpu, mssp: b.cpu, higherIsBetter: false },
+    { label: 'Ingest, 1000-object envelopes (objects/s)', base: a.ingest, other: b.ingest, higherIsBetter: true },
+    { label: 'Page-through, limit=1000 (objects/s, median pass)', base: a.page, other: b.page, higherIsBetter: true },
+    { label: 'Filtered reads, concurrency 16 (requests/s)', base: a.rps, other: b.rps, higherIsBetter: true },
+    { label: 'Filtered reads p50 (ms)', base: a.p50, other: b.p50, higherIsBetter: false },
+    { label: 'Filtered reads p99 (ms)', base: a.p99, other: b.p99, higherIsBetter: false },
+    { label: 'Filtered reads, server + PostgreSQL CPU per request (µs)', base: a.cpu, other: b.cpu, higherIsBetter: false },
   ];
 }
 
 const fmt = (n: number): string => (n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(1));
-const cost = (r: Row): number => (r.higherIsBetter ? (r.single - r.mssp) / r.single : (r.mssp - r.single) / r.single);
+const cost = (r: Row): number => (r.higherIsBetter ? (r.base - r.other) / r.base : (r.other - r.base) / r.base);
 
 function report(name: string, c: (typeof COMPARISONS)[string], table: readonly Row[], settings: string): string {
   const pct = Math.round(c.budget * 100);
@@ -166,7 +166,7 @@ function report(name: string, c: (typeof COMPARISONS)[string], table: readonly R
     '',
     `| measure | ${c.sides[0].label} | ${c.sides[1].label} | cost | within ${pct}% |`,
     '| --- | ---: | ---: | ---: | --- |',
-    ...table.map((r) => `| ${r.label} | ${fmt(r.single)} | ${fmt(r.mssp)} | ${(cost(r) * 100).toFixed(1)}% | ${cost(r) <= c.budget ? 'yes' : 'NO'} |`),
+    ...table.map((r) => `| ${r.label} | ${fmt(r.base)} | ${fmt(r.other)} | ${(cost(r) * 100).toFixed(1)}% | ${cost(r) <= c.budget ? 'yes' : 'NO'} |`),
     '',
   ].join('\n');
 }
@@ -240,9 +240,9 @@ async function main(): Promise<number> {
     progress(`filtered reads, ${slices} alternating ${sliceSeconds}s slices each`);
     await readSlices(sides, slices, sliceSeconds);
     for (const s of sides) await s.client.destroy();
-    const [single, mssp] = sides;
-    if (single === undefined || mssp === undefined) throw new Error('both servers must run');
-    const table = rows(single, mssp);
+    const [base, other] = sides;
+    if (base === undefined || other === undefined) throw new Error('both servers must run');
+    const table = rows(base, other);
     const settings = `${objects} objects, ${slices} alternating slices per phase, reads ${sliceSeconds}s per slice${values.reverse === true ? ', reversed positions' : ''}`;
     const md = report(name, comparison, table, settings);
     process.stdout.write(md);

@@ -33,18 +33,14 @@ export class Applier {
   private readonly store: SqlCatalogStore;
   private current: Promise<SyncResult> | undefined;
   private next: Promise<SyncResult> | undefined;
-  last: SyncResult | undefined;
 
   constructor(
-    ds: DataSource,
+    private readonly ds: DataSource,
     private readonly view: ClusterView,
     private readonly onResult: (r: SyncResult) => void = () => undefined,
   ) {
     this.store = new SqlCatalogStore(ds);
-    this.ds = ds;
   }
-
-  private readonly ds: DataSource;
 
   sync(): Promise<SyncResult> {
     if (this.current === undefined) {
@@ -81,7 +77,6 @@ export class Applier {
         durationMs: performance.now() - t0,
       };
     }
-    this.last = result;
     this.onResult(result);
     return result;
   }

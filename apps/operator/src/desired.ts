@@ -15,8 +15,6 @@ export interface DesiredOutcome {
   readonly failures: ReadonlyMap<string, Verdict>;
 }
 
-const RESERVED = new Set(['taxii2', 'taxii', 'taxii1', 'healthz', 'readyz', 'livez', 'metrics', 'management', 'services', 'status', 'admin', 'api']);
-
 const byAge = (a: Resource, b: Resource): number =>
   (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? '') || resourceKey(a).localeCompare(resourceKey(b));
 
@@ -41,11 +39,8 @@ function claim(resources: readonly Resource[], { valueOf, reason, what }: Unique
   }
 }
 
+/** Unique names and paths (reserved paths are libs/control's check, and the CRD's CEL rule). */
 function checkRoots(roots: readonly Resource[], failures: Map<string, Verdict>): void {
-  for (const r of roots) {
-    if (r.spec['path'] === undefined && RESERVED.has(r.metadata.name))
-      failures.set(resourceKey(r), invalid(Reason.InvalidSpec, `${r.metadata.name} is reserved`));
-  }
   claim(roots, { valueOf: (r) => r.metadata.name, reason: Reason.NameConflict, what: 'the API root name' }, failures);
   claim(roots, { valueOf: (r) => (str(r.spec['path']) ?? r.metadata.name).toLowerCase(), reason: Reason.PathConflict, what: 'the path' }, failures);
 }
@@ -82,7 +77,8 @@ function crossObjectChecks(live: readonly Resource[], secrets: SecretLookup, fai
   checkPrincipals(of('Principal'), secrets, failures);
 }
 
-function secretRefs(p: Resource): SecretKeyRef[] {
+/** Every Secret key a Principal references (its password and its API keys), with the CRD's default keys. */
+export function secretRefs(p: Resource): SecretKeyRef[] {
   const refs: SecretKeyRef[] = [];
   const pw = p.spec['passwordSecretRef'] as SecretKeyRef | undefined;
   if (pw !== undefined) refs.push({ name: pw.name, key: pw.key ?? 'password' });

@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { V1Secret } from '@kubernetes/client-node';
 import type { DataSource } from 'typeorm';
 import { Applier, type SyncResult } from './applier';
+import { secretRefs } from './desired';
 import { IngressManager, type IngressSettings } from './ingress';
 import { Kube } from './kube';
 import { LeaderElector } from './leader';
@@ -199,7 +200,7 @@ export class Operator {
   /** Principals that reference this Secret see its new value on their next reconcile. */
   private requeuePrincipalsUsing(namespace: string, secret: string): void {
     for (const r of this.cache.values()) {
-      if (r.kind === 'Principal' && r.metadata.namespace === namespace && JSON.stringify(r.spec).includes(`"${secret}"`)) this.queue.add(resourceKey(r));
+      if (r.kind === 'Principal' && r.metadata.namespace === namespace && secretRefs(r).some((ref) => ref.name === secret)) this.queue.add(resourceKey(r));
     }
   }
 
