@@ -12,7 +12,9 @@ COPY libs/auth/package.json libs/auth/
 COPY libs/config/package.json libs/config/
 COPY libs/control/package.json libs/control/
 COPY libs/domain/package.json libs/domain/
+COPY libs/metrics/package.json libs/metrics/
 COPY libs/store/package.json libs/store/
+COPY libs/taxii1/package.json libs/taxii1/
 COPY libs/testing/package.json libs/testing/
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.base.json tsconfig.build.json ./

@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
-/** Dependency rule (ARCHITECTURE.md): domain ← store, auth, control ← apps; libs never import apps. */
+/** Dependency rule (ARCHITECTURE.md): domain ← store, auth, control, taxii1 ← apps; libs never import apps. */
 const layer = (allowed) => ({
   'no-restricted-imports': [
     'error',
@@ -45,8 +45,8 @@ export default tseslint.config(
   { files: ['libs/domain/src/**/*.ts'], rules: layer([]) },
   { files: ['libs/config/src/**/*.ts'], rules: layer([]) },
   { files: ['libs/metrics/src/**/*.ts'], rules: layer([]) },
-  { files: ['libs/auth/src/**/*.ts', 'libs/control/src/**/*.ts', 'libs/store/src/**/*.ts'], rules: layer(['domain']) },
-  { files: ['apps/api/src/**/*.ts'], rules: layer(['domain', 'config', 'auth', 'control', 'store', 'metrics']) },
+  { files: ['libs/auth/src/**/*.ts', 'libs/control/src/**/*.ts', 'libs/store/src/**/*.ts', 'libs/taxii1/src/**/*.ts'], rules: layer(['domain']) },
+  { files: ['apps/api/src/**/*.ts'], rules: layer(['domain', 'config', 'auth', 'control', 'store', 'metrics', 'taxii1']) },
   { files: ['apps/cli/src/**/*.ts'], rules: layer(['domain', 'config', 'auth', 'store']) },
   { files: ['apps/operator/src/**/*.ts'], rules: layer(['domain', 'control', 'store', 'metrics']) },
   {

@@ -3,7 +3,7 @@ import swc from 'unplugin-swc';
 import { defineConfig } from 'vitest/config';
 
 const root = __dirname;
-const alias = [{ find: /^@taxiway\/(domain|config|auth|control|store|testing|metrics)$/, replacement: resolve(root, 'libs/$1/src/index.ts') }];
+const alias = [{ find: /^@taxiway\/(domain|config|auth|control|store|testing|metrics|taxii1)$/, replacement: resolve(root, 'libs/$1/src/index.ts') }];
 // SWC keeps decorator metadata, which NestJS and TypeORM need (esbuild drops it).
 const plugins = [swc.vite({ tsconfigFile: resolve(root, 'tsconfig.json') })];
 

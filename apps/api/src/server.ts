@@ -4,7 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { DataSource } from 'typeorm';
-import { AccessLimiter, CredentialVerifier, type LimitSettings } from '@taxiway/auth';
+import { AccessLimiter, CredentialVerifier, JwtIssuer, type LimitSettings } from '@taxiway/auth';
 import type { Config } from '@taxiway/config';
 import { loadDesiredStateFile } from '@taxiway/control';
 import { CursorCodec, nowUs, type DesiredState, type ObjectStore } from '@taxiway/domain';
@@ -15,6 +15,7 @@ import {
   SqlAuditLog,
   SqlCatalogStore,
   SqlObjectStore,
+  SqlTaxii1Store,
   startEmbeddedDatabase,
   type EmbeddedDatabase,
 } from '@taxiway/store';
@@ -30,6 +31,9 @@ import { TaxiiExceptionFilter } from './http/taxii-exception.filter';
 import { TaxiiService, type SharingMeter } from './taxii/taxii.service';
 import { CATALOG, CONFIG, READINESS, TAXII_SERVICE } from './taxii/tokens';
 import { installTenancy } from './tenancy/tenancy.hook';
+import { PushWorker } from './taxii1/push-worker';
+import { installTaxii1 } from './taxii1/taxii1.http';
+import { Taxii1Service } from './taxii1/taxii1.service';
 
 export interface TaxiwayServer {
   readonly app: NestFastifyApplication;
@@ -38,6 +42,9 @@ export interface TaxiwayServer {
   /** The batched audit log (flush() to make buffered entries visible). */
   readonly audit: SqlAuditLog;
   readonly metrics: ApiMetrics;
+  /** TAXII 1.x storage (subscriptions, outbox) and the push worker (undefined with TAXII1_PUSH_ENABLED=false). */
+  readonly taxii1Store: SqlTaxii1Store;
+  readonly pushWorker: PushWorker | undefined;
   /** The /metrics exposition as a scrape would get it. */
   metricsText(): Promise<string>;
   /** Where /metrics is served: the TAXII URL, or the METRICS_PORT server's. */
@@ -85,11 +92,13 @@ export async function createTaxiwayServer(config: Config, opts: ServerOptions = 
   await catalog.watch(embedded === undefined ? databaseUrl : undefined, 30_000);
   const verifier = new CredentialVerifier(catalog, config.authCacheSeconds);
   catalog.onChange(() => verifier.invalidate());
-  installTenancy(fastify, catalog, verifier, new AccessLimiter(limitSettings(config)));
+  const limiter = new AccessLimiter(limitSettings(config));
+  installTenancy(fastify, catalog, verifier, limiter);
   logResponses(fastify);
   const metrics = new ApiMetrics({ perCollection: config.metricsPerCollection, perPrincipal: config.metricsPerPrincipal });
   if (config.metricsEnabled) installHttpMetrics(fastify, metrics);
-  const scrapeHooks = [poolSampler(ds, metrics, config)];
+  const taxii1Store = new SqlTaxii1Store(ds);
+  const scrapeHooks = [poolSampler(ds, metrics, config), outboxSampler(taxii1Store, metrics)];
   fastify.get('/metrics', async (req, reply) => {
     // With METRICS_PORT the exposition lives on its own port only.
     if (config.metricsPort !== 0 || !config.metricsEnabled) return reply.code(404).header('content-type', TAXII_MEDIA_TYPE).send(notFoundBody(req.id));
@@ -106,6 +115,12 @@ export async function createTaxiwayServer(config: Config, opts: ServerOptions = 
     onError: (err: unknown, dropped: number) => fastify.log.error({ err, dropped }, 'audit flush failed; will retry'),
   });
   const taxii = new TaxiiService(store, new CursorCodec(cursorKey, config.cursorTtlSeconds), config, { audit, meter });
+  const pushWorker = config.taxii1.enabled && config.taxii1.pushEnabled ? new PushWorker(taxii1Store, catalog, config.taxii1, fastify.log, config.metricsEnabled ? metrics : undefined) : undefined;
+  if (config.taxii1.enabled) {
+    const taxii1 = new Taxii1Service(taxii1Store, catalog, config, { audit, meter, nudgePush: () => pushWorker?.nudge() });
+    const jwt = new JwtIssuer(await catalogStore.secret('taxii1-jwt-hmac'), config.taxii1.jwtTtlSeconds);
+    installTaxii1(fastify, { service: taxii1, store: taxii1Store, catalog, verifier, limiter, jwt, config, metrics: config.metricsEnabled ? metrics : undefined });
+  }
   let metricsServer: Server | undefined;
   let metricsUrl = '';
   const app = await NestFactory.create<NestFastifyApplication>(
@@ -122,6 +137,8 @@ export async function createTaxiwayServer(config: Config, opts: ServerOptions = 
   await app.init();
 
   const purge = schedulePurges(store, audit, config, fastify.log);
+  const purge1 = scheduleTaxii1Purges(taxii1Store, fastify.log);
+  pushWorker?.start();
 
   return {
     app,
@@ -129,6 +146,8 @@ export async function createTaxiwayServer(config: Config, opts: ServerOptions = 
     catalog,
     audit,
     metrics,
+    taxii1Store,
+    pushWorker,
     metricsText: () => metricsText(metrics, scrapeHooks),
     metricsUrl: () => metricsUrl,
     async listen() {
@@ -151,6 +170,8 @@ export async function createTaxiwayServer(config: Config, opts: ServerOptions = 
       readiness.draining = true;
       if (config.shutdownDelaySeconds > 0) await new Promise((r) => setTimeout(r, config.shutdownDelaySeconds * 1000));
       clearInterval(purge);
+      clearInterval(purge1);
+      await pushWorker?.stop();
       await app.close();
       await new Promise<void>((r) => (metricsServer === undefined ? r() : metricsServer.close(() => r())));
       await audit.close();
@@ -269,6 +290,26 @@ function schedulePurges(store: ObjectStore, audit: SqlAuditLog, config: Config, 
   const purge = setInterval(() => {
     store.purgeStatuses(nowUs() - config.statusRetentionHours * HOUR_MS * 1000).catch((err: unknown) => log.error({ err }, 'status purge failed'));
     audit.purge(new Date(Date.now() - config.auditRetentionDays * 24 * HOUR_MS)).catch((err: unknown) => log.error({ err }, 'audit purge failed'));
+  }, HOUR_MS);
+  purge.unref();
+  return purge;
+}
+
+/** Outbox depth at scrape time (one small aggregate query). */
+function outboxSampler(store: SqlTaxii1Store, m: ApiMetrics): ScrapeHook {
+  return async () => {
+    const c = await store.outboxCounts();
+    m.outboxEntries.set({ state: 'pending' }, c.pending);
+    m.outboxEntries.set({ state: 'failed' }, c.failed);
+    m.outboxOldestPending.set(c.oldestPendingMs === undefined ? 0 : Math.max(0, (Date.now() - c.oldestPendingMs) / 1000));
+  };
+}
+
+/** Hourly: expired multi-part result sets, and outbox entries finished more than a week ago. */
+function scheduleTaxii1Purges(store: SqlTaxii1Store, log: FastifyBaseLogger): NodeJS.Timeout {
+  const purge = setInterval(() => {
+    store.purgeResultSets().catch((err: unknown) => log.error({ err }, 'result set purge failed'));
+    store.purgeOutbox(new Date(Date.now() - 7 * 24 * HOUR_MS)).catch((err: unknown) => log.error({ err }, 'outbox purge failed'));
   }, HOUR_MS);
   purge.unref();
   return purge;

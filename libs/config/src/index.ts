@@ -45,6 +45,36 @@ export interface Config {
   readonly serverTitle: string;
   readonly serverDescription: string | undefined;
   readonly serverContact: string | undefined;
+  /** TAXII 1.x services (settings in Taxii1Config). */
+  readonly taxii1: Taxii1Config;
+}
+
+export interface Taxii1Config {
+  /** Serve the TAXII 1.0/1.1 services under /taxii1/{api-root}/. */
+  readonly enabled: boolean;
+  /** Content blocks per Poll_Response part (1.1 multi-part polling). */
+  readonly partSize: number;
+  /** How long a multi-part result set can be fulfilled. */
+  readonly resultTtlSeconds: number;
+  /** Bounds of an accepted XML message (the size bound is the API root's max_content_length). */
+  readonly maxDepth: number;
+  readonly maxElements: number;
+  /** Lifetime of tokens from the JWT login endpoint. */
+  readonly jwtTtlSeconds: number;
+  /** Push delivery to subscribers' inboxes. */
+  readonly pushEnabled: boolean;
+  /** First retry delay; doubled per failed attempt up to pushRetryMaxMs. */
+  readonly pushRetryBaseMs: number;
+  readonly pushRetryMaxMs: number;
+  /** A delivery still failing this long after it was queued is given up, with the reason recorded. */
+  readonly pushGiveUpSeconds: number;
+  readonly pushTimeoutMs: number;
+  /** Content blocks per pushed Inbox_Message. */
+  readonly pushMaxBlocks: number;
+  /** How often the outbox is scanned for due deliveries. */
+  readonly pushIntervalMs: number;
+  /** Host names (or `.suffix`es) push addresses may name; empty = any. */
+  readonly pushAllowedHosts: readonly string[];
 }
 
 export class ConfigError extends Error {}
@@ -108,6 +138,29 @@ function parsePublicBaseUrl(env: Env, port: number): string {
   return base;
 }
 
+function taxii1Config(env: Env): Taxii1Config {
+  const retryBase = int(env, 'TAXII1_PUSH_RETRY_BASE_MS', { dflt: 2000, min: 10, max: 3_600_000 });
+  return {
+    enabled: bool(env, 'TAXII1_ENABLED', true),
+    partSize: int(env, 'TAXII1_PART_SIZE', { dflt: 1000, min: 1, max: 100_000 }),
+    resultTtlSeconds: int(env, 'TAXII1_RESULT_TTL_SECONDS', { dflt: 86400, min: 60 }),
+    maxDepth: int(env, 'TAXII1_MAX_DEPTH', { dflt: 100, min: 8, max: 10_000 }),
+    maxElements: int(env, 'TAXII1_MAX_ELEMENTS', { dflt: 250_000, min: 100, max: 100_000_000 }),
+    jwtTtlSeconds: int(env, 'TAXII1_JWT_TTL_SECONDS', { dflt: 3600, min: 60, max: 30 * 86400 }),
+    pushEnabled: bool(env, 'TAXII1_PUSH_ENABLED', true),
+    pushRetryBaseMs: retryBase,
+    pushRetryMaxMs: int(env, 'TAXII1_PUSH_RETRY_MAX_MS', { dflt: 600_000, min: retryBase, max: 86_400_000 }),
+    pushGiveUpSeconds: int(env, 'TAXII1_PUSH_GIVE_UP_SECONDS', { dflt: 86400, min: 1 }),
+    pushTimeoutMs: int(env, 'TAXII1_PUSH_TIMEOUT_MS', { dflt: 30_000, min: 100, max: 600_000 }),
+    pushMaxBlocks: int(env, 'TAXII1_PUSH_MAX_BLOCKS', { dflt: 500, min: 1, max: 100_000 }),
+    pushIntervalMs: int(env, 'TAXII1_PUSH_INTERVAL_MS', { dflt: 1000, min: 10, max: 600_000 }),
+    pushAllowedHosts: (str(env, 'TAXII1_PUSH_ALLOWED_HOSTS') ?? '')
+      .split(',')
+      .map((h) => h.trim().toLowerCase())
+      .filter((h) => h !== ''),
+  };
+}
+
 function parseCursorSecret(env: Env): string | undefined {
   const secret = str(env, 'CURSOR_SECRET');
   if (secret !== undefined && secret.length < 16) throw new ConfigError('CURSOR_SECRET must be at least 16 characters');
@@ -154,5 +207,6 @@ export function loadConfig(env: Env = process.env, argv: readonly string[] = pro
     serverTitle: strOr(env, 'SERVER_TITLE', 'Taxiway'),
     serverDescription: strOr(env, 'SERVER_DESCRIPTION', 'Multi-tenant TAXII 2.1 server'),
     serverContact: str(env, 'SERVER_CONTACT'),
+    taxii1: Object.freeze(taxii1Config(env)),
   });
 }

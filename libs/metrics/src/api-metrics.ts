@@ -132,6 +132,41 @@ export class ApiMetrics {
     registers: [this.registry],
   });
   readonly dbPoolMax = new Gauge({ name: 'taxiway_db_pool_max_connections', help: 'Size of the database pool (DB_POOL_SIZE)', registers: [this.registry] });
+  readonly taxii1Messages = new Counter({
+    name: 'taxiway_taxii1_messages_total',
+    help: 'TAXII 1.x exchanges, by API root, protocol version, request message and answer (the response message, or the status type)',
+    labelNames: ['api_root', 'version', 'message', 'answer'] as const,
+    registers: [this.registry],
+  });
+  readonly pushDeliveries = new Counter({
+    name: 'taxiway_taxii1_push_deliveries_total',
+    help: "Push deliveries to subscribers' inboxes, by API root, collection and result (delivered, retry, failed = given up)",
+    labelNames: ['api_root', 'collection', 'result'] as const,
+    registers: [this.registry],
+  });
+  readonly pushBlocks = new Counter({
+    name: 'taxiway_taxii1_push_blocks_total',
+    help: 'Content blocks delivered by push, by API root and collection',
+    labelNames: ['api_root', 'collection'] as const,
+    registers: [this.registry],
+  });
+  readonly pushDuration = new Histogram({
+    name: 'taxiway_taxii1_push_duration_seconds',
+    help: "Time of one push delivery attempt (the subscriber's inbox answering), in seconds",
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly outboxEntries = new Gauge({
+    name: 'taxiway_taxii1_outbox_entries',
+    help: 'Push outbox entries, by state (pending = still to deliver, failed = given up and kept for inspection)',
+    labelNames: ['state'] as const,
+    registers: [this.registry],
+  });
+  readonly outboxOldestPending = new Gauge({
+    name: 'taxiway_taxii1_outbox_oldest_pending_age_seconds',
+    help: 'Age of the oldest undelivered push outbox entry, in seconds (0 when none)',
+    registers: [this.registry],
+  });
 
   constructor(readonly labels: LabelPolicy = { perCollection: true, perPrincipal: true }) {
     collectDefaultMetrics({ register: this.registry, prefix: 'taxiway_' });

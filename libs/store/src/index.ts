@@ -5,3 +5,4 @@ export * from './entities';
 export * from './object-store';
 export * from './admin-store';
 export * from './audit-store';
+export * from './taxii1-store';

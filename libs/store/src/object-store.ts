@@ -17,6 +17,7 @@ import {
   type VersionSelector,
 } from '@taxiway/domain';
 import { Params } from './sql';
+import { enqueuePushes } from './taxii1-store';
 
 interface InsertedRow {
   stix_id: string;
@@ -302,7 +303,11 @@ export class SqlObjectStore implements ObjectStore {
       collectionPk,
       unique.map((u) => u.record),
     );
-    if (inserted.length > 0) await em.query(`UPDATE collections SET object_count = object_count + $2 WHERE pk = $1`, [collectionPk, inserted.length]);
+    if (inserted.length > 0) {
+      await em.query(`UPDATE collections SET object_count = object_count + $2 WHERE pk = $1`, [collectionPk, inserted.length]);
+      const added = inserted.map((r) => r.date_added_us);
+      await enqueuePushes(em, collectionPk, Math.min(...added) - 1, Math.max(...added), true);
+    }
     const multi = multiVersionIds(inserted);
     if (multi.length > 0) await em.query(DEMOTE_SQL, [collectionPk, multi]);
     this.noteInserted(inserted.length);

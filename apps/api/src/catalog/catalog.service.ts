@@ -33,6 +33,8 @@ export class CatalogService {
     apiKeys: [],
   };
   private rootsByPath = new Map<string, ApiRootInfo>();
+  private rootsByPk = new Map<number, ApiRootInfo>();
+  private collectionsByPk = new Map<number, CollectionInfo>();
   private collectionsByRoot = new Map<number, CollectionInfo[]>();
   private principalsByName = new Map<string, PrincipalInfo>();
   private principalsByPk = new Map<number, PrincipalInfo>();
@@ -62,6 +64,8 @@ export class CatalogService {
   install(s: CatalogSnapshot): void {
     this.snapshot = s;
     this.rootsByPath = new Map(s.roots.map((r) => [r.path, r]));
+    this.rootsByPk = new Map(s.roots.map((r) => [r.pk, r]));
+    this.collectionsByPk = new Map(s.collections.map((c) => [c.pk, c]));
     const byRoot = new Map<number, CollectionInfo[]>();
     for (const c of s.collections) {
       const list = byRoot.get(c.apiRootPk);
@@ -113,6 +117,14 @@ export class CatalogService {
 
   byName(name: string): PrincipalInfo | undefined {
     return this.principalsByName.get(name);
+  }
+
+  rootByPk(pk: number): ApiRootInfo | undefined {
+    return this.rootsByPk.get(pk);
+  }
+
+  collectionByPk(pk: number): CollectionInfo | undefined {
+    return this.collectionsByPk.get(pk);
   }
 
   rootByPath(path: string): ApiRootInfo | undefined {

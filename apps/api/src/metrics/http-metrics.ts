@@ -3,7 +3,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { CLIENT_ERROR_REASONS, type ApiMetrics } from '@taxiway/metrics';
 
 /** Samples that are read at scrape time (database pool). */
-export type ScrapeHook = () => void;
+/** Samples a gauge at scrape time; a failing sampler leaves its gauge as it was. */
+export type ScrapeHook = () => void | Promise<void>;
 
 /** Counts every answer by route template (bounded: unknown paths are `unmatched`), method and status. */
 export function installHttpMetrics(app: FastifyInstance, m: ApiMetrics): void {
@@ -27,7 +28,7 @@ function countBytes(req: FastifyRequest, reply: FastifyReply, m: ApiMetrics): vo
 }
 
 export async function metricsText(m: ApiMetrics, hooks: readonly ScrapeHook[]): Promise<string> {
-  for (const h of hooks) h();
+  await Promise.all(hooks.map(async (h) => h()?.catch(() => undefined)));
   return m.registry.metrics();
 }
 

@@ -3,6 +3,7 @@ import { AccessLimiter, CredentialVerifier, parseAuthorization, type Credential,
 import { DomainError, negotiateAccept, notFound, type Access, type ApiRootInfo, type CollectionInfo, type PrincipalInfo } from '@taxiway/domain';
 import { readTaxiiBody } from '../http/body';
 import type { CatalogService } from '../catalog/catalog.service';
+import { isTaxii1Path, readRawBody, TAXII1_DEFAULT_LIMIT } from '../taxii1/taxii1.http';
 import './request-context';
 
 const PUBLIC_PREFIXES = ['/healthz', '/readyz', '/metrics'];
@@ -19,7 +20,8 @@ export function installTenancy(app: FastifyInstance, catalog: CatalogService, ve
   app.decorateRequest('taxiiBodyBytes', undefined);
 
   app.addHook('onRequest', async (req: FastifyRequest) => {
-    if (isPublicPath(req.url)) return;
+    // TAXII 1.x authenticates in its own handler: its refusals are TAXII messages, not JSON errors.
+    if (isPublicPath(req.url) || isTaxii1Path(req.url)) return;
     const cred = parseAuthorization(req.headers.authorization);
     const principal = cred === undefined ? undefined : await authenticate(req, cred, verifier, limiter);
     if (principal === undefined) throw unauthenticated(cred);
@@ -32,10 +34,17 @@ export function installTenancy(app: FastifyInstance, catalog: CatalogService, ve
   // One body parser for every content type: the route decides what it accepts.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', async (req: FastifyRequest, payload: NodeJS.ReadableStream) => {
+    if (isTaxii1Path(req.url)) return readRawBody(req, payload, taxii1Limit(catalog, req));
     const limit = req.taxii?.root?.maxContentLength;
     if (limit === undefined) throw new DomainError('MethodNotAllowed', 'This resource takes no request body');
     return readTaxiiBody(req, payload, limit);
   });
+}
+
+/** A TAXII 1.x message may be as large as its API root's max_content_length. */
+function taxii1Limit(catalog: CatalogService, req: FastifyRequest): number {
+  const root = (req.params as { apiRoot?: string } | undefined)?.apiRoot;
+  return (root === undefined ? undefined : catalog.rootByPath(root)?.maxContentLength) ?? TAXII1_DEFAULT_LIMIT;
 }
 
 /** Health and metrics endpoints, served without authentication. */

@@ -1,0 +1,189 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { Taxii1Config } from '@taxiway/config';
+import type { ApiMetrics } from '@taxiway/metrics';
+import type { Delivery, SqlTaxii1Store } from '@taxiway/store';
+import {
+  MESSAGE_BINDING,
+  NS,
+  PROTOCOL_HTTPS,
+  SERVICES,
+  parseXml,
+  serializeAround,
+  serializeBlocks,
+  versionOfBinding,
+  type Taxii1Version,
+} from '@taxiway/taxii1';
+import type { CatalogService } from '../catalog/catalog.service';
+import { hostAllowed, toContentBlock } from './taxii1.service';
+
+/** Deliveries claimed per scan, and so the most pushes in flight from one replica. */
+const CLAIM_BATCH = 8;
+
+/**
+ * Push delivery (ADR 0010). Content added to a collection queues one outbox entry per push
+ * subscription in the same transaction; this worker claims due entries (the oldest per subscription,
+ * so deliveries go out in order and one at a time per subscription, across every replica), POSTs
+ * them as Inbox Messages to the subscriber's address, and records the outcome: delivered, retried
+ * with exponential backoff, or given up after TAXII1_PUSH_GIVE_UP_SECONDS with the reason kept.
+ */
+export class PushWorker {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private stopped = false;
+
+  constructor(
+    private readonly store: SqlTaxii1Store,
+    private readonly catalog: CatalogService,
+    private readonly config: Taxii1Config,
+    private readonly log: FastifyBaseLogger,
+    private readonly metrics: ApiMetrics | undefined,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => this.nudge(), this.config.pushIntervalMs);
+    this.timer.unref();
+    this.nudge();
+  }
+
+  /** Scans the outbox now (or right after the scan in progress). */
+  nudge(): void {
+    if (this.stopped) return;
+    if (this.running !== undefined) {
+      this.again = true;
+      return;
+    }
+    this.running = this.scan()
+      .catch((err: unknown) => this.log.error({ err }, 'push outbox scan failed'))
+      .finally(() => {
+        this.running = undefined;
+        if (this.again) {
+          this.again = false;
+          this.nudge();
+        }
+      });
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.running;
+  }
+
+  /** Claims and delivers due entries until none is left. */
+  private async scan(): Promise<void> {
+    for (;;) {
+      if (this.stopped) return;
+      const lease = this.config.pushTimeoutMs * 2 + 5000;
+      const due = await this.store.claimDeliveries(CLAIM_BATCH, lease);
+      if (due.length === 0) return;
+      await Promise.all(due.map((d) => this.deliver(d)));
+    }
+  }
+
+  private labels(d: Delivery): { api_root: string; collection: string } {
+    const c = this.catalog.collectionByPk(d.subscription.collectionPk);
+    const root = c === undefined ? undefined : this.catalog.rootByPk(c.apiRootPk);
+    return { api_root: root?.path ?? 'unknown', collection: this.metrics?.collectionLabel(c?.name ?? 'unknown') ?? '' };
+  }
+
+  private async deliver(d: Delivery): Promise<void> {
+    const labels = this.labels(d);
+    const started = process.hrtime.bigint();
+    try {
+      const blocks = await this.push(d);
+      await this.store.delivered(d.pk, blocks.throughUs, blocks.count);
+      this.metrics?.pushDeliveries.inc({ ...labels, result: 'delivered' });
+      if (blocks.count > 0) this.metrics?.pushBlocks.inc(labels, blocks.count);
+    } catch (e) {
+      const reason = e instanceof Error ? e.message : String(e);
+      if (Date.now() - d.createdAtMs >= this.config.pushGiveUpSeconds * 1000) {
+        await this.store.giveUp(d.pk, reason);
+        this.metrics?.pushDeliveries.inc({ ...labels, result: 'failed' });
+        this.log.warn({ subscription: d.subscription.id, attempts: d.attempts + 1, reason }, 'push delivery given up');
+      } else {
+        await this.store.retryLater(d.pk, reason, backoffMs(d.attempts, this.config));
+        this.metrics?.pushDeliveries.inc({ ...labels, result: 'retry' });
+        this.log.info({ subscription: d.subscription.id, attempts: d.attempts + 1, reason }, 'push delivery failed; will retry');
+      }
+    } finally {
+      this.metrics?.pushDuration.observe(Number(process.hrtime.bigint() - started) / 1e9);
+    }
+  }
+
+  /**
+   * Sends one Inbox Message with the entry's next records (at most TAXII1_PUSH_MAX_BLOCKS) and
+   * returns how far it got. A range without matching records is done without a message, except for
+   * COUNT_ONLY subscriptions, which are told the count.
+   */
+  private async push(d: Delivery): Promise<{ count: number; throughUs: number }> {
+    const sub = d.subscription;
+    if (sub.push === undefined) throw new Error('the subscription has no push parameters');
+    const collection = this.catalog.collectionByPk(sub.collectionPk);
+    const principal = this.catalog.byPk(sub.principalPk);
+    // Access is checked at delivery time: a subscriber that lost its read grant receives nothing.
+    if (collection === undefined || principal === undefined || principal.disabled || !this.catalog.access(collection, principal.pk).read) {
+      throw new Error('the subscriber may no longer read the collection');
+    }
+    const url = new URL(sub.push.address);
+    if (!hostAllowed(url.hostname, this.config.pushAllowedHosts)) throw new Error(`pushing to ${url.hostname} is not allowed (TAXII1_PUSH_ALLOWED_HOSTS)`);
+    const version = versionOfBinding(sub.push.messageBinding) ?? sub.version;
+    const window = { collectionPk: collection.pk, afterUs: d.afterUs, throughUs: d.throughUs, bindings: sub.contentBindings };
+    const countOnly = sub.responseType === 'COUNT_ONLY';
+    const rows = countOnly ? [] : await this.store.blocks(window, this.config.pushMaxBlocks);
+    const throughUs = rows.length === this.config.pushMaxBlocks ? rows[rows.length - 1]!.labelUs : d.throughUs;
+    if (rows.length === 0 && !countOnly) return { count: 0, throughUs };
+    const recordCount = countOnly ? (await this.store.openWindow(collection.pk, d.afterUs, d.throughUs, sub.contentBindings, Number.MAX_SAFE_INTEGER)).count : rows.length;
+    if (countOnly && recordCount === 0) return { count: 0, throughUs };
+    const { head, tail } = serializeAround(
+      { kind: 'inbox_message', source: { collectionName: collection.name, subscriptionId: sub.id, beginUs: d.afterUs, endUs: throughUs }, recordCount, blocks: [] },
+      version,
+      '',
+    );
+    const body = head + serializeBlocks(rows.map(toContentBlock), version) + tail;
+    await this.post(sub.push.address, sub.push.protocol === PROTOCOL_HTTPS, version, body);
+    return { count: rows.length, throughUs };
+  }
+
+  /** POSTs the message with the TAXII request headers and requires a SUCCESS Status Message back. */
+  private async post(address: string, https: boolean, version: Taxii1Version, body: string): Promise<void> {
+    const res = await fetch(address, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/xml',
+        accept: 'application/xml',
+        'x-taxii-content-type': MESSAGE_BINDING[version],
+        'x-taxii-accept': MESSAGE_BINDING[version],
+        'x-taxii-services': SERVICES[version],
+        'x-taxii-protocol': https ? PROTOCOL_HTTPS : 'urn:taxii.mitre.org:protocol:http:1.0',
+        'user-agent': 'Taxiway push',
+      },
+      body,
+      redirect: 'error',
+      signal: AbortSignal.timeout(this.config.pushTimeoutMs),
+    });
+    const text = (await res.text()).slice(0, 1_000_000);
+    if (res.status !== 200) throw new Error(`the inbox answered HTTP ${res.status}`);
+    const status = statusOf(text, version);
+    if (status.type !== 'SUCCESS') throw new Error(`the inbox answered ${status.type}${status.message === undefined ? '' : `: ${status.message.slice(0, 300)}`}`);
+  }
+}
+
+/** Exponential backoff with ±20% jitter: base × 2^attempts, capped. */
+export function backoffMs(attempts: number, config: Pick<Taxii1Config, 'pushRetryBaseMs' | 'pushRetryMaxMs'>, random = Math.random): number {
+  const raw = Math.min(config.pushRetryMaxMs, config.pushRetryBaseMs * 2 ** Math.min(attempts, 30));
+  return Math.round(raw * (0.8 + 0.4 * random()));
+}
+
+/** The status type and message of a Status Message answer. */
+function statusOf(xml: string, version: Taxii1Version): { type: string; message: string | undefined } {
+  let root;
+  try {
+    root = parseXml(xml, { maxDepth: 20, maxElements: 1000 });
+  } catch (e) {
+    throw new Error(`the inbox's answer is not a TAXII message: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  if (root.ns !== NS[version] || root.local !== 'Status_Message') throw new Error(`the inbox answered with ${root.local}, not a TAXII ${version} Status_Message`);
+  const message = root.children.find((c) => c.local === 'Message')?.text.trim();
+  return { type: root.attrs.get('status_type') ?? 'FAILURE', message };
+}

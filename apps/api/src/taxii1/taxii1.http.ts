@@ -1,0 +1,401 @@
+import { Readable } from 'node:stream';
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { looksLikeJwt, parseAuthorization, type AccessLimiter, type CredentialVerifier, type JwtIssuer } from '@taxiway/auth';
+import type { Config } from '@taxiway/config';
+import type { ApiRootInfo, CollectionInfo, PrincipalInfo } from '@taxiway/domain';
+import type { ApiMetrics } from '@taxiway/metrics';
+import type { SqlTaxii1Store } from '@taxiway/store';
+import {
+  BadMessage,
+  MESSAGE_BINDING,
+  PROTOCOL_HTTP,
+  PROTOCOL_HTTPS,
+  PROTOCOLS,
+  SERVICES,
+  parseRequest,
+  serializeAround,
+  serializeBlocks,
+  serializeMessage,
+  versionOfBinding,
+  versionOfServices,
+  type Taxii1Request,
+  type Taxii1Version,
+} from '@taxiway/taxii1';
+import type { CatalogService } from '../catalog/catalog.service';
+import { Taxii1Status, toContentBlock, type PollAnswer, type Taxii1Answer, type Taxii1Service, type Taxii1ServiceName } from './taxii1.service';
+
+export interface Taxii1HttpDeps {
+  readonly service: Taxii1Service;
+  readonly store: SqlTaxii1Store;
+  readonly catalog: CatalogService;
+  readonly verifier: CredentialVerifier;
+  readonly limiter: AccessLimiter;
+  readonly jwt: JwtIssuer;
+  readonly config: Config;
+  readonly metrics: ApiMetrics | undefined;
+}
+
+/** A body refused for its size before it was read whole. */
+export interface TooLarge {
+  readonly tooLarge: true;
+  readonly limit: number;
+}
+
+/** Body limit of the JWT login endpoint, and of a TAXII 1.x request to an API root that does not exist. */
+export const TAXII1_DEFAULT_LIMIT = 1024 * 1024;
+
+/** Paths served by this module: the tenancy hook leaves their authentication and errors to it. */
+export function isTaxii1Path(url: string): boolean {
+  return url.startsWith('/taxii1/') || url === '/management/auth' || url.startsWith('/management/auth?');
+}
+
+const SERVICE_NAMES: readonly Taxii1ServiceName[] = ['discovery', 'collection-management', 'inbox', 'poll'];
+const STREAM_BATCH = 500;
+
+/** What the headers of a request say: the version to read it in and to answer in. */
+interface Negotiated {
+  readonly version: Taxii1Version;
+  readonly https: boolean;
+}
+
+/** A failure before the message could be read: answered in `version`, with an HTTP status. */
+class EarlyAnswer extends Error {
+  constructor(
+    readonly version: Taxii1Version,
+    readonly status: Taxii1Status,
+    readonly httpStatus = 200,
+  ) {
+    super(status.message);
+  }
+}
+
+/**
+ * Mounts the TAXII 1.0/1.1 services of every API root: `POST /taxii1/{root}/{discovery,
+ * collection-management,inbox,poll}/`, a collection's own inbox at `/taxii1/{root}/inbox/{name}/`,
+ * and the JWT login at `/taxii1/auth` (also `/management/auth`, OpenTAXII's path that cabby users
+ * have configured). Every answer is a TAXII message with the X-TAXII headers, HTTP 200 for every
+ * TAXII-level outcome (cabby does not read the body of any other status).
+ */
+export function installTaxii1(fastify: FastifyInstance, deps: Taxii1HttpDeps): void {
+  for (const name of SERVICE_NAMES) {
+    fastify.post(`/taxii1/:apiRoot/${name}`, (req, reply) => exchange(req, reply, deps, name));
+    fastify.route({ method: ['GET', 'PUT', 'DELETE', 'PATCH'], url: `/taxii1/:apiRoot/${name}`, handler: notPost });
+  }
+  fastify.post('/taxii1/:apiRoot/inbox/:collection', (req, reply) => exchange(req, reply, deps, 'inbox'));
+  fastify.route({ method: ['GET', 'PUT', 'DELETE', 'PATCH'], url: '/taxii1/:apiRoot/inbox/:collection', handler: notPost });
+  fastify.post('/taxii1/auth', (req, reply) => login(req, reply, deps));
+  fastify.post('/management/auth', (req, reply) => login(req, reply, deps));
+}
+
+async function notPost(req: FastifyRequest, reply: FastifyReply): Promise<void> {
+  const version = sniffVersion(req.headers, undefined);
+  const status = new Taxii1Status('BAD_MESSAGE', 'TAXII 1.x services take HTTP POST only');
+  await sendAnswer(reply.code(405).header('allow', 'POST'), version, transportIsHttps(req), status.toMessage(), '0');
+}
+
+async function exchange(req: FastifyRequest, reply: FastifyReply, deps: Taxii1HttpDeps, service: Taxii1ServiceName): Promise<void> {
+  const params = req.params as { apiRoot: string; collection?: string };
+  let neg: Negotiated;
+  try {
+    neg = negotiate(req);
+  } catch (e) {
+    if (!(e instanceof EarlyAnswer)) throw e;
+    await sendAnswer(reply.code(e.httpStatus), e.version, transportIsHttps(req), e.status.toMessage(), '0');
+    count(deps, params.apiRoot, e.version, 'unknown', e.status.type);
+    return;
+  }
+  const auth = await authenticate(req, deps);
+  const body = req.body as Buffer | TooLarge | undefined;
+  let msg: Taxii1Request | undefined;
+  let early: { status: Taxii1Status; http: number } | undefined;
+  if (body === undefined || !Buffer.isBuffer(body)) {
+    const limit = body === undefined ? 0 : body.limit;
+    early = { status: new Taxii1Status('BAD_MESSAGE', body === undefined ? 'The request has no body' : `The message exceeds this API root's limit of ${limit} bytes`), http: body === undefined ? 200 : 413 };
+  } else {
+    try {
+      msg = parseRequest(body, neg.version, { maxDepth: deps.config.taxii1.maxDepth, maxElements: deps.config.taxii1.maxElements });
+    } catch (e) {
+      if (!(e instanceof BadMessage)) throw e;
+      early = { status: new Taxii1Status('BAD_MESSAGE', e.message), http: 200 };
+      if (auth.principal !== undefined) {
+        await sendAnswer(reply, neg.version, neg.https, early.status.toMessage(), e.messageId ?? '0');
+        count(deps, params.apiRoot, neg.version, 'unknown', 'BAD_MESSAGE');
+        return;
+      }
+    }
+  }
+  const inResponseTo = msg?.messageId ?? '0';
+  // Authentication comes first: an unauthenticated caller learns nothing else (digest §7.2.2 step 1).
+  if (auth.principal === undefined) {
+    await sendAnswer(reply, neg.version, neg.https, auth.refusal.toMessage(), inResponseTo);
+    count(deps, params.apiRoot, neg.version, msg?.kind ?? 'unknown', auth.refusal.type);
+    return;
+  }
+  if (early !== undefined || msg === undefined) {
+    const status = early?.status ?? new Taxii1Status('BAD_MESSAGE', 'The message could not be read');
+    await sendAnswer(reply.code(early?.http ?? 200), neg.version, neg.https, status.toMessage(), inResponseTo);
+    count(deps, params.apiRoot, neg.version, 'unknown', status.type);
+    return;
+  }
+  let answer: Taxii1Answer;
+  try {
+    const root = visibleRoot(deps.catalog, params.apiRoot, auth.principal);
+    const inboxCollection = params.collection === undefined ? undefined : ownInbox(deps, root, auth.principal, params.collection);
+    answer = await deps.service.handle(msg, { principal: auth.principal, root, service, inboxCollection });
+  } catch (e) {
+    answer = failureAnswer(e, req.log, req.id);
+  }
+  count(deps, params.apiRoot, neg.version, msg.kind, answerLabel(answer));
+  await sendAnswer(reply, neg.version, neg.https, answer, msg.messageId, deps.store);
+}
+
+function failureAnswer(e: unknown, log: FastifyBaseLogger, requestId: string): Taxii1Answer {
+  if (e instanceof Taxii1Status) return e.toMessage();
+  log.error({ err: e, req_id: requestId }, 'TAXII 1.x request failed');
+  return { kind: 'status', type: 'FAILURE', message: `The server could not process the message (error id ${requestId})` };
+}
+
+function answerLabel(a: Taxii1Answer): string {
+  if (a.kind === 'status') return a.type;
+  return a.kind === 'poll_stream' ? 'poll_response' : a.kind;
+}
+
+function count(deps: Taxii1HttpDeps, rootPath: string, version: Taxii1Version, message: string, answer: string): void {
+  // Label by API root only when it exists, so arbitrary paths cannot grow the metric's label set.
+  const root = deps.catalog.rootByPath(rootPath)?.path ?? 'unknown';
+  deps.metrics?.taxii1Messages.inc({ api_root: root, version, message, answer });
+}
+
+/** The API root at `path` if the principal may use it; NOT_FOUND alike for missing and foreign roots. */
+function visibleRoot(catalog: CatalogService, path: string, principal: PrincipalInfo): ApiRootInfo {
+  const root = catalog.rootByPath(path);
+  if (root === undefined || !catalog.rootVisible(root, principal.pk)) throw new Taxii1Status('NOT_FOUND', `There is no API root ${path}`, [['ITEM', path]]);
+  return root;
+}
+
+function ownInbox(deps: Taxii1HttpDeps, root: ApiRootInfo, principal: PrincipalInfo, name: string): CollectionInfo {
+  const found = deps.catalog.visibleCollections(root, principal.pk).find((v) => v.collection.name === name || v.collection.alias === name);
+  if (found === undefined) throw new Taxii1Status('NOT_FOUND', `There is no collection ${name}`, [['ITEM', name]]);
+  return found.collection;
+}
+
+// --- headers ---
+
+function header(req: FastifyRequest, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function transportIsHttps(req: FastifyRequest): boolean {
+  if ((req.raw.socket as { encrypted?: boolean }).encrypted === true) return true;
+  return header(req, 'x-forwarded-proto')?.split(',')[0]?.trim().toLowerCase() === 'https';
+}
+
+/** The version a request is in, from its headers or, failing them, its body's namespace (1.1 if neither says). */
+function sniffVersion(headers: FastifyRequest['headers'], body: unknown): Taxii1Version {
+  const ct = headers['x-taxii-content-type'];
+  const sv = headers['x-taxii-services'];
+  const byHeader = versionOfBinding(typeof ct === 'string' ? ct.trim() : undefined) ?? versionOfServices(typeof sv === 'string' ? sv.trim() : undefined);
+  if (byHeader !== undefined) return byHeader;
+  if (Buffer.isBuffer(body)) {
+    const head = body.subarray(0, 4096).toString('latin1');
+    if (head.includes('taxii_xml_binding-1.1')) return '1.1';
+    if (head.includes('taxii_xml_binding-1"') || head.includes("taxii_xml_binding-1'")) return '1.0';
+  }
+  return '1.1';
+}
+
+const SUPPORTED_BINDINGS: readonly (readonly [string, string])[] = [
+  ['SUPPORTED_BINDING', MESSAGE_BINDING['1.1']],
+  ['SUPPORTED_BINDING', MESSAGE_BINDING['1.0']],
+];
+
+/**
+ * Checks the HTTP binding's headers (digest §4.2): X-TAXII-Content-Type and X-TAXII-Services name
+ * one version, X-TAXII-Accept (if sent) admits it, X-TAXII-Protocol (if sent) is a known binding,
+ * Content-Type is XML and Accept admits XML.
+ */
+function negotiate(req: FastifyRequest): Negotiated {
+  const fallback = sniffVersion(req.headers, req.body);
+  const unsupported = (message: string): EarlyAnswer => new EarlyAnswer(fallback, new Taxii1Status('UNSUPPORTED_MESSAGE', message, SUPPORTED_BINDINGS));
+  const ct = header(req, 'x-taxii-content-type')?.trim();
+  const version = versionOfBinding(ct);
+  if (version === undefined) throw unsupported(ct === undefined ? 'X-TAXII-Content-Type is missing' : `Message binding ${ct} is not supported`);
+  const services = versionOfServices(header(req, 'x-taxii-services')?.trim());
+  if (services === undefined) throw unsupported('X-TAXII-Services is missing or names no TAXII 1.x services version');
+  if (services !== version) throw unsupported('X-TAXII-Content-Type and X-TAXII-Services name different TAXII versions');
+  const accept = header(req, 'x-taxii-accept');
+  if (accept !== undefined && accept.trim() !== '' && !accept.split(/[\s,]+/).includes(MESSAGE_BINDING[version])) {
+    throw new EarlyAnswer(version, new Taxii1Status('UNSUPPORTED_MESSAGE', `This server answers a ${version} message in ${MESSAGE_BINDING[version]} only`, SUPPORTED_BINDINGS));
+  }
+  const protocol = header(req, 'x-taxii-protocol')?.trim();
+  if (protocol !== undefined && !PROTOCOLS.includes(protocol)) {
+    throw new EarlyAnswer(
+      version,
+      new Taxii1Status(
+        'UNSUPPORTED_PROTOCOL',
+        `Protocol binding ${protocol} is not supported`,
+        PROTOCOLS.map((p) => ['SUPPORTED_PROTOCOL', p] as const),
+      ),
+    );
+  }
+  const contentType = header(req, 'content-type')?.split(';')[0]?.trim().toLowerCase();
+  if (contentType !== undefined && contentType !== 'application/xml' && contentType !== 'text/xml') {
+    throw new EarlyAnswer(version, new Taxii1Status('UNSUPPORTED_MESSAGE', `Content-Type ${contentType} is not the XML message binding's application/xml`, SUPPORTED_BINDINGS));
+  }
+  if (!acceptsXml(header(req, 'accept'))) {
+    throw new EarlyAnswer(version, new Taxii1Status('UNSUPPORTED_MESSAGE', 'Accept does not admit application/xml, the only media type of the answer'), 406);
+  }
+  return { version, https: transportIsHttps(req) };
+}
+
+function acceptsXml(accept: string | undefined): boolean {
+  if (accept === undefined || accept.trim() === '') return true;
+  return accept.split(',').some((range) => {
+    const [type, ...params] = range.split(';').map((p) => p.trim().toLowerCase());
+    if (params.some((p) => /^q=0(\.0*)?$/.test(p))) return false;
+    return type === '*/*' || type === 'application/*' || type === 'application/xml' || type === 'text/xml';
+  });
+}
+
+// --- authentication ---
+
+type AuthResult = { readonly principal: PrincipalInfo; readonly refusal?: undefined } | { readonly principal?: undefined; readonly refusal: Taxii1Status };
+
+/** Basic, API key (Bearer/Token or as the Basic password) or a token from the JWT login; throttled like TAXII 2.1. */
+async function authenticate(req: FastifyRequest, deps: Taxii1HttpDeps): Promise<AuthResult> {
+  const now = Date.now();
+  const raw = header(req, 'authorization');
+  const bearer = /^bearer\s+(\S+)$/i.exec(raw?.trim() ?? '')?.[1];
+  let principal: PrincipalInfo | undefined;
+  let username: string | undefined;
+  if (bearer !== undefined && looksLikeJwt(bearer)) {
+    const claims = deps.jwt.verify(bearer, now);
+    const p = claims === undefined ? undefined : deps.catalog.byName(claims.sub);
+    principal = p !== undefined && !p.disabled ? p : undefined;
+  } else {
+    const cred = parseAuthorization(raw);
+    if (cred === undefined) return { refusal: new Taxii1Status('UNAUTHORIZED', 'This server requires authentication (HTTP Basic, an API key or a JWT from /taxii1/auth)') };
+    username = cred.kind === 'basic' ? cred.username : undefined;
+    const allowed = deps.limiter.authAllowed(req.ip, username, now);
+    if (!allowed.ok) return { refusal: retry('Too many failed authentication attempts; try again later', allowed.retryAfterMs) };
+    principal = await deps.verifier.verify(cred, now);
+  }
+  if (principal === undefined) {
+    deps.limiter.recordFailure(req.ip, username, now);
+    return { refusal: new Taxii1Status('UNAUTHORIZED', 'The credentials were not accepted') };
+  }
+  const take = deps.limiter.takeRequest(principal, now);
+  if (!take.ok) return { refusal: retry('This client has exceeded its request rate', take.retryAfterMs) };
+  return { principal };
+}
+
+function retry(message: string, afterMs: number): Taxii1Status {
+  return new Taxii1Status('RETRY', message, [['ESTIMATED_WAIT', String(Math.max(1, Math.ceil(afterMs / 1000)))]]);
+}
+
+// --- answers ---
+
+function taxiiHeaders(reply: FastifyReply, version: Taxii1Version, https: boolean): FastifyReply {
+  return reply
+    .header('content-type', 'application/xml')
+    .header('x-taxii-content-type', MESSAGE_BINDING[version])
+    .header('x-taxii-services', SERVICES[version])
+    .header('x-taxii-protocol', https ? PROTOCOL_HTTPS : PROTOCOL_HTTP);
+}
+
+async function sendAnswer(reply: FastifyReply, version: Taxii1Version, https: boolean, answer: Taxii1Answer, inResponseTo: string, store?: SqlTaxii1Store): Promise<void> {
+  taxiiHeaders(reply, version, https);
+  if (answer.kind !== 'poll_stream') {
+    await reply.send(serializeMessage(answer, version, inResponseTo));
+    return;
+  }
+  if (store === undefined) throw new Error('a poll answer needs the store');
+  await reply.send(Readable.from(streamPoll(answer, version, inResponseTo, store)));
+}
+
+/** A Poll_Response written while its content blocks are read, a batch at a time. */
+async function* streamPoll(answer: PollAnswer, version: Taxii1Version, inResponseTo: string, store: SqlTaxii1Store): AsyncGenerator<string> {
+  const { head, tail } = serializeAround(answer.response, version, inResponseTo);
+  yield head;
+  let served = 0;
+  const w = answer.window;
+  if (w !== undefined) {
+    let after = w.afterUs;
+    for (;;) {
+      const rows = await store.blocks({ ...w, afterUs: after }, STREAM_BATCH);
+      if (rows.length === 0) break;
+      yield serializeBlocks(rows.map(toContentBlock), version);
+      served += rows.length;
+      after = rows[rows.length - 1]!.labelUs;
+      if (rows.length < STREAM_BATCH) break;
+    }
+  }
+  yield tail;
+  answer.served(served);
+}
+
+// --- JWT login ---
+
+/**
+ * cabby `--jwt-auth`: POST `{"username","password"}` (or a form), answer `{"token": …}`. The
+ * password is checked like HTTP Basic, with the same failure throttling.
+ */
+async function login(req: FastifyRequest, reply: FastifyReply, deps: Taxii1HttpDeps): Promise<void> {
+  const body = req.body;
+  const creds = Buffer.isBuffer(body) ? loginCredentials(body, header(req, 'content-type')) : undefined;
+  if (creds === undefined) {
+    await reply.code(400).header('content-type', 'application/json').send({ error: 'Send {"username": …, "password": …} as JSON or a form' });
+    return;
+  }
+  const now = Date.now();
+  const allowed = deps.limiter.authAllowed(req.ip, creds.username, now);
+  if (!allowed.ok) {
+    await reply
+      .code(429)
+      .header('retry-after', String(Math.ceil(allowed.retryAfterMs / 1000)))
+      .send({ error: 'Too many failed authentication attempts' });
+    return;
+  }
+  const principal = await deps.verifier.verify({ kind: 'basic', username: creds.username, password: creds.password }, now);
+  if (principal === undefined) {
+    deps.limiter.recordFailure(req.ip, creds.username, now);
+    await reply.code(401).header('content-type', 'application/json').send({ error: 'The credentials were not accepted' });
+    return;
+  }
+  await reply.header('content-type', 'application/json').header('cache-control', 'no-store').send({ token: deps.jwt.issue(principal.name, now) });
+}
+
+function loginCredentials(body: Buffer, contentType: string | undefined): { username: string; password: string } | undefined {
+  const text = body.toString('utf8');
+  if ((contentType ?? '').toLowerCase().includes('application/x-www-form-urlencoded')) {
+    const form = new URLSearchParams(text);
+    const username = form.get('username');
+    const password = form.get('password');
+    return username !== null && password !== null ? { username, password } : undefined;
+  }
+  try {
+    const o = JSON.parse(text) as unknown;
+    if (typeof o !== 'object' || o === null) return undefined;
+    const { username, password } = o as Record<string, unknown>;
+    return typeof username === 'string' && typeof password === 'string' ? { username, password } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Reads a TAXII 1.x (or login) body as bytes, refusing more than `limit` without buffering it. */
+export async function readRawBody(req: FastifyRequest, payload: NodeJS.ReadableStream, limit: number): Promise<Buffer | TooLarge> {
+  const declared = header(req, 'content-length');
+  if (declared !== undefined && Number(declared) > limit) return { tooLarge: true, limit };
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of payload) {
+    const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    size += b.length;
+    if (size > limit) return { tooLarge: true, limit };
+    chunks.push(b);
+  }
+  req.taxiiBodyBytes = size;
+  return Buffer.concat(chunks, size);
+}

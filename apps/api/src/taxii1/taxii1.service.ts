@@ -1,0 +1,515 @@
+import { createHash } from 'node:crypto';
+import type { Config } from '@taxiway/config';
+import type { Access, ApiRootInfo, AuditSink, CollectionInfo, PrincipalInfo } from '@taxiway/domain';
+import { QuotaExceeded, type BindingFilter, type SqlTaxii1Store, type StoredBlock, type SubscriptionRow } from '@taxiway/store';
+import {
+  MESSAGE_BINDING,
+  PROTOCOL_HTTP,
+  PROTOCOL_HTTPS,
+  PROTOCOLS,
+  STIX1_BINDINGS,
+  STIX21_JSON_BINDING,
+  type Binding,
+  type CollectionInformationResponse,
+  type CollectionRecord,
+  type DiscoveryResponse,
+  type InboxMessage,
+  type PollFulfillmentRequest,
+  type PollRequest,
+  type PollResponse,
+  type PushParameters,
+  type ServiceAddress,
+  type ServiceType,
+  type StatusMessage,
+  type StatusType,
+  type SubscriptionManagementRequest,
+  type SubscriptionManagementResponse,
+  type SubscriptionRecord,
+  type Taxii1Request,
+  type Taxii1Version,
+} from '@taxiway/taxii1';
+import type { CatalogService } from '../catalog/catalog.service';
+import type { SharingMeter } from '../taxii/taxii.service';
+
+/** A TAXII-level failure, answered as a Status Message (HTTP 200). */
+export class Taxii1Status extends Error {
+  constructor(
+    readonly type: StatusType,
+    message: string,
+    readonly details: readonly (readonly [string, string])[] = [],
+  ) {
+    super(message);
+    this.name = 'Taxii1Status';
+  }
+
+  toMessage(): StatusMessage {
+    return { kind: 'status', type: this.type, message: this.message, details: this.details };
+  }
+}
+
+export type Taxii1ServiceName = 'discovery' | 'collection-management' | 'inbox' | 'poll';
+
+/** Who is calling which service of which API root. */
+export interface Taxii1Call {
+  readonly principal: PrincipalInfo;
+  readonly root: ApiRootInfo;
+  readonly service: Taxii1ServiceName;
+  /** Set on a collection's own inbox (`/taxii1/{root}/inbox/{collection}`). */
+  readonly inboxCollection?: CollectionInfo | undefined;
+}
+
+/** A Poll_Response whose content blocks are read from the store while it is written. */
+export interface PollAnswer {
+  readonly kind: 'poll_stream';
+  readonly response: PollResponse;
+  /** The window to stream; undefined for COUNT_ONLY. */
+  readonly window: { readonly collectionPk: number; readonly afterUs: number | undefined; readonly throughUs: number; readonly bindings: readonly BindingFilter[] } | undefined;
+  readonly meter: () => void;
+  /** Called with the number of blocks once streamed. */
+  readonly served: (blocks: number) => void;
+}
+
+export type Taxii1Answer = StatusMessage | DiscoveryResponse | CollectionInformationResponse | SubscriptionManagementResponse | PollAnswer;
+
+const SERVICE_OF: Record<Taxii1Request['kind'], Taxii1ServiceName> = {
+  discovery: 'discovery',
+  collection_information: 'collection-management',
+  subscription_management: 'collection-management',
+  poll: 'poll',
+  poll_fulfillment: 'poll',
+  inbox: 'inbox',
+};
+
+const SERVICE_TYPE: Record<Taxii1ServiceName, ServiceType> = {
+  discovery: 'DISCOVERY',
+  'collection-management': 'COLLECTION_MANAGEMENT',
+  inbox: 'INBOX',
+  poll: 'POLL',
+};
+
+const NO_FAILURES = { invalid: 0, conflict: 0, quota: 0 } as const;
+
+export interface Taxii1Observers {
+  readonly audit: AuditSink;
+  readonly meter: SharingMeter;
+  /** Wakes the push worker after content was added or a subscription resumed. */
+  readonly nudgePush: () => void;
+}
+
+/** The TAXII 1.0/1.1 exchanges over the same collections, grants and store as TAXII 2.1. */
+export class Taxii1Service {
+  constructor(
+    private readonly store: SqlTaxii1Store,
+    private readonly catalog: CatalogService,
+    private readonly config: Config,
+    private readonly observers: Taxii1Observers,
+  ) {}
+
+  async handle(msg: Taxii1Request, call: Taxii1Call): Promise<Taxii1Answer> {
+    const expected = SERVICE_OF[msg.kind];
+    if (expected !== call.service) {
+      throw new Taxii1Status('BAD_MESSAGE', `The ${call.service} service does not take this message; send it to ${this.address(call.root, expected)}`);
+    }
+    switch (msg.kind) {
+      case 'discovery':
+        return this.discovery(msg.version, call);
+      case 'collection_information':
+        return this.collectionInformation(msg.version, call);
+      case 'subscription_management':
+        return this.subscriptionManagement(msg, call);
+      case 'poll':
+        return this.poll(msg, call);
+      case 'poll_fulfillment':
+        return this.fulfill(msg, call);
+      case 'inbox':
+        return this.inbox(msg, call);
+    }
+  }
+
+  // --- addresses ---
+
+  address(root: ApiRootInfo, service: Taxii1ServiceName, collection?: CollectionInfo): string {
+    const base = `${this.config.publicBaseUrl}/taxii1/${encodeURIComponent(root.path)}/${service}/`;
+    return collection === undefined ? base : `${base}${encodeURIComponent(collection.name)}/`;
+  }
+
+  /** The protocol binding of the advertised addresses: that of PUBLIC_BASE_URL. */
+  private get protocol(): string {
+    return this.config.publicBaseUrl.startsWith('https:') ? PROTOCOL_HTTPS : PROTOCOL_HTTP;
+  }
+
+  private service(root: ApiRootInfo, service: Taxii1ServiceName, version: Taxii1Version, collection?: CollectionInfo): ServiceAddress {
+    return { protocolBinding: this.protocol, address: this.address(root, service, collection), messageBindings: [MESSAGE_BINDING[version]] };
+  }
+
+  // --- discovery and collection information ---
+
+  private discovery(version: Taxii1Version, call: Taxii1Call): DiscoveryResponse {
+    const services = (['discovery', 'collection-management', 'inbox', 'poll'] as const).map((s) => ({
+      type: SERVICE_TYPE[s],
+      ...this.service(call.root, s, version),
+      available: true,
+    }));
+    return { kind: 'discovery_response', services };
+  }
+
+  private collectionInformation(version: Taxii1Version, call: Taxii1Call): CollectionInformationResponse {
+    const collections: CollectionRecord[] = [];
+    for (const { collection, access } of this.catalog.visibleCollections(call.root, call.principal.pk)) {
+      // A 1.0 feed must offer polling or push (XSD); a write-only drop box offers neither to its writer.
+      if (version === '1.0' && !access.read) continue;
+      collections.push(this.collectionRecord(version, call.root, collection, access));
+    }
+    return { kind: 'collection_information_response', collections };
+  }
+
+  private collectionRecord(version: Taxii1Version, root: ApiRootInfo, c: CollectionInfo, access: Access): CollectionRecord {
+    const pushMethods =
+      access.read && this.config.taxii1.pushEnabled
+        ? PROTOCOLS.map((p) => ({ protocolBinding: p, messageBindings: [MESSAGE_BINDING['1.0'], MESSAGE_BINDING['1.1']] }))
+        : [];
+    return {
+      name: c.name,
+      description: c.description ?? c.title,
+      available: true,
+      // 1.1: no Content_Binding = every binding (content blocks of any binding are stored). 1.0 must list some.
+      contentBindings: version === '1.0' ? [...STIX1_BINDINGS, STIX21_JSON_BINDING].map((id) => ({ id, subtypes: [] })) : [],
+      pushMethods,
+      pollingServices: access.read ? [this.service(root, 'poll', version)] : [],
+      subscriptionServices: access.read ? [this.service(root, 'collection-management', version)] : [],
+      receivingInboxes: access.write ? [this.service(root, 'inbox', version, c)] : [],
+    };
+  }
+
+  // --- collections by name ---
+
+  /** The collection named in a message, if the caller can see it; NOT_FOUND otherwise (others' collections look missing). */
+  private visible(call: Taxii1Call, name: string): { collection: CollectionInfo; access: Access } {
+    const found = this.catalog.visibleCollections(call.root, call.principal.pk).find((v) => v.collection.name === name || v.collection.alias === name);
+    if (found === undefined) throw new Taxii1Status('NOT_FOUND', `There is no collection ${name}`, [['ITEM', name]]);
+    return found;
+  }
+
+  private readable(call: Taxii1Call, name: string): CollectionInfo {
+    const v = this.visible(call, name);
+    if (!v.access.read) throw new Taxii1Status('UNAUTHORIZED', `You may not read collection ${name}`);
+    return v.collection;
+  }
+
+  // --- subscriptions ---
+
+  private async subscriptionManagement(msg: SubscriptionManagementRequest, call: Taxii1Call): Promise<SubscriptionManagementResponse> {
+    const collection = this.readable(call, msg.collectionName);
+    const respond = (subs: SubscriptionRecord[], message?: string): SubscriptionManagementResponse => ({
+      kind: 'subscription_management_response',
+      collectionName: msg.collectionName,
+      message,
+      subscriptions: subs,
+    });
+    if (msg.action === 'SUBSCRIBE') return respond([await this.subscribe(msg, call, collection)]);
+    if (msg.action === 'STATUS' && msg.subscriptionId === undefined) {
+      const all = await this.store.subscriptions(collection.pk, call.principal.pk);
+      return respond(all.map((s) => this.record(s, msg.version, call.root, true)));
+    }
+    const id = msg.subscriptionId ?? '';
+    const sub = await this.store.subscription(collection.pk, call.principal.pk, id);
+    if (msg.action === 'UNSUBSCRIBE') {
+      // Unsubscribing from a subscription that does not exist succeeds and changes nothing (§7.2.2 step 3).
+      if (sub !== undefined) await this.store.unsubscribe(sub.pk);
+      return respond([{ id, status: 'UNSUBSCRIBED', pollInstances: [] }]);
+    }
+    if (sub === undefined) throw new Taxii1Status('NOT_FOUND', `You have no subscription ${id} to ${msg.collectionName}`, [['ITEM', id]]);
+    if (msg.action === 'STATUS') return respond([this.record(sub, msg.version, call.root, true)]);
+    const status = msg.action === 'PAUSE' ? 'PAUSED' : 'ACTIVE';
+    if (sub.status !== status) await this.store.setStatus(sub.pk, status);
+    if (status === 'ACTIVE') this.observers.nudgePush();
+    return respond([this.record({ ...sub, status }, msg.version, call.root, false)]);
+  }
+
+  private async subscribe(msg: SubscriptionManagementRequest, call: Taxii1Call, collection: CollectionInfo): Promise<SubscriptionRecord> {
+    if (msg.parameters?.queryFormat !== undefined) {
+      throw new Taxii1Status('UNSUPPORTED_QUERY', 'This server supports no query format; subscribe without a Query', []);
+    }
+    if (msg.push !== undefined) this.checkPush(msg.push);
+    const bindings = msg.version === '1.1' ? (msg.parameters?.contentBindings ?? []) : (msg.push?.contentBindings ?? []);
+    const responseType = msg.parameters?.responseType ?? 'FULL';
+    const push = msg.push === undefined ? undefined : { protocol: msg.push.protocolBinding, address: msg.push.address, messageBinding: msg.push.messageBinding };
+    const fingerprint = createHash('sha256')
+      .update(JSON.stringify({ v: msg.version, responseType, bindings: normalizeBindings(bindings), push: push ?? null }))
+      .digest('hex');
+    const { row } = await this.store.subscribe({
+      collectionPk: collection.pk,
+      principalPk: call.principal.pk,
+      version: msg.version,
+      responseType,
+      contentBindings: normalizeBindings(bindings),
+      push,
+      fingerprint,
+    });
+    return this.record(row, msg.version, call.root, false);
+  }
+
+  /** Push parameters we can serve: a known protocol matching the address's scheme, an XML binding, an allowed host. */
+  private checkPush(p: PushParameters): void {
+    if (!this.config.taxii1.pushEnabled) throw new Taxii1Status('DENIED', 'Push delivery is disabled on this server; subscribe without Push_Parameters and poll');
+    if (!PROTOCOLS.includes(p.protocolBinding)) {
+      throw new Taxii1Status('UNSUPPORTED_PROTOCOL', `Protocol binding ${p.protocolBinding} is not supported`, PROTOCOLS.map((x) => ['SUPPORTED_PROTOCOL', x] as const));
+    }
+    if (p.messageBinding !== MESSAGE_BINDING['1.0'] && p.messageBinding !== MESSAGE_BINDING['1.1']) {
+      throw new Taxii1Status('UNSUPPORTED_MESSAGE', `Message binding ${p.messageBinding} is not supported`, [
+        ['SUPPORTED_BINDING', MESSAGE_BINDING['1.0']],
+        ['SUPPORTED_BINDING', MESSAGE_BINDING['1.1']],
+      ]);
+    }
+    let url: URL;
+    try {
+      url = new URL(p.address);
+    } catch {
+      throw new Taxii1Status('BAD_MESSAGE', `The push Address ${p.address.slice(0, 200)} is not an absolute URL`);
+    }
+    const scheme = p.protocolBinding === PROTOCOL_HTTPS ? 'https:' : 'http:';
+    if (url.protocol !== scheme) throw new Taxii1Status('UNSUPPORTED_PROTOCOL', `The push Address must be an ${scheme.slice(0, -1)} URL for ${p.protocolBinding}`);
+    if (!hostAllowed(url.hostname, this.config.taxii1.pushAllowedHosts)) {
+      throw new Taxii1Status('DENIED', `This server does not push to ${url.hostname} (TAXII1_PUSH_ALLOWED_HOSTS)`);
+    }
+  }
+
+  /**
+   * A subscription as a response reports it. 1.1 always copies the parameters and the push
+   * parameters (present iff we push to it); 1.0 shows the push parameters only in STATUS answers.
+   */
+  private record(s: SubscriptionRow, version: Taxii1Version, root: ApiRootInfo, status: boolean): SubscriptionRecord {
+    const bindings: Binding[] = s.contentBindings.map((b) => ({ id: b.id, subtypes: b.subtypes }));
+    const push =
+      s.push === undefined || (version === '1.0' && !status)
+        ? undefined
+        : { protocolBinding: s.push.protocol, address: s.push.address, messageBinding: s.push.messageBinding, contentBindings: bindings };
+    return {
+      id: s.id,
+      status: s.status,
+      parameters: version === '1.1' ? { responseType: s.responseType, contentBindings: bindings } : undefined,
+      push,
+      pollInstances: [this.service(root, 'poll', version)],
+    };
+  }
+
+  // --- poll ---
+
+  private async poll(msg: PollRequest, call: Taxii1Call): Promise<PollAnswer> {
+    const collection = this.readable(call, msg.collectionName);
+    let bindings: readonly BindingFilter[];
+    let responseType: 'FULL' | 'COUNT_ONLY';
+    if (msg.subscriptionId !== undefined) {
+      const sub = await this.store.subscription(collection.pk, call.principal.pk, msg.subscriptionId);
+      if (sub === undefined) throw new Taxii1Status('NOT_FOUND', `You have no subscription ${msg.subscriptionId} to ${msg.collectionName}`, [['ITEM', msg.subscriptionId]]);
+      // A 1.0 poll may name content bindings of its own next to the subscription.
+      const own = normalizeBindings(msg.parameters?.contentBindings ?? []);
+      bindings = own.length > 0 ? own : sub.contentBindings;
+      responseType = sub.responseType;
+    } else {
+      if (msg.parameters?.queryFormat !== undefined) throw new Taxii1Status('UNSUPPORTED_QUERY', 'This server supports no query format; poll without a Query');
+      bindings = normalizeBindings(msg.parameters?.contentBindings ?? []);
+      responseType = msg.parameters?.responseType ?? 'FULL';
+    }
+    // TAXII 1.0 has no paging: its answer is always complete.
+    const partSize = msg.version === '1.0' || responseType === 'COUNT_ONLY' ? Number.MAX_SAFE_INTEGER : this.config.taxii1.partSize;
+    const w = await this.store.openWindow(collection.pk, msg.exclusiveBeginUs, msg.inclusiveEndUs, bindings, partSize);
+    const base = { collectionName: msg.collectionName, subscriptionId: msg.subscriptionId, recordCount: w.count, partialCount: false };
+    if (responseType === 'COUNT_ONLY') {
+      return this.pollAnswer(call, collection, {
+        response: { kind: 'poll_response', ...base, more: false, partNumber: 1, exclusiveBeginUs: msg.exclusiveBeginUs, inclusiveEndUs: w.throughUs, blocks: [] },
+        window: undefined,
+      });
+    }
+    const cuts = partCuts(msg.exclusiveBeginUs, w.cuts, w.throughUs);
+    const resultId =
+      cuts.length > 2
+        ? await this.store.createResultSet(
+            { collectionPk: collection.pk, principalPk: call.principal.pk, subscriptionId: msg.subscriptionId, contentBindings: bindings, cuts, recordCount: w.count },
+            this.config.taxii1.resultTtlSeconds,
+          )
+        : undefined;
+    return this.part(call, collection, { ...base, resultId, cuts, bindings, part: 1 });
+  }
+
+  private async fulfill(msg: PollFulfillmentRequest, call: Taxii1Call): Promise<PollAnswer> {
+    const collection = this.readable(call, msg.collectionName);
+    const rs = await this.store.resultSet(msg.resultId);
+    if (rs === undefined || rs.collectionPk !== collection.pk || rs.principalPk !== call.principal.pk) {
+      throw new Taxii1Status('NOT_FOUND', `There is no result set ${msg.resultId} for ${msg.collectionName} (result sets expire after ${this.config.taxii1.resultTtlSeconds} s)`, [
+        ['ITEM', msg.resultId],
+      ]);
+    }
+    const parts = rs.cuts.length - 1;
+    if (msg.partNumber > parts) {
+      throw new Taxii1Status('INVALID_RESPONSE_PART', `Result set ${msg.resultId} has ${parts} parts`, [['MAX_PART_NUMBER', String(parts)]]);
+    }
+    return this.part(call, collection, {
+      collectionName: msg.collectionName,
+      subscriptionId: rs.subscriptionId,
+      recordCount: rs.recordCount,
+      partialCount: false,
+      resultId: rs.id,
+      cuts: rs.cuts,
+      bindings: rs.contentBindings,
+      part: msg.partNumber,
+    });
+  }
+
+  private part(
+    call: Taxii1Call,
+    collection: CollectionInfo,
+    p: {
+      collectionName: string;
+      subscriptionId: string | undefined;
+      recordCount: number;
+      partialCount: boolean;
+      resultId: string | undefined;
+      cuts: readonly (number | null)[];
+      bindings: readonly BindingFilter[];
+      part: number;
+    },
+  ): PollAnswer {
+    const after = p.cuts[p.part - 1] ?? undefined;
+    const through = p.cuts[p.part] ?? 0;
+    const more = p.part < p.cuts.length - 1;
+    return this.pollAnswer(call, collection, {
+      response: {
+        kind: 'poll_response',
+        collectionName: p.collectionName,
+        subscriptionId: p.subscriptionId,
+        more,
+        resultId: p.resultId,
+        partNumber: p.part,
+        exclusiveBeginUs: after,
+        inclusiveEndUs: through,
+        recordCount: p.recordCount,
+        partialCount: p.partialCount,
+        blocks: [],
+      },
+      window: { collectionPk: collection.pk, afterUs: after, throughUs: through, bindings: p.bindings },
+    });
+  }
+
+  private pollAnswer(call: Taxii1Call, collection: CollectionInfo, a: Pick<PollAnswer, 'response' | 'window'>): PollAnswer {
+    const ctx = { principal: call.principal, root: call.root, collection, access: { read: true, write: false } };
+    return {
+      kind: 'poll_stream',
+      ...a,
+      meter: () => undefined,
+      served: (blocks: number) => {
+        this.observers.meter.served(ctx, 'taxii1_poll', { objects: blocks });
+        this.observers.audit.record({
+          at: new Date(),
+          apiRoot: call.root.path,
+          collection: collection.name,
+          principal: call.principal.name,
+          action: 'read',
+          endpoint: 'taxii1-poll',
+          objectCount: blocks,
+          statusId: undefined,
+          detail: `part=${a.response.partNumber}${a.response.resultId !== undefined ? ` result=${a.response.resultId}` : ''}`,
+        });
+      },
+    };
+  }
+
+  // --- inbox ---
+
+  private async inbox(msg: InboxMessage, call: Taxii1Call): Promise<StatusMessage> {
+    const targets = this.destinations(msg, call);
+    let added;
+    try {
+      added = await this.store.addBlocks(
+        targets.map((t) => t.pk),
+        call.principal.pk,
+        msg.blocks.map((b) => ({ binding: b.binding, subtype: b.subtype, content: b.content, contentNs: b.contentNs, message: b.message })),
+      );
+    } catch (e) {
+      if (e instanceof QuotaExceeded) {
+        const name = targets.find((t) => t.pk === e.collectionPk)?.name ?? '';
+        throw new Taxii1Status('DENIED', `Nothing was added: collection ${name} holds at most ${e.max} records`);
+      }
+      throw e;
+    }
+    for (const t of targets) {
+      const ctx = { principal: call.principal, root: call.root, collection: t, access: { read: false, write: true } };
+      this.observers.meter.ingested(ctx, { objects: msg.blocks.length, failures: NO_FAILURES });
+      this.observers.audit.record({
+        at: new Date(),
+        apiRoot: call.root.path,
+        collection: t.name,
+        principal: call.principal.name,
+        action: 'add',
+        endpoint: 'taxii1-inbox',
+        objectCount: msg.blocks.length,
+        statusId: undefined,
+        detail: `content blocks=${msg.blocks.length}`,
+      });
+    }
+    if (added.length > 0) this.observers.nudgePush();
+    const names = targets.map((t) => t.name).join(', ');
+    return { kind: 'status', type: 'SUCCESS', message: `${msg.blocks.length} content block(s) added to ${names}` };
+  }
+
+  /**
+   * Where an Inbox Message goes: a collection's own inbox takes it into that collection; the API
+   * root's inbox takes the Destination_Collection_Names (1.1), or the one collection the caller may
+   * write to. Any name the caller may not write to refuses the whole message.
+   */
+  private destinations(msg: InboxMessage, call: Taxii1Call): CollectionInfo[] {
+    const writable = this.catalog.visibleCollections(call.root, call.principal.pk).filter((v) => v.access.write);
+    const acceptable = (names: string[]): (readonly [string, string])[] => names.map((n) => ['ACCEPTABLE_DESTINATION', n] as const);
+    if (call.inboxCollection !== undefined) {
+      const own = call.inboxCollection;
+      if (!writable.some((v) => v.collection.pk === own.pk)) throw new Taxii1Status('UNAUTHORIZED', `You may not add content to ${own.name}`);
+      if (msg.destinations.some((d) => d !== own.name && d !== own.alias)) {
+        throw new Taxii1Status('DESTINATION_COLLECTION_ERROR', `This inbox adds content to ${own.name} only`, acceptable([own.name]));
+      }
+      return [own];
+    }
+    const names = writable.map((v) => v.collection.name);
+    if (msg.destinations.length === 0) {
+      if (writable.length === 1) return [writable[0]!.collection];
+      const why = writable.length === 0 ? 'You may not add content to any collection of this API root' : 'Name the collection (Destination_Collection_Name)';
+      if (msg.version === '1.0') throw new Taxii1Status('DENIED', `${why}; TAXII 1.0 clients send to the collection's own inbox (Receiving_Inbox_Service)`);
+      throw new Taxii1Status('DESTINATION_COLLECTION_ERROR', why, acceptable(names));
+    }
+    return [...new Set(msg.destinations)].map((d) => {
+      const found = writable.find((v) => v.collection.name === d || v.collection.alias === d);
+      if (found === undefined) throw new Taxii1Status('DESTINATION_COLLECTION_ERROR', `You may not add content to ${d}, or it does not exist; nothing was added`, acceptable(names));
+      return found.collection;
+    });
+  }
+}
+
+/**
+ * The labels that bound each part: cuts[0] the exclusive lower bound (null = none), cuts[k] the
+ * last label of part k, the last one the window's upper bound.
+ */
+export function partCuts(afterUs: number | undefined, interior: readonly number[], throughUs: number): (number | null)[] {
+  return [afterUs ?? null, ...interior, throughUs];
+}
+
+function normalizeBindings(bindings: readonly Binding[]): BindingFilter[] {
+  return [...bindings].map((b) => ({ id: b.id, subtypes: [...b.subtypes].sort() })).sort((a, b) => a.id.localeCompare(b.id));
+}
+
+/** True if push addresses may name `host`: any when the list is empty, else an exact name or a `.suffix`. */
+export function hostAllowed(host: string, allowed: readonly string[]): boolean {
+  if (allowed.length === 0) return true;
+  const h = host.toLowerCase();
+  return allowed.some((a) => (a.startsWith('.') ? h.endsWith(a) : h === a));
+}
+
+/** Content blocks of the store as messages carry them. */
+export function toContentBlock(b: StoredBlock): {
+  binding: string;
+  subtype: string | undefined;
+  content: string;
+  contentNs: Readonly<Record<string, string>>;
+  timestampLabelUs: number;
+  message: string | undefined;
+} {
+  return { binding: b.binding, subtype: b.subtype, content: b.content, contentNs: b.contentNs, timestampLabelUs: b.labelUs, message: b.message };
+}

@@ -1,0 +1,517 @@
+import { randomUUID } from 'node:crypto';
+import type { DataSource, EntityManager } from 'typeorm';
+
+/**
+ * Storage of the TAXII 1.x services (ADR 0010): content blocks on the collection's shared timeline,
+ * subscriptions, multi-part result sets and the push outbox.
+ */
+
+/** The binding under which STIX 2.1 objects are exposed to TAXII 1.x (see libs/taxii1 constants). */
+export const STIX21_BINDING_ID = 'urn:oasis:names:tc:stix:json:2.1';
+
+export interface BlockInput {
+  readonly binding: string;
+  readonly subtype: string | undefined;
+  readonly content: string;
+  readonly contentNs: Readonly<Record<string, string>>;
+  readonly message: string | undefined;
+}
+
+export interface StoredBlock {
+  readonly labelUs: number;
+  readonly binding: string;
+  readonly subtype: string | undefined;
+  /** The `<Content>` element's inner XML exactly as received (for STIX 2.1 objects: the escaped JSON text). */
+  readonly content: string;
+  readonly contentNs: Readonly<Record<string, string>>;
+  readonly message: string | undefined;
+}
+
+/** Accepted bindings of a poll or subscription: each id with its subtypes (none = any subtype). Empty list = all. */
+export interface BindingFilter {
+  readonly id: string;
+  readonly subtypes: readonly string[];
+}
+
+export interface Window {
+  readonly collectionPk: number;
+  /** Exclusive lower bound; undefined = from the start. */
+  readonly afterUs: number | undefined;
+  /** Inclusive upper bound. */
+  readonly throughUs: number;
+  readonly bindings: readonly BindingFilter[];
+}
+
+export interface AddedBlocks {
+  readonly collectionPk: number;
+  readonly count: number;
+  readonly bytes: number;
+  readonly firstUs: number;
+  readonly lastUs: number;
+}
+
+export class QuotaExceeded extends Error {
+  constructor(
+    readonly collectionPk: number,
+    readonly max: number,
+  ) {
+    super(`quota exceeded: the collection holds at most ${max} records`);
+    this.name = 'QuotaExceeded';
+  }
+}
+
+export interface SubscriptionRow {
+  readonly pk: number;
+  readonly id: string;
+  readonly collectionPk: number;
+  readonly principalPk: number;
+  readonly version: '1.0' | '1.1';
+  readonly status: 'ACTIVE' | 'PAUSED';
+  readonly responseType: 'FULL' | 'COUNT_ONLY';
+  readonly contentBindings: readonly BindingFilter[];
+  readonly push: { readonly protocol: string; readonly address: string; readonly messageBinding: string } | undefined;
+  readonly fingerprint: string;
+}
+
+export type NewSubscription = Omit<SubscriptionRow, 'pk' | 'id' | 'status'>;
+
+export interface ResultSet {
+  readonly id: string;
+  readonly collectionPk: number;
+  readonly principalPk: number;
+  readonly subscriptionId: string | undefined;
+  readonly contentBindings: readonly BindingFilter[];
+  readonly cuts: readonly (number | null)[];
+  readonly recordCount: number;
+}
+
+/** A claimed outbox entry: deliver (afterUs, throughUs] of the subscription's collection to its address. */
+export interface Delivery {
+  readonly pk: number;
+  readonly attempts: number;
+  readonly createdAtMs: number;
+  readonly afterUs: number;
+  readonly throughUs: number;
+  readonly subscription: SubscriptionRow;
+}
+
+export interface OutboxCounts {
+  readonly pending: number;
+  readonly failed: number;
+  readonly oldestPendingMs: number | undefined;
+}
+
+interface SubscriptionDbRow {
+  pk: number;
+  id: string;
+  collection_pk: number;
+  principal_pk: number;
+  version: '1.0' | '1.1';
+  status: 'ACTIVE' | 'PAUSED';
+  response_type: 'FULL' | 'COUNT_ONLY';
+  content_bindings: BindingFilter[];
+  push_protocol: string | null;
+  push_address: string | null;
+  push_message_binding: string | null;
+  fingerprint: string;
+}
+
+interface BlockDbRow {
+  label_us: number;
+  binding: string;
+  subtype: string | null;
+  content: string;
+  content_ns: Record<string, string>;
+  message: string | null;
+}
+
+const SUB_COLUMNS = `pk, id, collection_pk, principal_pk, version, status, response_type, content_bindings,
+                     push_protocol, push_address, push_message_binding, fingerprint`;
+
+function subscriptionOf(r: SubscriptionDbRow): SubscriptionRow {
+  return {
+    pk: r.pk,
+    id: r.id,
+    collectionPk: r.collection_pk,
+    principalPk: r.principal_pk,
+    version: r.version,
+    status: r.status,
+    responseType: r.response_type,
+    contentBindings: r.content_bindings,
+    push:
+      r.push_address === null || r.push_protocol === null || r.push_message_binding === null
+        ? undefined
+        : { protocol: r.push_protocol, address: r.push_address, messageBinding: r.push_message_binding },
+    fingerprint: r.fingerprint,
+  };
+}
+
+/**
+ * The filter on a block's binding and subtype: the block matches a requested binding when the ids
+ * are equal and the request names no subtypes, the block asserts none, or its subtype is listed.
+ */
+const BINDING_MATCH = (binding: string, subtype: string, param: string): string => `
+  (${param}::jsonb IS NULL OR EXISTS (
+     SELECT 1 FROM jsonb_array_elements(${param}::jsonb) f
+      WHERE f->>'id' = ${binding}
+        AND (jsonb_array_length(f->'subtypes') = 0 OR ${subtype} IS NULL OR (f->'subtypes') ? ${subtype})))`;
+
+/** Whether a poll or subscription filter lets STIX 2.1 objects through: only when it names their binding. */
+export function wantsStix21(bindings: readonly BindingFilter[]): boolean {
+  return bindings.some((b) => b.id === STIX21_BINDING_ID);
+}
+
+const filterParam = (bindings: readonly BindingFilter[]): string | null => (bindings.length === 0 ? null : JSON.stringify(bindings));
+
+/**
+ * The records of a window, oldest first: content blocks, plus the collection's STIX 2.1 objects when
+ * the filter asks for their binding (each version is one record, its date_added the label; the JSON
+ * text is escaped into the XML content).
+ */
+function windowSql(withStix21: boolean, select: 'rows' | 'labels'): string {
+  const blocks = `
+    SELECT cb.label_us, cb.binding, cb.subtype, ${select === 'rows' ? 'cb.content, cb.content_ns, cb.message' : 'NULL AS content'}
+      FROM content_blocks cb
+     WHERE cb.collection_pk = $1 AND ($2::bigint IS NULL OR cb.label_us > $2) AND cb.label_us <= $3
+       AND ${BINDING_MATCH('cb.binding', 'cb.subtype', '$4')}`;
+  if (!withStix21) return blocks;
+  const escaped = `replace(replace(replace(o.raw, '&', '&amp;'), '<', '&lt;'), '>', '&gt;')`;
+  const objects = `
+    SELECT o.date_added_us, '${STIX21_BINDING_ID}'::text, NULL::text, ${select === 'rows' ? `${escaped}, '{}'::jsonb, NULL::text` : 'NULL'}
+      FROM objects o
+     WHERE o.collection_pk = $1 AND ($2::bigint IS NULL OR o.date_added_us > $2) AND o.date_added_us <= $3`;
+  return `${blocks} UNION ALL ${objects}`;
+}
+
+export class SqlTaxii1Store {
+  constructor(private readonly ds: DataSource) {}
+
+  /**
+   * Adds content blocks to one or more collections in one transaction: all are stored or none.
+   * Each collection's row lock is taken (in pk order, so concurrent inboxes cannot deadlock), its
+   * quota checked, labels allocated from its timeline, and one outbox entry queued per push
+   * subscription of the collection.
+   */
+  async addBlocks(collectionPks: readonly number[], principalPk: number, blocks: readonly BlockInput[]): Promise<AddedBlocks[]> {
+    if (blocks.length === 0) return [];
+    const sorted = [...new Set(collectionPks)].sort((a, b) => a - b);
+    return this.ds.transaction(async (em) => {
+      const out: AddedBlocks[] = [];
+      for (const pk of sorted) out.push(await this.addTo(em, pk, principalPk, blocks));
+      return out;
+    });
+  }
+
+  private async addTo(em: EntityManager, collectionPk: number, principalPk: number, blocks: readonly BlockInput[]): Promise<AddedBlocks> {
+    const [quota] = await em.query<{ object_count: number; max_objects: number | null }[]>(
+      `SELECT object_count, max_objects FROM collections WHERE pk = $1 FOR NO KEY UPDATE`,
+      [collectionPk],
+    );
+    if (quota?.max_objects !== null && quota?.max_objects !== undefined && quota.object_count + blocks.length > quota.max_objects) {
+      throw new QuotaExceeded(collectionPk, quota.max_objects);
+    }
+    const bytes = blocks.map((b) => Buffer.byteLength(b.content, 'utf8'));
+    const rows = await em.query<{ first_us: number; last_us: number }[]>(
+      `WITH alloc AS (
+         UPDATE collections
+            SET last_seq = last_seq + $2,
+                last_added_us = GREATEST(last_added_us + $2, (EXTRACT(EPOCH FROM clock_timestamp()) * 1000000)::bigint + $2 - 1),
+                object_count = object_count + $2
+          WHERE pk = $1
+         RETURNING last_seq - $2 AS seq0, last_added_us - $2 AS added0
+       ), ins AS (
+         INSERT INTO content_blocks (collection_pk, label_us, seq, binding, subtype, content, content_ns, message, bytes, principal_pk)
+         SELECT $1, alloc.added0 + u.ord, alloc.seq0 + u.ord, u.binding, u.subtype, u.content, u.ns::jsonb, u.message, u.bytes, $9
+           FROM alloc, ROWS FROM (unnest($3::text[]), unnest($4::text[]), unnest($5::text[]), unnest($6::text[]), unnest($7::text[]), unnest($8::int[]))
+                WITH ORDINALITY AS u(binding, subtype, content, ns, message, bytes, ord)
+         RETURNING label_us
+       )
+       SELECT min(label_us) AS first_us, max(label_us) AS last_us FROM ins`,
+      [
+        collectionPk,
+        blocks.length,
+        blocks.map((b) => b.binding),
+        blocks.map((b) => b.subtype ?? null),
+        blocks.map((b) => b.content),
+        blocks.map((b) => JSON.stringify(b.contentNs)),
+        blocks.map((b) => b.message ?? null),
+        bytes,
+        principalPk,
+      ],
+    );
+    const first = rows[0]?.first_us ?? 0;
+    const last = rows[0]?.last_us ?? 0;
+    await enqueuePushes(em, collectionPk, first - 1, last, false);
+    return { collectionPk, count: blocks.length, bytes: bytes.reduce((a, b) => a + b, 0), firstUs: first, lastUs: last };
+  }
+
+  /**
+   * Opens a poll: in one snapshot, the newest label of the collection (the upper bound to report when
+   * the request has none or a later one: every label at or below it is committed and visible, every
+   * label assigned later is above it), the number of matching records, and the labels at which a
+   * result longer than `partSize` is cut into parts.
+   */
+  async openWindow(
+    collectionPk: number,
+    afterUs: number | undefined,
+    requestedThroughUs: number | undefined,
+    bindings: readonly BindingFilter[],
+    partSize: number,
+  ): Promise<{ throughUs: number; count: number; cuts: number[] }> {
+    return this.ds.transaction('REPEATABLE READ', async (em) => {
+      const [c] = await em.query<{ last_added_us: number }[]>(`SELECT last_added_us FROM collections WHERE pk = $1`, [collectionPk]);
+      const newest = c?.last_added_us ?? 0;
+      let throughUs = requestedThroughUs === undefined ? newest : Math.min(requestedThroughUs, newest);
+      if (afterUs !== undefined && throughUs < afterUs) throughUs = afterUs;
+      const sql = windowSql(wantsStix21(bindings), 'labels');
+      const params = [collectionPk, afterUs ?? null, throughUs, filterParam(bindings)];
+      const [n] = await em.query<{ n: number }[]>(`SELECT count(*)::int AS n FROM (${sql}) w`, params);
+      const count = n?.n ?? 0;
+      if (count <= partSize) return { throughUs, count, cuts: [] };
+      const cutRows = await em.query<{ label_us: number }[]>(
+        `SELECT label_us FROM (SELECT w.label_us, row_number() OVER (ORDER BY w.label_us) AS rn FROM (${sql}) w) r
+          WHERE rn % $5 = 0 AND rn < $6 ORDER BY label_us`,
+        [...params, partSize, count],
+      );
+      return { throughUs, count, cuts: cutRows.map((r) => r.label_us) };
+    });
+  }
+
+  /** The records of a window, oldest first, at most `limit` after `afterUs`. */
+  async blocks(w: Window, limit: number): Promise<StoredBlock[]> {
+    const sql = `${windowSql(wantsStix21(w.bindings), 'rows')} ORDER BY 1 LIMIT $5`;
+    const rows = await this.ds.query<BlockDbRow[]>(sql, [w.collectionPk, w.afterUs ?? null, w.throughUs, filterParam(w.bindings), limit]);
+    return rows.map((r) => ({
+      labelUs: r.label_us,
+      binding: r.binding,
+      subtype: r.subtype ?? undefined,
+      content: r.content,
+      contentNs: r.content_ns,
+      message: r.message ?? undefined,
+    }));
+  }
+
+  async createResultSet(r: Omit<ResultSet, 'id'>, ttlSeconds: number): Promise<string> {
+    const id = randomUUID();
+    await this.ds.query(
+      `INSERT INTO taxii1_result_sets (id, collection_pk, principal_pk, subscription_id, content_bindings, cuts, record_count, expires_at)
+       VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7, now() + make_interval(secs => $8))`,
+      [id, r.collectionPk, r.principalPk, r.subscriptionId ?? null, JSON.stringify(r.contentBindings), JSON.stringify(r.cuts), r.recordCount, ttlSeconds],
+    );
+    return id;
+  }
+
+  async resultSet(id: string): Promise<ResultSet | undefined> {
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) return undefined;
+    const [r] = await this.ds.query<
+      {
+        id: string;
+        collection_pk: number;
+        principal_pk: number;
+        subscription_id: string | null;
+        content_bindings: BindingFilter[];
+        cuts: (number | null)[];
+        record_count: number;
+      }[]
+    >(`SELECT * FROM taxii1_result_sets WHERE id = $1 AND expires_at > now()`, [id]);
+    if (r === undefined) return undefined;
+    return {
+      id: r.id,
+      collectionPk: r.collection_pk,
+      principalPk: r.principal_pk,
+      subscriptionId: r.subscription_id ?? undefined,
+      contentBindings: r.content_bindings,
+      cuts: r.cuts,
+      recordCount: r.record_count,
+    };
+  }
+
+  async purgeResultSets(): Promise<number> {
+    const rows = await this.ds.query<unknown[]>(`DELETE FROM taxii1_result_sets WHERE expires_at <= now() RETURNING 1`);
+    return rows.length;
+  }
+
+  // --- subscriptions ---
+
+  async subscriptions(collectionPk: number, principalPk: number): Promise<SubscriptionRow[]> {
+    const rows = await this.ds.query<SubscriptionDbRow[]>(
+      `SELECT ${SUB_COLUMNS} FROM taxii1_subscriptions WHERE collection_pk = $1 AND principal_pk = $2 ORDER BY pk`,
+      [collectionPk, principalPk],
+    );
+    return rows.map(subscriptionOf);
+  }
+
+  async subscription(collectionPk: number, principalPk: number, id: string): Promise<SubscriptionRow | undefined> {
+    const rows = await this.ds.query<SubscriptionDbRow[]>(
+      `SELECT ${SUB_COLUMNS} FROM taxii1_subscriptions WHERE collection_pk = $1 AND principal_pk = $2 AND id = $3`,
+      [collectionPk, principalPk, id],
+    );
+    return rows[0] === undefined ? undefined : subscriptionOf(rows[0]);
+  }
+
+  /** Creates a subscription, or returns the identical one the principal already has (same fingerprint). */
+  async subscribe(s: NewSubscription): Promise<{ row: SubscriptionRow; created: boolean }> {
+    const id = randomUUID();
+    const inserted = await this.ds.query<SubscriptionDbRow[]>(
+      `INSERT INTO taxii1_subscriptions (id, collection_pk, principal_pk, version, status, response_type, content_bindings,
+                                         push_protocol, push_address, push_message_binding, fingerprint)
+       VALUES ($1, $2, $3, $4, 'ACTIVE', $5, $6::jsonb, $7, $8, $9, $10)
+       ON CONFLICT (collection_pk, principal_pk, fingerprint) DO NOTHING
+       RETURNING ${SUB_COLUMNS}`,
+      [
+        id,
+        s.collectionPk,
+        s.principalPk,
+        s.version,
+        s.responseType,
+        JSON.stringify(s.contentBindings),
+        s.push?.protocol ?? null,
+        s.push?.address ?? null,
+        s.push?.messageBinding ?? null,
+        s.fingerprint,
+      ],
+    );
+    if (inserted[0] !== undefined) return { row: subscriptionOf(inserted[0]), created: true };
+    const [existing] = await this.ds.query<SubscriptionDbRow[]>(
+      `SELECT ${SUB_COLUMNS} FROM taxii1_subscriptions WHERE collection_pk = $1 AND principal_pk = $2 AND fingerprint = $3`,
+      [s.collectionPk, s.principalPk, s.fingerprint],
+    );
+    if (existing === undefined) throw new Error('subscription vanished while subscribing');
+    return { row: subscriptionOf(existing), created: false };
+  }
+
+  async setStatus(pk: number, status: 'ACTIVE' | 'PAUSED'): Promise<void> {
+    await this.ds.query(`UPDATE taxii1_subscriptions SET status = $2 WHERE pk = $1`, [pk, status]);
+  }
+
+  /** Deletes a subscription and its undelivered outbox entries. */
+  async unsubscribe(pk: number): Promise<void> {
+    await this.ds.query(`DELETE FROM taxii1_subscriptions WHERE pk = $1`, [pk]);
+  }
+
+  // --- push outbox ---
+
+  /**
+   * Claims up to `limit` deliveries that are due: for each active push subscription only its oldest
+   * pending entry (so entries go out in order and at most one per subscription is in flight), and
+   * only if no other worker holds its lease. Consecutive pending entries of a subscription that has
+   * not failed yet are merged into the claimed one, so a burst of inbox messages becomes one push.
+   */
+  async claimDeliveries(limit: number, leaseMs: number): Promise<Delivery[]> {
+    return this.ds.transaction(async (em) => {
+      const heads = await em.query<{ pk: number; subscription_pk: number; attempts: number; created_ms: number; begin_us: number; end_us: number }[]>(
+        `WITH heads AS (
+           SELECT DISTINCT ON (o.subscription_pk) o.pk
+             FROM taxii1_outbox o JOIN taxii1_subscriptions s ON s.pk = o.subscription_pk
+            WHERE o.state = 'pending' AND s.status = 'ACTIVE'
+            ORDER BY o.subscription_pk, o.pk)
+         SELECT o.pk, o.subscription_pk, o.attempts, (EXTRACT(EPOCH FROM o.created_at) * 1000)::bigint AS created_ms, o.begin_us, o.end_us
+           FROM taxii1_outbox o JOIN heads h ON h.pk = o.pk
+          WHERE o.next_attempt_at <= now() AND (o.lease_until IS NULL OR o.lease_until < now())
+          ORDER BY o.pk
+          LIMIT $1
+          FOR UPDATE OF o SKIP LOCKED`,
+        [limit],
+      );
+      const out: Delivery[] = [];
+      for (const h of heads) {
+        const merged = h.attempts === 0 ? await mergeFollowers(em, h.pk, h.subscription_pk) : undefined;
+        await em.query(`UPDATE taxii1_outbox SET lease_until = now() + make_interval(secs => $2), end_us = GREATEST(end_us, $3) WHERE pk = $1`, [
+          h.pk,
+          leaseMs / 1000,
+          merged ?? h.end_us,
+        ]);
+        const [sub] = await em.query<SubscriptionDbRow[]>(`SELECT ${SUB_COLUMNS} FROM taxii1_subscriptions WHERE pk = $1`, [h.subscription_pk]);
+        if (sub === undefined) continue;
+        out.push({
+          pk: h.pk,
+          attempts: h.attempts,
+          createdAtMs: h.created_ms,
+          afterUs: h.begin_us,
+          throughUs: Math.max(h.end_us, merged ?? h.end_us),
+          subscription: subscriptionOf(sub),
+        });
+      }
+      return out;
+    });
+  }
+
+  /** The range was delivered up to `throughUs`; if that is short of the entry's end the rest stays pending. */
+  async delivered(pk: number, throughUs: number, blocks: number): Promise<void> {
+    await this.ds.query(
+      `UPDATE taxii1_outbox
+          SET blocks_delivered = blocks_delivered + $3, lease_until = NULL, attempts = 0, last_error = NULL,
+              begin_us = $2,
+              state = CASE WHEN $2 >= end_us THEN 'delivered' ELSE 'pending' END,
+              finished_at = CASE WHEN $2 >= end_us THEN now() ELSE NULL END
+        WHERE pk = $1`,
+      [pk, throughUs, blocks],
+    );
+  }
+
+  async retryLater(pk: number, error: string, delayMs: number): Promise<void> {
+    await this.ds.query(
+      `UPDATE taxii1_outbox SET attempts = attempts + 1, last_error = $2, lease_until = NULL,
+              next_attempt_at = now() + make_interval(secs => $3) WHERE pk = $1`,
+      [pk, error.slice(0, 2000), delayMs / 1000],
+    );
+  }
+
+  async giveUp(pk: number, error: string): Promise<void> {
+    await this.ds.query(
+      `UPDATE taxii1_outbox SET attempts = attempts + 1, state = 'failed', last_error = $2, lease_until = NULL, finished_at = now() WHERE pk = $1`,
+      [pk, error.slice(0, 2000)],
+    );
+  }
+
+  async outboxCounts(): Promise<OutboxCounts> {
+    const [r] = await this.ds.query<{ pending: number; failed: number; oldest_ms: number | null }[]>(
+      `SELECT count(*) FILTER (WHERE state = 'pending')::int AS pending,
+              count(*) FILTER (WHERE state = 'failed')::int AS failed,
+              (EXTRACT(EPOCH FROM min(created_at) FILTER (WHERE state = 'pending')) * 1000)::bigint AS oldest_ms
+         FROM taxii1_outbox`,
+    );
+    return { pending: r?.pending ?? 0, failed: r?.failed ?? 0, oldestPendingMs: r?.oldest_ms ?? undefined };
+  }
+
+  /** Outbox entries of one subscription, newest first (for operators and tests). */
+  async outbox(subscriptionId: string): Promise<{ state: string; attempts: number; lastError: string | undefined; blocks: number }[]> {
+    const rows = await this.ds.query<{ state: string; attempts: number; last_error: string | null; blocks_delivered: number }[]>(
+      `SELECT o.state, o.attempts, o.last_error, o.blocks_delivered FROM taxii1_outbox o JOIN taxii1_subscriptions s ON s.pk = o.subscription_pk
+        WHERE s.id = $1 ORDER BY o.pk DESC`,
+      [subscriptionId],
+    );
+    return rows.map((r) => ({ state: r.state, attempts: r.attempts, lastError: r.last_error ?? undefined, blocks: r.blocks_delivered }));
+  }
+
+  /** Deletes finished outbox entries older than the cut-off. */
+  async purgeOutbox(olderThan: Date): Promise<number> {
+    const rows = await this.ds.query<unknown[]>(`DELETE FROM taxii1_outbox WHERE state <> 'pending' AND finished_at < $1 RETURNING 1`, [olderThan]);
+    return rows.length;
+  }
+}
+
+/** Folds the pending entries queued after `headPk` into it; returns the new end, or undefined if none. */
+async function mergeFollowers(em: EntityManager, headPk: number, subscriptionPk: number): Promise<number | undefined> {
+  const rows = await em.query<{ end_us: number | null }[]>(
+    `WITH gone AS (
+       DELETE FROM taxii1_outbox WHERE subscription_pk = $1 AND state = 'pending' AND pk > $2 AND attempts = 0
+       RETURNING end_us)
+     SELECT max(end_us) AS end_us FROM gone`,
+    [subscriptionPk, headPk],
+  );
+  return rows[0]?.end_us ?? undefined;
+}
+
+/**
+ * Queues one outbox entry per push subscription of the collection for the records just added in
+ * (afterUs, throughUs]. STIX 2.1 writes only concern subscriptions that asked for their binding.
+ */
+export async function enqueuePushes(em: EntityManager, collectionPk: number, afterUs: number, throughUs: number, stix21: boolean): Promise<void> {
+  const filter = stix21 ? `AND content_bindings @> '[{"id": "${STIX21_BINDING_ID}"}]'::jsonb` : '';
+  await em.query(
+    `INSERT INTO taxii1_outbox (subscription_pk, begin_us, end_us)
+     SELECT pk, $2, $3 FROM taxii1_subscriptions WHERE collection_pk = $1 AND push_address IS NOT NULL ${filter}`,
+    [collectionPk, afterUs, throughUs],
+  );
+}

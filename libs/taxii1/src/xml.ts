@@ -1,0 +1,147 @@
+import { SaxesParser, type SaxesTagNS } from 'saxes';
+
+/**
+ * A small, safe XML reader for TAXII 1.x messages. It is non-validating and namespace-aware, and it
+ * refuses what makes XML dangerous to parse: any document type declaration (so no entity
+ * declarations, no external DTD or entity references, no entity expansion), encodings other than
+ * UTF-8, and documents over the configured depth or element count. Offsets of every element's
+ * content in the source text are kept, so a `<Content>` element can be stored byte for byte.
+ */
+
+export interface XmlLimits {
+  /** Deepest element nesting accepted (the root is depth 1). */
+  readonly maxDepth: number;
+  /** Most elements accepted in one document. */
+  readonly maxElements: number;
+}
+
+export const DEFAULT_XML_LIMITS: XmlLimits = { maxDepth: 100, maxElements: 250_000 };
+
+export interface XmlElement {
+  readonly ns: string;
+  readonly local: string;
+  /** Unqualified attributes by name (TAXII's attributes are all unqualified). */
+  readonly attrs: ReadonlyMap<string, string>;
+  readonly children: XmlElement[];
+  /** Character data directly inside this element (children's text excluded). */
+  text: string;
+  /** Offsets of the element's content (between its start and end tags) in the source text. */
+  readonly innerStart: number;
+  innerEnd: number;
+  /** Namespace declarations in scope at this element, prefix ('' = default) to URI. */
+  readonly scope: Readonly<Record<string, string>>;
+}
+
+/** A document the reader refuses: not well-formed, or outside the limits. */
+export class XmlRejected extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'XmlRejected';
+  }
+}
+
+const XML_DECL_ENCODING = /^<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']/;
+const UTF8_NAMES = new Set(['utf-8', 'utf8', 'us-ascii', 'ascii']);
+
+/** Decodes a UTF-8 body strictly (a BOM is dropped) and checks the declared encoding. */
+export function decodeXml(body: Buffer): string {
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(body);
+  } catch {
+    throw new XmlRejected('The message is not valid UTF-8');
+  }
+  const declared = XML_DECL_ENCODING.exec(text)?.[1];
+  if (declared !== undefined && !UTF8_NAMES.has(declared.toLowerCase())) {
+    throw new XmlRejected(`The encoding ${declared} is not supported; send UTF-8`);
+  }
+  return text;
+}
+
+interface Frame {
+  readonly el: XmlElement;
+}
+
+/** Parses one XML document into an element tree, enforcing the limits while it reads. */
+export function parseXml(text: string, limits: XmlLimits = DEFAULT_XML_LIMITS): XmlElement {
+  // A DOCTYPE is refused outright; the check is cheap and comes before any parsing work.
+  if (/<!DOCTYPE/i.test(text) && hasDoctypeOutsideCdata(text)) throw new XmlRejected('Document type declarations are not accepted');
+  const parser = new SaxesParser({ xmlns: true, position: true });
+  const stack: Frame[] = [];
+  let root: XmlElement | undefined;
+  let count = 0;
+  let failure: Error | undefined;
+
+  parser.on('error', (e) => {
+    failure ??= e;
+  });
+  parser.on('doctype', () => {
+    throw new XmlRejected('Document type declarations are not accepted');
+  });
+  parser.on('opentag', (tag: SaxesTagNS) => {
+    count++;
+    if (count > limits.maxElements) throw new XmlRejected(`The message has more than ${limits.maxElements} elements`);
+    if (stack.length + 1 > limits.maxDepth) throw new XmlRejected(`The message nests elements deeper than ${limits.maxDepth}`);
+    const el = elementOf(tag, parser.position, stack[stack.length - 1]?.el.scope);
+    const parent = stack[stack.length - 1];
+    if (parent) parent.el.children.push(el);
+    else root = el;
+    stack.push({ el });
+  });
+  parser.on('closetag', (tag: SaxesTagNS) => {
+    const frame = stack.pop();
+    if (frame === undefined) return;
+    frame.el.innerEnd = tag.isSelfClosing ? frame.el.innerStart : text.lastIndexOf('</', parser.position);
+  });
+  const onText = (t: string): void => {
+    const top = stack[stack.length - 1];
+    if (top) top.el.text += t;
+  };
+  parser.on('text', onText);
+  parser.on('cdata', onText);
+
+  try {
+    parser.write(text).close();
+  } catch (e) {
+    throw e instanceof XmlRejected ? e : new XmlRejected(`The message is not well-formed XML: ${firstLine(e)}`);
+  }
+  if (failure !== undefined) throw new XmlRejected(`The message is not well-formed XML: ${firstLine(failure)}`);
+  if (root === undefined) throw new XmlRejected('The message has no root element');
+  return root;
+}
+
+function elementOf(tag: SaxesTagNS, position: number, parentScope: Readonly<Record<string, string>> | undefined): XmlElement {
+  const attrs = new Map<string, string>();
+  for (const a of Object.values(tag.attributes)) {
+    if (a.prefix === '' && a.local !== 'xmlns') attrs.set(a.local, a.value);
+  }
+  const declared = tag.ns;
+  const scope = Object.keys(declared).length === 0 ? (parentScope ?? {}) : { ...(parentScope ?? {}), ...declared };
+  return { ns: tag.uri, local: tag.local, attrs, children: [], text: '', innerStart: position, innerEnd: position, scope };
+}
+
+/** True if a `<!DOCTYPE` occurs outside CDATA sections and comments (where it would be plain text). */
+function hasDoctypeOutsideCdata(text: string): boolean {
+  const stripped = text.replace(/<!\[CDATA\[[\s\S]*?\]\]>/g, '').replace(/<!--[\s\S]*?-->/g, '');
+  return /<!DOCTYPE/i.test(stripped);
+}
+
+function firstLine(e: unknown): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  return (msg.split('\n')[0] ?? msg).slice(0, 200);
+}
+
+/** Child elements of `el` in namespace `ns`. */
+export function childrenIn(el: XmlElement, ns: string): XmlElement[] {
+  return el.children.filter((c) => c.ns === ns);
+}
+
+/** Escapes text for element content. */
+export function escapeText(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** Escapes text for a double-quoted attribute value. */
+export function escapeAttr(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/"/g, '&quot;').replace(/\r/g, '&#13;').replace(/\n/g, '&#10;').replace(/\t/g, '&#9;');
+}
