@@ -131,7 +131,8 @@ export async function createTaxiwayServer(config: Config, opts: ServerOptions = 
       { provide: READINESS, useValue: readiness },
     ]),
     adapter,
-    { logger: ['error', 'warn'] },
+    // Bodies are read by the tenancy hook's parser (TAXII 2.1) or as raw bytes (TAXII 1.x), never by Nest's JSON parser.
+    { logger: ['error', 'warn'], bodyParser: false },
   );
   app.useGlobalFilters(new TaxiiExceptionFilter());
   await app.init();

@@ -91,7 +91,7 @@ export function parseXml(text: string, limits: XmlLimits = DEFAULT_XML_LIMITS): 
   parser.on('closetag', (tag: SaxesTagNS) => {
     const frame = stack.pop();
     if (frame === undefined) return;
-    frame.el.innerEnd = tag.isSelfClosing ? frame.el.innerStart : text.lastIndexOf('</', parser.position);
+    frame.el.innerEnd = tag.isSelfClosing ? frame.el.innerStart : text.lastIndexOf('</', parser.position - 1);
   });
   const onText = (t: string): void => {
     const top = stack[stack.length - 1];

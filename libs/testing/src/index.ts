@@ -1,3 +1,4 @@
 export * from './postgres';
 export * from './stix';
 export * from './kube';
+export * from './stix1';
