@@ -141,7 +141,8 @@ async function exchange(req: FastifyRequest, reply: FastifyReply, deps: Taxii1Ht
   try {
     const root = visibleRoot(deps.catalog, params.apiRoot, auth.principal);
     const inboxCollection = params.collection === undefined ? undefined : ownInbox(deps, root, auth.principal, params.collection);
-    answer = await deps.service.handle(msg, { principal: auth.principal, root, service, inboxCollection });
+    const client = /^cabby\b/i.test(header(req, 'user-agent') ?? '') ? 'cabby' : undefined;
+    answer = await deps.service.handle(msg, { principal: auth.principal, root, service, inboxCollection, client });
   } catch (e) {
     answer = failureAnswer(e, req.log, req.id);
   }

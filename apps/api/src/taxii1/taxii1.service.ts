@@ -56,6 +56,8 @@ export interface Taxii1Call {
   readonly service: Taxii1ServiceName;
   /** Set on a collection's own inbox (`/taxii1/{root}/inbox/{collection}`). */
   readonly inboxCollection?: CollectionInfo | undefined;
+  /** A client whose known quirks are accommodated (from its User-Agent). */
+  readonly client?: 'cabby' | undefined;
 }
 
 /** A Poll_Response whose content blocks are read from the store while it is written. */
@@ -216,7 +218,9 @@ export class Taxii1Service {
     if (msg.action === 'UNSUBSCRIBE') {
       // Unsubscribing from a subscription that does not exist succeeds and changes nothing (§7.2.2 step 3).
       if (sub !== undefined) await this.store.unsubscribe(sub.pk);
-      return respond([{ id, status: 'UNSUBSCRIBED', pollInstances: [] }]);
+      // cabby reads Subscription_Parameters from every subscription of a 1.1 answer: copy them, or the defaults.
+      const parameters = msg.version === '1.1' ? { responseType: sub?.responseType ?? 'FULL', contentBindings: sub?.contentBindings ?? [] } : undefined;
+      return respond([{ id, status: 'UNSUBSCRIBED', parameters, pollInstances: [] }]);
     }
     if (sub === undefined) throw new Taxii1Status('NOT_FOUND', `You have no subscription ${id} to ${msg.collectionName}`, [['ITEM', id]]);
     if (msg.action === 'STATUS') return respond([this.record(sub, msg.version, call.root, true)]);
@@ -341,6 +345,12 @@ export class Taxii1Service {
       ]);
     }
     const parts = rs.cuts.length - 1;
+    // cabby (0.1.23) asks for the part after the last one and stops only at a part without content
+    // blocks: it gets that empty, final part; every other client the INVALID_RESPONSE_PART the
+    // specification prescribes (ADR 0010).
+    if (msg.partNumber === parts + 1 && call.client === 'cabby') {
+      return this.part(call, collection, { collectionName: msg.collectionName, subscriptionId: rs.subscriptionId, recordCount: rs.recordCount, partialCount: false, resultId: rs.id, cuts: [rs.cuts[parts] ?? null, rs.cuts[parts] ?? 0], bindings: rs.contentBindings, part: 1, number: msg.partNumber });
+    }
     if (msg.partNumber > parts) {
       throw new Taxii1Status('INVALID_RESPONSE_PART', `Result set ${msg.resultId} has ${parts} parts`, [['MAX_PART_NUMBER', String(parts)]]);
     }
@@ -368,11 +378,14 @@ export class Taxii1Service {
       cuts: readonly (number | null)[];
       bindings: readonly BindingFilter[];
       part: number;
+      /** The part number to report, when it is not `part` (cabby's empty final part). */
+      number?: number;
     },
   ): PollAnswer {
     const after = p.cuts[p.part - 1] ?? undefined;
     const through = p.cuts[p.part] ?? 0;
     const more = p.part < p.cuts.length - 1;
+    const window = after !== undefined && after >= through ? undefined : { collectionPk: collection.pk, afterUs: after, throughUs: through, bindings: p.bindings };
     return this.pollAnswer(call, collection, {
       response: {
         kind: 'poll_response',
@@ -380,14 +393,14 @@ export class Taxii1Service {
         subscriptionId: p.subscriptionId,
         more,
         resultId: p.resultId,
-        partNumber: p.part,
+        partNumber: p.number ?? p.part,
         exclusiveBeginUs: after,
         inclusiveEndUs: through,
         recordCount: p.recordCount,
         partialCount: p.partialCount,
         blocks: [],
       },
-      window: { collectionPk: collection.pk, afterUs: after, throughUs: through, bindings: p.bindings },
+      window,
     });
   }
 
