@@ -35,7 +35,12 @@ export interface T1Res {
 /** Every TAXII message body received, for validation against the official schemas at the end of a file. */
 export const received: string[] = [];
 
-export async function post(base: string, path: string, body: string, opts: { v?: V; auth?: string | undefined; headers?: Record<string, string | undefined> } = {}): Promise<T1Res> {
+export async function post(
+  base: string,
+  path: string,
+  body: string,
+  opts: { v?: V; auth?: string | undefined; headers?: Record<string, string | undefined> } = {},
+): Promise<T1Res> {
   const headers: Record<string, string> = { ...headersFor(opts.v ?? '1.1') };
   if (opts.auth !== undefined) headers['authorization'] = opts.auth;
   for (const [k, v] of Object.entries(opts.headers ?? {})) {
@@ -116,7 +121,9 @@ export function discovery(v: V = '1.1', id = mid(v)): string {
 }
 
 export function collectionInfo(v: V = '1.1', id = mid(v)): string {
-  return v === '1.1' ? `<taxii_11:Collection_Information_Request ${decl(v)} message_id="${id}"/>` : `<taxii:Feed_Information_Request ${decl(v)} message_id="${id}"/>`;
+  return v === '1.1'
+    ? `<taxii_11:Collection_Information_Request ${decl(v)} message_id="${id}"/>`
+    : `<taxii:Feed_Information_Request ${decl(v)} message_id="${id}"/>`;
 }
 
 export interface InboxBlock {
@@ -168,7 +175,9 @@ export function poll(collection: string, o: PollOpts = {}): string {
   const selector =
     o.subscriptionId !== undefined
       ? `<taxii_11:Subscription_ID>${o.subscriptionId}</taxii_11:Subscription_ID>`
-      : `<taxii_11:Poll_Parameters allow_asynch="false"><taxii_11:Response_Type>${o.countOnly === true ? 'COUNT_ONLY' : 'FULL'}</taxii_11:Response_Type>${(o.bindings ?? [])
+      : `<taxii_11:Poll_Parameters allow_asynch="false"><taxii_11:Response_Type>${o.countOnly === true ? 'COUNT_ONLY' : 'FULL'}</taxii_11:Response_Type>${(
+          o.bindings ?? []
+        )
           .map((b) => `<taxii_11:Content_Binding binding_id="${b}"/>`)
           .join('')}</taxii_11:Poll_Parameters>`;
   return `<taxii_11:Poll_Request ${decl(v)} message_id="${o.id ?? mid(v)}" collection_name="${collection}">${begin}${end}${selector}</taxii_11:Poll_Request>`;

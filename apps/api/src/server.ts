@@ -115,12 +115,16 @@ export async function createTaxiwayServer(config: Config, opts: ServerOptions = 
     onError: (err: unknown, dropped: number) => fastify.log.error({ err, dropped }, 'audit flush failed; will retry'),
   });
   const taxii = new TaxiiService(store, new CursorCodec(cursorKey, config.cursorTtlSeconds), config, { audit, meter });
-  const pushWorker = config.taxii1.enabled && config.taxii1.pushEnabled ? new PushWorker(taxii1Store, catalog, config.taxii1, fastify.log, config.metricsEnabled ? metrics : undefined) : undefined;
-  if (config.taxii1.enabled) {
-    const taxii1 = new Taxii1Service(taxii1Store, catalog, config, { audit, meter, nudgePush: () => pushWorker?.nudge() });
-    const jwt = new JwtIssuer(await catalogStore.secret('taxii1-jwt-hmac'), config.taxii1.jwtTtlSeconds);
-    installTaxii1(fastify, { service: taxii1, store: taxii1Store, catalog, verifier, limiter, jwt, config, metrics: config.metricsEnabled ? metrics : undefined });
-  }
+  const pushWorker = await installTaxii1Services(fastify, {
+    store: taxii1Store,
+    catalog,
+    catalogStore,
+    verifier,
+    limiter,
+    config,
+    metrics: config.metricsEnabled ? metrics : undefined,
+    observers: { audit, meter },
+  });
   let metricsServer: Server | undefined;
   let metricsUrl = '';
   const app = await NestFactory.create<NestFastifyApplication>(
@@ -294,6 +298,33 @@ function schedulePurges(store: ObjectStore, audit: SqlAuditLog, config: Config, 
   }, HOUR_MS);
   purge.unref();
   return purge;
+}
+
+/**
+ * The TAXII 1.x services (unless TAXII1_ENABLED=false) and their push worker (unless
+ * TAXII1_PUSH_ENABLED=false), which is returned to be started and stopped with the server.
+ */
+async function installTaxii1Services(
+  fastify: FastifyInstance,
+  d: {
+    store: SqlTaxii1Store;
+    catalog: CatalogService;
+    catalogStore: SqlCatalogStore;
+    verifier: CredentialVerifier;
+    limiter: AccessLimiter;
+    config: Config;
+    metrics: ApiMetrics | undefined;
+    observers: { audit: SqlAuditLog; meter: SharingMeter };
+  },
+): Promise<PushWorker | undefined> {
+  if (!d.config.taxii1.enabled) return undefined;
+  const pushWorker = d.config.taxii1.pushEnabled
+    ? new PushWorker({ store: d.store, catalog: d.catalog, config: d.config.taxii1, log: fastify.log, metrics: d.metrics })
+    : undefined;
+  const service = new Taxii1Service(d.store, d.catalog, d.config, { ...d.observers, nudgePush: () => pushWorker?.nudge() });
+  const jwt = new JwtIssuer(await d.catalogStore.secret('taxii1-jwt-hmac'), d.config.taxii1.jwtTtlSeconds);
+  installTaxii1(fastify, { service, store: d.store, catalog: d.catalog, verifier: d.verifier, limiter: d.limiter, jwt, config: d.config, metrics: d.metrics });
+  return pushWorker;
 }
 
 /** Outbox depth at scrape time (one small aggregate query). */

@@ -104,9 +104,16 @@ describe('TAXII 1.x push delivery', () => {
   const sent: string[] = [];
 
   const call = (path: string, body: string, v: '1.0' | '1.1' = '1.1'): Promise<T1Res> => post(s.url, path, body, { auth: alice, v });
-  const subscribe = async (address: string, o: { v?: '1.0' | '1.1'; bindings?: string[]; responseType?: 'FULL' | 'COUNT_ONLY'; collection?: string } = {}): Promise<string> => {
+  const subscribe = async (
+    address: string,
+    o: { v?: '1.0' | '1.1'; bindings?: string[]; responseType?: 'FULL' | 'COUNT_ONLY'; collection?: string } = {},
+  ): Promise<string> => {
     const v = o.v ?? '1.1';
-    const r = await call(`${A}/collection-management/`, subscription(o.collection ?? 'rw', { v, action: 'SUBSCRIBE', push: { address }, bindings: o.bindings ?? [], responseType: o.responseType ?? 'FULL' }), v);
+    const r = await call(
+      `${A}/collection-management/`,
+      subscription(o.collection ?? 'rw', { v, action: 'SUBSCRIBE', push: { address }, bindings: o.bindings ?? [], responseType: o.responseType ?? 'FULL' }),
+      v,
+    );
     const sub = child(r.root, 'Subscription');
     const id = child(sub, 'Subscription_ID')?.text ?? sub?.attrs.get('subscription_id');
     if (id === undefined) throw new Error(`no subscription: ${r.text}`);
@@ -269,7 +276,9 @@ describe('TAXII 1.x push delivery', () => {
     try {
       const r = await receiver();
       r.behaviour = () => 'http500';
-      const sr = await post(other.url, `${A}/collection-management/`, subscription('rw', { action: 'SUBSCRIBE', push: { address: r.address } }), { auth: alice });
+      const sr = await post(other.url, `${A}/collection-management/`, subscription('rw', { action: 'SUBSCRIBE', push: { address: r.address } }), {
+        auth: alice,
+      });
       const id = child(child(sr.root, 'Subscription'), 'Subscription_ID')!.text;
       expect(status(await post(other.url, `${A}/inbox/rw/`, inbox([{ content: pkg('lost') }]), { auth: alice })).type).toBe('SUCCESS');
       await until('giving up', async () => (await other.server.taxii1Store.outbox(id))[0]?.state === 'failed');
@@ -289,7 +298,8 @@ describe('TAXII 1.x push delivery', () => {
   it('refuses push addresses outside TAXII1_PUSH_ALLOWED_HOSTS', async () => {
     const other = await startServer(STATE, { env: { TAXII1_PUSH_ALLOWED_HOSTS: '.example.org,inbox.example.com' } });
     try {
-      const sub = (address: string): Promise<T1Res> => post(other.url, `${A}/collection-management/`, subscription('rw', { action: 'SUBSCRIBE', push: { address } }), { auth: alice });
+      const sub = (address: string): Promise<T1Res> =>
+        post(other.url, `${A}/collection-management/`, subscription('rw', { action: 'SUBSCRIBE', push: { address } }), { auth: alice });
       expect(status(await sub('http://127.0.0.1:1/')).type).toBe('DENIED');
       expect((await sub('http://feeds.example.org/inbox')).root?.local).toBe('Subscription_Management_Response');
       expect((await sub('http://inbox.example.com/')).root?.local).toBe('Subscription_Management_Response');

@@ -111,7 +111,11 @@ describe('TAXII 1.x services over HTTP (PostgreSQL)', () => {
       expect(r.headers.get('x-taxii-accept')).toBeNull();
       expect(r.root?.ns).toBe(NS11);
       expect(r.root?.attrs.get('in_response_to')).toBe(id);
-      const services = children(r.root, 'Service_Instance').map((si) => [si.attrs.get('service_type'), si.attrs.get('service_version'), child(si, 'Address')?.text]);
+      const services = children(r.root, 'Service_Instance').map((si) => [
+        si.attrs.get('service_type'),
+        si.attrs.get('service_version'),
+        child(si, 'Address')?.text,
+      ]);
       expect(services).toEqual([
         ['DISCOVERY', 'urn:taxii.mitre.org:services:1.1', `${s.url}${A}/discovery/`],
         ['COLLECTION_MANAGEMENT', 'urn:taxii.mitre.org:services:1.1', `${s.url}${A}/collection-management/`],
@@ -149,7 +153,9 @@ describe('TAXII 1.x services over HTTP (PostgreSQL)', () => {
       // carol may only write rw: a drop box, with an inbox and nothing to poll.
       const carol = await call(`${A}/collection-management/`, collectionInfo(), { auth: basic('carol') });
       const only = children(carol.root, 'Collection');
-      expect(only.map((c) => [c.attrs.get('collection_name'), children(c, 'Polling_Service').length, children(c, 'Receiving_Inbox_Service').length])).toEqual([['rw', 0, 1]]);
+      expect(only.map((c) => [c.attrs.get('collection_name'), children(c, 'Polling_Service').length, children(c, 'Receiving_Inbox_Service').length])).toEqual([
+        ['rw', 0, 1],
+      ]);
     });
 
     it('lists 1.0 feeds with content bindings (the 1.0 schema requires one) and leaves out drop boxes', async () => {
@@ -185,7 +191,8 @@ describe('TAXII 1.x services over HTTP (PostgreSQL)', () => {
       expect(r.status).toBe(200);
       expect(r.headers.get('x-taxii-content-type')).toBe('urn:taxii.mitre.org:message:xml:1.1');
       expect(status(r).type).toBe(type);
-      if (type === 'UNSUPPORTED_MESSAGE') expect(status(r).details['SUPPORTED_BINDING']).toEqual(['urn:taxii.mitre.org:message:xml:1.1', 'urn:taxii.mitre.org:message:xml:1.0']);
+      if (type === 'UNSUPPORTED_MESSAGE')
+        expect(status(r).details['SUPPORTED_BINDING']).toEqual(['urn:taxii.mitre.org:message:xml:1.1', 'urn:taxii.mitre.org:message:xml:1.0']);
     });
 
     it('answers 406 when Accept excludes application/xml, with the X-TAXII headers', async () => {
@@ -234,14 +241,26 @@ describe('TAXII 1.x services over HTTP (PostgreSQL)', () => {
       await s.server.catalog.reload();
       expect((await call(`${A}/discovery/`, discovery(), { auth: `Bearer ${key.key}` })).root?.local).toBe('Discovery_Response');
 
-      const login = await fetch(`${s.url}/taxii1/auth`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'alice', password: 'alice-pw' }) });
+      const login = await fetch(`${s.url}/taxii1/auth`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: 'alice', password: 'alice-pw' }),
+      });
       expect(login.status).toBe(200);
       const { token } = (await login.json()) as { token: string };
       expect((await call(`${A}/discovery/`, discovery(), { auth: `Bearer ${token}` })).root?.local).toBe('Discovery_Response');
-      const form = await fetch(`${s.url}/management/auth`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'username=alice&password=alice-pw' });
+      const form = await fetch(`${s.url}/management/auth`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'username=alice&password=alice-pw',
+      });
       expect(form.status).toBe(200);
 
-      const bad = await fetch(`${s.url}/taxii1/auth`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'alice', password: 'x' }) });
+      const bad = await fetch(`${s.url}/taxii1/auth`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: 'alice', password: 'x' }),
+      });
       expect(bad.status).toBe(401);
       const forged = `${token.split('.').slice(0, 2).join('.')}.AAAA`;
       expect(status(await call(`${A}/discovery/`, discovery(), { auth: `Bearer ${forged}` })).type).toBe('UNAUTHORIZED');
@@ -304,14 +323,33 @@ describe('TAXII 1.x services over HTTP (PostgreSQL)', () => {
     });
 
     it.each([
-      ['a Poll_Request with both Subscription_ID and Poll_Parameters', `<taxii_11:Poll_Request xmlns:taxii_11="${NS11}" message_id="m1" collection_name="rw"><taxii_11:Subscription_ID>x</taxii_11:Subscription_ID><taxii_11:Poll_Parameters/></taxii_11:Poll_Request>`, '/poll/'],
+      [
+        'a Poll_Request with both Subscription_ID and Poll_Parameters',
+        `<taxii_11:Poll_Request xmlns:taxii_11="${NS11}" message_id="m1" collection_name="rw"><taxii_11:Subscription_ID>x</taxii_11:Subscription_ID><taxii_11:Poll_Parameters/></taxii_11:Poll_Request>`,
+        '/poll/',
+      ],
       ['a Poll_Request with neither', `<taxii_11:Poll_Request xmlns:taxii_11="${NS11}" message_id="m1" collection_name="rw"/>`, '/poll/'],
-      ['children out of schema order', `<taxii_11:Poll_Request xmlns:taxii_11="${NS11}" message_id="m1" collection_name="rw"><taxii_11:Inclusive_End_Timestamp>2026-01-01T00:00:00Z</taxii_11:Inclusive_End_Timestamp><taxii_11:Exclusive_Begin_Timestamp>2025-01-01T00:00:00Z</taxii_11:Exclusive_Begin_Timestamp><taxii_11:Poll_Parameters/></taxii_11:Poll_Request>`, '/poll/'],
+      [
+        'children out of schema order',
+        `<taxii_11:Poll_Request xmlns:taxii_11="${NS11}" message_id="m1" collection_name="rw"><taxii_11:Inclusive_End_Timestamp>2026-01-01T00:00:00Z</taxii_11:Inclusive_End_Timestamp><taxii_11:Exclusive_Begin_Timestamp>2025-01-01T00:00:00Z</taxii_11:Exclusive_Begin_Timestamp><taxii_11:Poll_Parameters/></taxii_11:Poll_Request>`,
+        '/poll/',
+      ],
       ['an end label not after the begin label', poll('rw', { id: 'm1', begin: '2026-01-01T00:00:00.000001Z', end: '2026-01-01T00:00:00.000001Z' }), '/poll/'],
       ['a label without a time zone', poll('rw', { id: 'm1', begin: '2026-01-01T00:00:00' }), '/poll/'],
       ['a label with seven fractional digits', poll('rw', { id: 'm1', begin: '2026-01-01T00:00:00.1234567Z' }), '/poll/'],
-      ['a Content_Block without Content', `<taxii_11:Inbox_Message xmlns:taxii_11="${NS11}" message_id="m1"><taxii_11:Content_Block><taxii_11:Content_Binding binding_id="x"/></taxii_11:Content_Block></taxii_11:Inbox_Message>`, '/inbox/rw/'],
-      ['a Record_Count below the number of blocks', inbox([{ content: 'a' }, { content: 'b' }], { id: 'm1', extra: '' }).replace('\n<taxii_11:Content_Block>', '<taxii_11:Record_Count>1</taxii_11:Record_Count>\n<taxii_11:Content_Block>'), '/inbox/rw/'],
+      [
+        'a Content_Block without Content',
+        `<taxii_11:Inbox_Message xmlns:taxii_11="${NS11}" message_id="m1"><taxii_11:Content_Block><taxii_11:Content_Binding binding_id="x"/></taxii_11:Content_Block></taxii_11:Inbox_Message>`,
+        '/inbox/rw/',
+      ],
+      [
+        'a Record_Count below the number of blocks',
+        inbox([{ content: 'a' }, { content: 'b' }], { id: 'm1', extra: '' }).replace(
+          '\n<taxii_11:Content_Block>',
+          '<taxii_11:Record_Count>1</taxii_11:Record_Count>\n<taxii_11:Content_Block>',
+        ),
+        '/inbox/rw/',
+      ],
       ['a message for another service', discovery('1.1', 'm1'), '/poll/'],
     ])('answers %s with BAD_MESSAGE in response to its id', async (_what, body, path) => {
       const r = await call(`${A}${path}`, body);
@@ -340,7 +378,12 @@ describe('TAXII 1.x services over HTTP (PostgreSQL)', () => {
         `<ind:Indicator xmlns:ind="urn:ind" uses-prefix-from-the-message="yes"><stix:Ref/></ind:Indicator>`,
       ];
       const body = inbox(
-        contents.map((c, i) => ({ content: c, binding: i === 2 ? 'urn:example.com:json' : STIX12, ...(i === 0 && { subtype: 'urn:example.com:subtype:a' }), label: '2001-01-01T00:00:00Z' })),
+        contents.map((c, i) => ({
+          content: c,
+          binding: i === 2 ? 'urn:example.com:json' : STIX12,
+          ...(i === 0 && { subtype: 'urn:example.com:subtype:a' }),
+          label: '2001-01-01T00:00:00Z',
+        })),
         { dest: ['parts'] },
       ).replace(`xmlns:taxii_11="${NS11}"`, `xmlns:taxii_11="${NS11}" xmlns:stix="http://stix.mitre.org/stix-1"`);
       expect(status(await call(`${A}/inbox/`, body)).type).toBe('SUCCESS');
@@ -512,7 +555,8 @@ describe('TAXII 1.x services over HTTP (PostgreSQL)', () => {
   });
 
   describe('subscriptions', () => {
-    const sub = (o: Parameters<typeof subscription>[1], auth = alice): Promise<T1Res> => call(`${A}/collection-management/`, subscription('rw', o), { auth, v: o.v ?? '1.1' });
+    const sub = (o: Parameters<typeof subscription>[1], auth = alice): Promise<T1Res> =>
+      call(`${A}/collection-management/`, subscription('rw', o), { auth, v: o.v ?? '1.1' });
     const subOf = (r: T1Res): { id: string | undefined; status: string | undefined } => {
       expect(r.root?.local, r.text.slice(0, 400)).toBe('Subscription_Management_Response');
       const s1 = child(r.root, 'Subscription');
@@ -563,7 +607,11 @@ describe('TAXII 1.x services over HTTP (PostgreSQL)', () => {
       ['PAUSE without Subscription_ID', { action: 'PAUSE' }, 'BAD_MESSAGE'],
       ['an unsupported push protocol', { action: 'SUBSCRIBE', push: { address: 'smtp://x', protocol: 'urn:example.com:smtp' } }, 'UNSUPPORTED_PROTOCOL'],
       ['an address that does not match the protocol', { action: 'SUBSCRIBE', push: { address: 'https://x.example/inbox' } }, 'UNSUPPORTED_PROTOCOL'],
-      ['an unsupported delivery message binding', { action: 'SUBSCRIBE', push: { address: 'http://x.example/', binding: 'urn:cert.europa.eu:message:json:1.0' } }, 'UNSUPPORTED_MESSAGE'],
+      [
+        'an unsupported delivery message binding',
+        { action: 'SUBSCRIBE', push: { address: 'http://x.example/', binding: 'urn:cert.europa.eu:message:json:1.0' } },
+        'UNSUPPORTED_MESSAGE',
+      ],
       ['a query', { action: 'SUBSCRIBE', query: true }, 'UNSUPPORTED_QUERY'],
     ] as const)('refuses %s and creates nothing', async (_what, o, type) => {
       const before = children((await sub({ action: 'STATUS' })).root, 'Subscription').length;

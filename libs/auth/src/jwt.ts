@@ -47,14 +47,17 @@ export class JwtIssuer {
     const sig = Buffer.from(parts[2] ?? '', 'base64url');
     const expected = this.mac(`${parts[0]}.${parts[1]}`);
     if (sig.length !== expected.length || !timingSafeEqual(sig, expected)) return undefined;
-    let claims: unknown;
-    try {
-      claims = JSON.parse(Buffer.from(parts[1] ?? '', 'base64url').toString('utf8'));
-    } catch {
-      return undefined;
-    }
-    if (!isClaims(claims) || claims.exp * 1000 <= nowMs) return undefined;
-    return claims;
+    const claims = decodeClaims(parts[1] ?? '');
+    return claims !== undefined && claims.exp * 1000 > nowMs ? claims : undefined;
+  }
+}
+
+function decodeClaims(payload: string): JwtClaims | undefined {
+  try {
+    const claims: unknown = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
+    return isClaims(claims) ? claims : undefined;
+  } catch {
+    return undefined;
   }
 }
 

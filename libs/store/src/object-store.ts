@@ -212,6 +212,18 @@ function partition(outcome: Outcomes): { successes: StatusDetail[]; failures: St
   return { successes, failures };
 }
 
+/** Counts new rows against the quota and queues them for TAXII 1.x push subscriptions that take STIX 2.1. */
+async function countInserted(em: EntityManager, collectionPk: number, inserted: readonly InsertedRow[]): Promise<void> {
+  await em.query(`UPDATE collections SET object_count = object_count + $2 WHERE pk = $1`, [collectionPk, inserted.length]);
+  let first = Number.MAX_SAFE_INTEGER;
+  let last = 0;
+  for (const r of inserted) {
+    first = Math.min(first, r.date_added_us);
+    last = Math.max(last, r.date_added_us);
+  }
+  await enqueuePushes(em, { collectionPk, afterUs: first - 1, throughUs: last, stix21: true });
+}
+
 export class SqlObjectStore implements ObjectStore {
   private sinceAnalyze = 0;
   private analyzing: Promise<void> | undefined;
@@ -303,11 +315,7 @@ export class SqlObjectStore implements ObjectStore {
       collectionPk,
       unique.map((u) => u.record),
     );
-    if (inserted.length > 0) {
-      await em.query(`UPDATE collections SET object_count = object_count + $2 WHERE pk = $1`, [collectionPk, inserted.length]);
-      const added = inserted.map((r) => r.date_added_us);
-      await enqueuePushes(em, collectionPk, Math.min(...added) - 1, Math.max(...added), true);
-    }
+    if (inserted.length > 0) await countInserted(em, collectionPk, inserted);
     const multi = multiVersionIds(inserted);
     if (multi.length > 0) await em.query(DEMOTE_SQL, [collectionPk, multi]);
     this.noteInserted(inserted.length);

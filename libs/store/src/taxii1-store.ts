@@ -241,7 +241,7 @@ export class SqlTaxii1Store {
     );
     const first = rows[0]?.first_us ?? 0;
     const last = rows[0]?.last_us ?? 0;
-    await enqueuePushes(em, collectionPk, first - 1, last, false);
+    await enqueuePushes(em, { collectionPk, afterUs: first - 1, throughUs: last, stix21: false });
     return { collectionPk, count: blocks.length, bytes: bytes.reduce((a, b) => a + b, 0), firstUs: first, lastUs: last };
   }
 
@@ -251,13 +251,16 @@ export class SqlTaxii1Store {
    * label assigned later is above it), the number of matching records, and the labels at which a
    * result longer than `partSize` is cut into parts.
    */
-  async openWindow(
-    collectionPk: number,
-    afterUs: number | undefined,
-    requestedThroughUs: number | undefined,
-    bindings: readonly BindingFilter[],
-    partSize: number,
-  ): Promise<{ throughUs: number; count: number; cuts: number[] }> {
+  async openWindow(w: {
+    readonly collectionPk: number;
+    readonly afterUs: number | undefined;
+    /** The requested upper bound; undefined = none. */
+    readonly throughUs: number | undefined;
+    readonly bindings: readonly BindingFilter[];
+    readonly partSize: number;
+  }): Promise<{ throughUs: number; count: number; cuts: number[] }> {
+    const { collectionPk, afterUs, bindings, partSize } = w;
+    const requestedThroughUs = w.throughUs;
     return this.ds.transaction('REPEATABLE READ', async (em) => {
       const [c] = await em.query<{ last_added_us: number }[]>(`SELECT last_added_us FROM collections WHERE pk = $1`, [collectionPk]);
       const newest = c?.last_added_us ?? 0;
@@ -507,8 +510,12 @@ async function mergeFollowers(em: EntityManager, headPk: number, subscriptionPk:
  * Queues one outbox entry per push subscription of the collection for the records just added in
  * (afterUs, throughUs]. STIX 2.1 writes only concern subscriptions that asked for their binding.
  */
-export async function enqueuePushes(em: EntityManager, collectionPk: number, afterUs: number, throughUs: number, stix21: boolean): Promise<void> {
-  const filter = stix21 ? `AND content_bindings @> '[{"id": "${STIX21_BINDING_ID}"}]'::jsonb` : '';
+export async function enqueuePushes(
+  em: EntityManager,
+  added: { readonly collectionPk: number; readonly afterUs: number; readonly throughUs: number; readonly stix21: boolean },
+): Promise<void> {
+  const { collectionPk, afterUs, throughUs } = added;
+  const filter = added.stix21 ? `AND content_bindings @> '[{"id": "${STIX21_BINDING_ID}"}]'::jsonb` : '';
   await em.query(
     `INSERT INTO taxii1_outbox (subscription_pk, begin_us, end_us)
      SELECT pk, $2, $3 FROM taxii1_subscriptions WHERE collection_pk = $1 AND push_address IS NOT NULL ${filter}`,

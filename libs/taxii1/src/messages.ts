@@ -103,12 +103,7 @@ export interface InboxMessage extends Envelope {
 }
 
 export type Taxii1Request =
-  | DiscoveryRequest
-  | CollectionInformationRequest
-  | SubscriptionManagementRequest
-  | PollRequest
-  | PollFulfillmentRequest
-  | InboxMessage;
+  DiscoveryRequest | CollectionInformationRequest | SubscriptionManagementRequest | PollRequest | PollFulfillmentRequest | InboxMessage;
 
 /** Service address triple (BIND3 in the digest). */
 export interface ServiceAddress {
@@ -196,10 +191,4 @@ export interface OutboundInbox {
   readonly blocks: readonly ContentBlock[];
 }
 
-export type Taxii1Response =
-  | StatusMessage
-  | DiscoveryResponse
-  | CollectionInformationResponse
-  | SubscriptionManagementResponse
-  | PollResponse
-  | OutboundInbox;
+export type Taxii1Response = StatusMessage | DiscoveryResponse | CollectionInformationResponse | SubscriptionManagementResponse | PollResponse | OutboundInbox;

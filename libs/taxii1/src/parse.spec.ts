@@ -30,31 +30,68 @@ describe('parseRequest (1.1)', () => {
 
   it('reads poll requests with parameters or a subscription id, and fulfilment requests', () => {
     const p = parseRequest(
-      b(`<taxii_11:Poll_Request xmlns:taxii_11="${NS11}" message_id="1" collection_name="c"><taxii_11:Exclusive_Begin_Timestamp>2026-01-01T00:00:00Z</taxii_11:Exclusive_Begin_Timestamp><taxii_11:Poll_Parameters allow_asynch="false"><taxii_11:Response_Type>COUNT_ONLY</taxii_11:Response_Type><taxii_11:Content_Binding binding_id="urn:a"/></taxii_11:Poll_Parameters></taxii_11:Poll_Request>`),
+      b(
+        `<taxii_11:Poll_Request xmlns:taxii_11="${NS11}" message_id="1" collection_name="c"><taxii_11:Exclusive_Begin_Timestamp>2026-01-01T00:00:00Z</taxii_11:Exclusive_Begin_Timestamp><taxii_11:Poll_Parameters allow_asynch="false"><taxii_11:Response_Type>COUNT_ONLY</taxii_11:Response_Type><taxii_11:Content_Binding binding_id="urn:a"/></taxii_11:Poll_Parameters></taxii_11:Poll_Request>`,
+      ),
       '1.1',
     );
-    expect(p).toMatchObject({ kind: 'poll', collectionName: 'c', exclusiveBeginUs: Date.UTC(2026, 0, 1) * 1000, parameters: { responseType: 'COUNT_ONLY', contentBindings: [{ id: 'urn:a', subtypes: [] }] } });
+    expect(p).toMatchObject({
+      kind: 'poll',
+      collectionName: 'c',
+      exclusiveBeginUs: Date.UTC(2026, 0, 1) * 1000,
+      parameters: { responseType: 'COUNT_ONLY', contentBindings: [{ id: 'urn:a', subtypes: [] }] },
+    });
     const f = parseRequest(b(`<taxii_11:Poll_Fulfillment xmlns:taxii_11="${NS11}" message_id="2" collection_name="c" result_id="r"/>`), '1.1');
     expect(f).toMatchObject({ kind: 'poll_fulfillment', resultId: 'r', partNumber: 1 });
   });
 
   it('ignores extended headers and accepts a trailing signature', () => {
     const m = parseRequest(
-      b(`<taxii_11:Discovery_Request xmlns:taxii_11="${NS11}" message_id="1"><taxii_11:Extended_Headers><taxii_11:Extended_Header name="urn:x">v</taxii_11:Extended_Header></taxii_11:Extended_Headers><ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"/></taxii_11:Discovery_Request>`),
+      b(
+        `<taxii_11:Discovery_Request xmlns:taxii_11="${NS11}" message_id="1"><taxii_11:Extended_Headers><taxii_11:Extended_Header name="urn:x">v</taxii_11:Extended_Header></taxii_11:Extended_Headers><ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"/></taxii_11:Discovery_Request>`,
+      ),
       '1.1',
     );
     expect(m.kind).toBe('discovery');
   });
 
   it.each([
-    ['SUBSCRIBE without parameters', `<taxii_11:Subscription_Management_Request xmlns:taxii_11="${NS11}" message_id="1" action="SUBSCRIBE" collection_name="c"/>`, /if and only if/],
-    ['STATUS with parameters', `<taxii_11:Subscription_Management_Request xmlns:taxii_11="${NS11}" message_id="1" action="STATUS" collection_name="c"><taxii_11:Subscription_Parameters/></taxii_11:Subscription_Management_Request>`, /if and only if/],
-    ['an unknown action', `<taxii_11:Subscription_Management_Request xmlns:taxii_11="${NS11}" message_id="1" action="MODIFY" collection_name="c"/>`, /must be one of/],
-    ['Delivery_Parameters without allow_asynch', `<taxii_11:Poll_Request xmlns:taxii_11="${NS11}" message_id="1" collection_name="c"><taxii_11:Poll_Parameters><taxii_11:Delivery_Parameters/></taxii_11:Poll_Parameters></taxii_11:Poll_Request>`, /allow_asynch/],
-    ['a part number of 0', `<taxii_11:Poll_Fulfillment xmlns:taxii_11="${NS11}" message_id="1" collection_name="c" result_id="r" result_part_number="0"/>`, /positive integer/],
-    ['a foreign element among TAXII children', `<taxii_11:Discovery_Request xmlns:taxii_11="${NS11}" message_id="1"><x:y xmlns:x="urn:x"/></taxii_11:Discovery_Request>`, /foreign namespace/],
+    [
+      'SUBSCRIBE without parameters',
+      `<taxii_11:Subscription_Management_Request xmlns:taxii_11="${NS11}" message_id="1" action="SUBSCRIBE" collection_name="c"/>`,
+      /if and only if/,
+    ],
+    [
+      'STATUS with parameters',
+      `<taxii_11:Subscription_Management_Request xmlns:taxii_11="${NS11}" message_id="1" action="STATUS" collection_name="c"><taxii_11:Subscription_Parameters/></taxii_11:Subscription_Management_Request>`,
+      /if and only if/,
+    ],
+    [
+      'an unknown action',
+      `<taxii_11:Subscription_Management_Request xmlns:taxii_11="${NS11}" message_id="1" action="MODIFY" collection_name="c"/>`,
+      /must be one of/,
+    ],
+    [
+      'Delivery_Parameters without allow_asynch',
+      `<taxii_11:Poll_Request xmlns:taxii_11="${NS11}" message_id="1" collection_name="c"><taxii_11:Poll_Parameters><taxii_11:Delivery_Parameters/></taxii_11:Poll_Parameters></taxii_11:Poll_Request>`,
+      /allow_asynch/,
+    ],
+    [
+      'a part number of 0',
+      `<taxii_11:Poll_Fulfillment xmlns:taxii_11="${NS11}" message_id="1" collection_name="c" result_id="r" result_part_number="0"/>`,
+      /positive integer/,
+    ],
+    [
+      'a foreign element among TAXII children',
+      `<taxii_11:Discovery_Request xmlns:taxii_11="${NS11}" message_id="1"><x:y xmlns:x="urn:x"/></taxii_11:Discovery_Request>`,
+      /foreign namespace/,
+    ],
     ['text where elements belong', `<taxii_11:Discovery_Request xmlns:taxii_11="${NS11}" message_id="1">hello</taxii_11:Discovery_Request>`, /unexpected text/],
-    ['two subtypes on a block', `<taxii_11:Inbox_Message xmlns:taxii_11="${NS11}" message_id="1"><taxii_11:Content_Block><taxii_11:Content_Binding binding_id="a"><taxii_11:Subtype subtype_id="1"/><taxii_11:Subtype subtype_id="2"/></taxii_11:Content_Binding><taxii_11:Content/></taxii_11:Content_Block></taxii_11:Inbox_Message>`, /at most one subtype/],
+    [
+      'two subtypes on a block',
+      `<taxii_11:Inbox_Message xmlns:taxii_11="${NS11}" message_id="1"><taxii_11:Content_Block><taxii_11:Content_Binding binding_id="a"><taxii_11:Subtype subtype_id="1"/><taxii_11:Subtype subtype_id="2"/></taxii_11:Content_Binding><taxii_11:Content/></taxii_11:Content_Block></taxii_11:Inbox_Message>`,
+      /at most one subtype/,
+    ],
   ])('refuses %s as a bad message, keeping its message id', (_what, xml, why) => {
     let err: unknown;
     try {
@@ -75,12 +112,21 @@ describe('parseRequest (1.1)', () => {
 describe('parseRequest (1.0)', () => {
   it('reads feed names, attribute subscription ids and text content bindings', () => {
     const m = parseRequest(
-      b(`<taxii:Poll_Request xmlns:taxii="${NS10}" message_id="12" feed_name="f" subscription_id="s"><taxii:Content_Binding>urn:stix.mitre.org:xml:1.1.1</taxii:Content_Binding></taxii:Poll_Request>`),
+      b(
+        `<taxii:Poll_Request xmlns:taxii="${NS10}" message_id="12" feed_name="f" subscription_id="s"><taxii:Content_Binding>urn:stix.mitre.org:xml:1.1.1</taxii:Content_Binding></taxii:Poll_Request>`,
+      ),
       '1.0',
     );
-    expect(m).toMatchObject({ kind: 'poll', collectionName: 'f', subscriptionId: 's', parameters: { contentBindings: [{ id: 'urn:stix.mitre.org:xml:1.1.1', subtypes: [] }] } });
+    expect(m).toMatchObject({
+      kind: 'poll',
+      collectionName: 'f',
+      subscriptionId: 's',
+      parameters: { contentBindings: [{ id: 'urn:stix.mitre.org:xml:1.1.1', subtypes: [] }] },
+    });
     const s = parseRequest(
-      b(`<taxii:Subscription_Management_Request xmlns:taxii="${NS10}" message_id="13" action="SUBSCRIBE" feed_name="f"><taxii:Push_Parameters><taxii:Protocol_Binding>urn:taxii.mitre.org:protocol:http:1.0</taxii:Protocol_Binding><taxii:Address>http://x/</taxii:Address><taxii:Message_Binding>urn:taxii.mitre.org:message:xml:1.0</taxii:Message_Binding><taxii:Content_Binding>urn:a</taxii:Content_Binding></taxii:Push_Parameters></taxii:Subscription_Management_Request>`),
+      b(
+        `<taxii:Subscription_Management_Request xmlns:taxii="${NS10}" message_id="13" action="SUBSCRIBE" feed_name="f"><taxii:Push_Parameters><taxii:Protocol_Binding>urn:taxii.mitre.org:protocol:http:1.0</taxii:Protocol_Binding><taxii:Address>http://x/</taxii:Address><taxii:Message_Binding>urn:taxii.mitre.org:message:xml:1.0</taxii:Message_Binding><taxii:Content_Binding>urn:a</taxii:Content_Binding></taxii:Push_Parameters></taxii:Subscription_Management_Request>`,
+      ),
       '1.0',
     );
     expect(s).toMatchObject({ kind: 'subscription_management', action: 'SUBSCRIBE', push: { address: 'http://x/', contentBindings: [{ id: 'urn:a' }] } });
@@ -88,7 +134,11 @@ describe('parseRequest (1.0)', () => {
 
   it('refuses message ids that are not digits, PAUSE, and UNSUBSCRIBE without an id', () => {
     expect(() => parseRequest(b(`<taxii:Discovery_Request xmlns:taxii="${NS10}" message_id="x1"/>`), '1.0')).toThrow(/digits/);
-    expect(() => parseRequest(b(`<taxii:Subscription_Management_Request xmlns:taxii="${NS10}" message_id="1" action="PAUSE" feed_name="f"/>`), '1.0')).toThrow(/one of/);
-    expect(() => parseRequest(b(`<taxii:Subscription_Management_Request xmlns:taxii="${NS10}" message_id="1" action="UNSUBSCRIBE" feed_name="f"/>`), '1.0')).toThrow(/subscription_id/);
+    expect(() => parseRequest(b(`<taxii:Subscription_Management_Request xmlns:taxii="${NS10}" message_id="1" action="PAUSE" feed_name="f"/>`), '1.0')).toThrow(
+      /one of/,
+    );
+    expect(() =>
+      parseRequest(b(`<taxii:Subscription_Management_Request xmlns:taxii="${NS10}" message_id="1" action="UNSUBSCRIBE" feed_name="f"/>`), '1.0'),
+    ).toThrow(/subscription_id/);
   });
 });

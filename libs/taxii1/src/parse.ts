@@ -91,29 +91,35 @@ class Reader {
   }
 
   message(root: XmlElement): Taxii1Request {
-    const base = { version: this.version, messageId: this.messageId };
-    const v11 = this.version === '1.1';
-    switch (root.local) {
-      case 'Discovery_Request':
-        this.sequence(root, [EH, SIGNATURE]);
-        return { ...base, kind: 'discovery' };
-      case v11 ? 'Collection_Information_Request' : 'Feed_Information_Request':
-        this.sequence(root, [EH, SIGNATURE]);
-        return { ...base, kind: 'collection_information' };
-      case 'Subscription_Management_Request':
-        return v11 ? this.subscription11(root) : this.subscription10(root);
-      case 'Poll_Request':
-        return v11 ? this.poll11(root) : this.poll10(root);
-      case 'Poll_Fulfillment':
-        if (v11) return this.fulfillment(root);
-        break;
-      case 'Inbox_Message':
-        return v11 ? this.inbox11(root) : this.inbox10(root);
-      default:
-        break;
-    }
-    throw this.bad(`${root.local} is not a TAXII ${this.version} request message`);
+    const read = (this.version === '1.1' ? this.readers11 : this.readers10)[root.local];
+    if (read === undefined) throw this.bad(`${root.local} is not a TAXII ${this.version} request message`);
+    return read(root);
   }
+
+  private empty(kind: 'discovery' | 'collection_information'): (root: XmlElement) => Taxii1Request {
+    return (root) => {
+      this.sequence(root, [EH, SIGNATURE]);
+      return { version: this.version, messageId: this.messageId, kind };
+    };
+  }
+
+  /** The request messages of each version, by root element name. */
+  private readonly readers11: Readonly<Record<string, (root: XmlElement) => Taxii1Request>> = {
+    Discovery_Request: this.empty('discovery'),
+    Collection_Information_Request: this.empty('collection_information'),
+    Subscription_Management_Request: (r) => this.subscription11(r),
+    Poll_Request: (r) => this.poll11(r),
+    Poll_Fulfillment: (r) => this.fulfillment(r),
+    Inbox_Message: (r) => this.inbox11(r),
+  };
+
+  private readonly readers10: Readonly<Record<string, (root: XmlElement) => Taxii1Request>> = {
+    Discovery_Request: this.empty('discovery'),
+    Feed_Information_Request: this.empty('collection_information'),
+    Subscription_Management_Request: (r) => this.subscription10(r),
+    Poll_Request: (r) => this.poll10(r),
+    Inbox_Message: (r) => this.inbox10(r),
+  };
 
   /**
    * Checks the children against an XSD sequence (TAXII children in `ns`, then an optional
@@ -214,23 +220,33 @@ class Reader {
   private subscription11(root: XmlElement): SubscriptionManagementRequest {
     const action = this.enumAttr<SubscriptionAction>(root, 'action', ['SUBSCRIBE', 'UNSUBSCRIBE', 'PAUSE', 'RESUME', 'STATUS']);
     const parts = this.sequence(root, [EH, ['Subscription_ID', 0, 1], ['Subscription_Parameters', 0, 1], ['Push_Parameters', 0, 1], SIGNATURE]);
-    const subscriptionId = this.text(parts.get('Subscription_ID')?.[0]);
-    if (['UNSUBSCRIBE', 'PAUSE', 'RESUME'].includes(action) && (subscriptionId === undefined || subscriptionId === '')) {
-      throw this.bad(`${action} needs a Subscription_ID`);
-    }
+    const subscriptionId = this.subscriptionIdFor(action, parts.get('Subscription_ID')?.[0]);
+    const subscribe = action === 'SUBSCRIBE';
     const paramsEl = parts.get('Subscription_Parameters')?.[0];
-    if ((action === 'SUBSCRIBE') !== (paramsEl !== undefined)) throw this.bad('Subscription_Parameters must be present if and only if the action is SUBSCRIBE');
-    const pushEl = parts.get('Push_Parameters')?.[0];
+    if (subscribe !== (paramsEl !== undefined)) throw this.bad('Subscription_Parameters must be present if and only if the action is SUBSCRIBE');
+    // Push parameters are only meaningful for SUBSCRIBE and ignored otherwise.
+    const pushEl = subscribe ? parts.get('Push_Parameters')?.[0] : undefined;
     return {
       version: '1.1',
       messageId: this.messageId,
       kind: 'subscription_management',
       collectionName: this.attr(root, 'collection_name'),
       action,
-      subscriptionId: action === 'SUBSCRIBE' ? undefined : subscriptionId,
-      parameters: paramsEl === undefined ? undefined : this.subscriptionParameters(paramsEl),
-      push: pushEl === undefined || action !== 'SUBSCRIBE' ? undefined : this.push(pushEl),
+      subscriptionId,
+      parameters: this.optional(paramsEl, (e) => this.subscriptionParameters(e)),
+      push: this.optional(pushEl, (e) => this.push(e)),
     };
+  }
+
+  /** Required for UNSUBSCRIBE, PAUSE and RESUME, optional for STATUS, ignored for SUBSCRIBE. */
+  private subscriptionIdFor(action: SubscriptionAction, el: XmlElement | undefined): string | undefined {
+    const id = this.text(el) ?? '';
+    if (['UNSUBSCRIBE', 'PAUSE', 'RESUME'].includes(action) && id === '') throw this.bad(`${action} needs a Subscription_ID`);
+    return action === 'SUBSCRIBE' || id === '' ? undefined : id;
+  }
+
+  private optional<T>(el: XmlElement | undefined, read: (el: XmlElement) => T): T | undefined {
+    return el === undefined ? undefined : read(el);
   }
 
   private subscriptionParameters(el: XmlElement): SubscriptionParameters {

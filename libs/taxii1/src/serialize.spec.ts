@@ -4,9 +4,19 @@ import { parseXml } from './xml';
 
 describe('serializeMessage', () => {
   it('writes 1.1 status details as name/value pairs and 1.0 details as the space-separated value', () => {
-    const msg = { kind: 'status', type: 'UNSUPPORTED_MESSAGE', message: 'no <json> & co', details: [['SUPPORTED_BINDING', 'a'], ['SUPPORTED_BINDING', 'b']] } as const;
+    const msg = {
+      kind: 'status',
+      type: 'UNSUPPORTED_MESSAGE',
+      message: 'no <json> & co',
+      details: [
+        ['SUPPORTED_BINDING', 'a'],
+        ['SUPPORTED_BINDING', 'b'],
+      ],
+    } as const;
     const v11 = serializeMessage(msg, '1.1', 'r1', 'm1');
-    expect(v11).toContain('<taxii_11:Status_Detail><taxii_11:Detail name="SUPPORTED_BINDING">a</taxii_11:Detail><taxii_11:Detail name="SUPPORTED_BINDING">b</taxii_11:Detail></taxii_11:Status_Detail>');
+    expect(v11).toContain(
+      '<taxii_11:Status_Detail><taxii_11:Detail name="SUPPORTED_BINDING">a</taxii_11:Detail><taxii_11:Detail name="SUPPORTED_BINDING">b</taxii_11:Detail></taxii_11:Status_Detail>',
+    );
     expect(v11).toContain('<taxii_11:Message>no &lt;json&gt; &amp; co</taxii_11:Message>');
     expect(serializeMessage(msg, '1.0', '1', '2')).toContain('<taxii:Status_Detail>a b</taxii:Status_Detail>');
   });
@@ -26,7 +36,14 @@ describe('serializeMessage', () => {
         inclusiveEndUs: 1,
         recordCount: 1,
         partialCount: false,
-        blocks: [{ binding: 'urn:b', content, contentNs: { p: 'urn:p', taxii_11: 'http://taxii.mitre.org/messages/taxii_xml_binding-1.1', '': 'urn:d' }, timestampLabelUs: 1 }],
+        blocks: [
+          {
+            binding: 'urn:b',
+            content,
+            contentNs: { p: 'urn:p', taxii_11: 'http://taxii.mitre.org/messages/taxii_xml_binding-1.1', '': 'urn:d' },
+            timestampLabelUs: 1,
+          },
+        ],
       },
       '1.1',
       'r',
@@ -37,7 +54,11 @@ describe('serializeMessage', () => {
   });
 
   it('splits a message where its content blocks go', () => {
-    const { head, tail } = serializeAround({ kind: 'poll_response', collectionName: 'c', more: false, partNumber: 1, inclusiveEndUs: 0, recordCount: 0, partialCount: false, blocks: [] }, '1.1', 'r');
+    const { head, tail } = serializeAround(
+      { kind: 'poll_response', collectionName: 'c', more: false, partNumber: 1, inclusiveEndUs: 0, recordCount: 0, partialCount: false, blocks: [] },
+      '1.1',
+      'r',
+    );
     expect(tail).toBe('</taxii_11:Poll_Response>');
     expect(head.endsWith('</taxii_11:Record_Count>')).toBe(true);
   });

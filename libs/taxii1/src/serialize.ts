@@ -257,17 +257,13 @@ function writeSubscriptionResponse(w: Writer, msg: SubscriptionManagementRespons
 
 function writePollResponse(w: Writer, msg: PollResponse, head: Attrs): void {
   if (w.version === '1.0') {
-    w.root(
-      'Poll_Response',
-      [...head, ['feed_name', msg.collectionName], ['subscription_id', msg.subscriptionId]],
-      () => {
-        w.leaf('Message', msg.message);
-        // 1.0 reports an inclusive lower bound: the exclusive one plus the label resolution, 1 µs (digest D14).
-        if (msg.exclusiveBeginUs !== undefined) w.leaf('Inclusive_Begin_Timestamp', formatLabel(msg.exclusiveBeginUs + 1));
-        w.leaf('Inclusive_End_Timestamp', formatLabel(msg.inclusiveEndUs));
-        msg.blocks.forEach((b) => w.block(b));
-      },
-    );
+    w.root('Poll_Response', [...head, ['feed_name', msg.collectionName], ['subscription_id', msg.subscriptionId]], () => {
+      w.leaf('Message', msg.message);
+      // 1.0 reports an inclusive lower bound: the exclusive one plus the label resolution, 1 µs (digest D14).
+      if (msg.exclusiveBeginUs !== undefined) w.leaf('Inclusive_Begin_Timestamp', formatLabel(msg.exclusiveBeginUs + 1));
+      w.leaf('Inclusive_End_Timestamp', formatLabel(msg.inclusiveEndUs));
+      msg.blocks.forEach((b) => w.block(b));
+    });
     return;
   }
   const attrs: Attrs = [

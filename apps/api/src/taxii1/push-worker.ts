@@ -1,7 +1,8 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Taxii1Config } from '@taxiway/config';
 import type { ApiMetrics } from '@taxiway/metrics';
-import type { Delivery, SqlTaxii1Store } from '@taxiway/store';
+import type { CollectionInfo } from '@taxiway/domain';
+import type { Delivery, SqlTaxii1Store, SubscriptionRow } from '@taxiway/store';
 import {
   MESSAGE_BINDING,
   NS,
@@ -15,6 +16,15 @@ import {
 } from '@taxiway/taxii1';
 import type { CatalogService } from '../catalog/catalog.service';
 import { hostAllowed, toContentBlock } from './taxii1.service';
+
+export interface PushWorkerDeps {
+  readonly store: SqlTaxii1Store;
+  readonly catalog: CatalogService;
+  readonly config: Taxii1Config;
+  readonly log: FastifyBaseLogger;
+  /** Undefined with METRICS_ENABLED=false. */
+  readonly metrics: ApiMetrics | undefined;
+}
 
 /** Deliveries claimed per scan, and so the most pushes in flight from one replica. */
 const CLAIM_BATCH = 8;
@@ -32,13 +42,15 @@ export class PushWorker {
   private again = false;
   private stopped = false;
 
-  constructor(
-    private readonly store: SqlTaxii1Store,
-    private readonly catalog: CatalogService,
-    private readonly config: Taxii1Config,
-    private readonly log: FastifyBaseLogger,
-    private readonly metrics: ApiMetrics | undefined,
-  ) {}
+  private readonly store: SqlTaxii1Store;
+  private readonly catalog: CatalogService;
+  private readonly config: Taxii1Config;
+  private readonly log: FastifyBaseLogger;
+  private readonly metrics: ApiMetrics | undefined;
+
+  constructor(deps: PushWorkerDeps) {
+    ({ store: this.store, catalog: this.catalog, config: this.config, log: this.log, metrics: this.metrics } = deps);
+  }
 
   start(): void {
     this.timer = setInterval(() => this.nudge(), this.config.pushIntervalMs);
@@ -117,36 +129,48 @@ export class PushWorker {
    * COUNT_ONLY subscriptions, which are told the count.
    */
   private async push(d: Delivery): Promise<{ count: number; throughUs: number }> {
+    const { collection, address } = this.target(d.subscription);
     const sub = d.subscription;
-    if (sub.push === undefined) throw new Error('the subscription has no push parameters');
-    const collection = this.catalog.collectionByPk(sub.collectionPk);
-    const principal = this.catalog.byPk(sub.principalPk);
-    // Access is checked at delivery time: a subscriber that lost its read grant receives nothing.
-    if (collection === undefined || principal === undefined || principal.disabled || !this.catalog.access(collection, principal.pk).read) {
-      throw new Error('the subscriber may no longer read the collection');
-    }
-    const url = new URL(sub.push.address);
-    if (!hostAllowed(url.hostname, this.config.pushAllowedHosts)) throw new Error(`pushing to ${url.hostname} is not allowed (TAXII1_PUSH_ALLOWED_HOSTS)`);
-    const version = versionOfBinding(sub.push.messageBinding) ?? sub.version;
+    const version = versionOfBinding(address.messageBinding) ?? sub.version;
     const window = { collectionPk: collection.pk, afterUs: d.afterUs, throughUs: d.throughUs, bindings: sub.contentBindings };
     const countOnly = sub.responseType === 'COUNT_ONLY';
     const rows = countOnly ? [] : await this.store.blocks(window, this.config.pushMaxBlocks);
     const throughUs = rows.length === this.config.pushMaxBlocks ? rows[rows.length - 1]!.labelUs : d.throughUs;
-    if (rows.length === 0 && !countOnly) return { count: 0, throughUs };
-    const recordCount = countOnly ? (await this.store.openWindow(collection.pk, d.afterUs, d.throughUs, sub.contentBindings, Number.MAX_SAFE_INTEGER)).count : rows.length;
-    if (countOnly && recordCount === 0) return { count: 0, throughUs };
+    const recordCount = countOnly ? (await this.store.openWindow({ ...window, partSize: Number.MAX_SAFE_INTEGER })).count : rows.length;
+    if (recordCount === 0) return { count: 0, throughUs };
     const { head, tail } = serializeAround(
-      { kind: 'inbox_message', source: { collectionName: collection.name, subscriptionId: sub.id, beginUs: d.afterUs, endUs: throughUs }, recordCount, blocks: [] },
+      {
+        kind: 'inbox_message',
+        source: { collectionName: collection.name, subscriptionId: sub.id, beginUs: d.afterUs, endUs: throughUs },
+        recordCount,
+        blocks: [],
+      },
       version,
       '',
     );
     const body = head + serializeBlocks(rows.map(toContentBlock), version) + tail;
-    await this.post(sub.push.address, sub.push.protocol === PROTOCOL_HTTPS, version, body);
+    await this.post(address.address, { https: address.protocol === PROTOCOL_HTTPS, version, body });
     return { count: rows.length, throughUs };
   }
 
+  /**
+   * Where a subscription's content goes, checked at delivery time: the subscriber must still exist,
+   * be enabled and read the collection, and the address must still be allowed.
+   */
+  private target(sub: SubscriptionRow): { collection: CollectionInfo; address: NonNullable<SubscriptionRow['push']> } {
+    if (sub.push === undefined) throw new Error('the subscription has no push parameters');
+    const collection = this.catalog.collectionByPk(sub.collectionPk);
+    const principal = this.catalog.byPk(sub.principalPk);
+    if (collection === undefined || principal === undefined || principal.disabled || !this.catalog.access(collection, principal.pk).read) {
+      throw new Error('the subscriber may no longer read the collection');
+    }
+    const host = new URL(sub.push.address).hostname;
+    if (!hostAllowed(host, this.config.pushAllowedHosts)) throw new Error(`pushing to ${host} is not allowed (TAXII1_PUSH_ALLOWED_HOSTS)`);
+    return { collection, address: sub.push };
+  }
+
   /** POSTs the message with the TAXII request headers and requires a SUCCESS Status Message back. */
-  private async post(address: string, https: boolean, version: Taxii1Version, body: string): Promise<void> {
+  private async post(address: string, { https, version, body }: { https: boolean; version: Taxii1Version; body: string }): Promise<void> {
     const res = await fetch(address, {
       method: 'POST',
       headers: {
@@ -165,7 +189,8 @@ export class PushWorker {
     const text = (await res.text()).slice(0, 1_000_000);
     if (res.status !== 200) throw new Error(`the inbox answered HTTP ${res.status}`);
     const status = statusOf(text, version);
-    if (status.type !== 'SUCCESS') throw new Error(`the inbox answered ${status.type}${status.message === undefined ? '' : `: ${status.message.slice(0, 300)}`}`);
+    if (status.type !== 'SUCCESS')
+      throw new Error(`the inbox answered ${status.type}${status.message === undefined ? '' : `: ${status.message.slice(0, 300)}`}`);
   }
 }
 
@@ -181,9 +206,10 @@ function statusOf(xml: string, version: Taxii1Version): { type: string; message:
   try {
     root = parseXml(xml, { maxDepth: 20, maxElements: 1000 });
   } catch (e) {
-    throw new Error(`the inbox's answer is not a TAXII message: ${e instanceof Error ? e.message : String(e)}`);
+    throw new Error(`the inbox's answer is not a TAXII message: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
   }
-  if (root.ns !== NS[version] || root.local !== 'Status_Message') throw new Error(`the inbox answered with ${root.local}, not a TAXII ${version} Status_Message`);
+  if (root.ns !== NS[version] || root.local !== 'Status_Message')
+    throw new Error(`the inbox answered with ${root.local}, not a TAXII ${version} Status_Message`);
   const message = root.children.find((c) => c.local === 'Message')?.text.trim();
   return { type: root.attrs.get('status_type') ?? 'FAILURE', message };
 }

@@ -18,6 +18,7 @@ import {
   serializeMessage,
   versionOfBinding,
   versionOfServices,
+  type StatusType,
   type Taxii1Request,
   type Taxii1Version,
 } from '@taxiway/taxii1';
@@ -90,64 +91,80 @@ export function installTaxii1(fastify: FastifyInstance, deps: Taxii1HttpDeps): v
 async function notPost(req: FastifyRequest, reply: FastifyReply): Promise<void> {
   const version = sniffVersion(req.headers, undefined);
   const status = new Taxii1Status('BAD_MESSAGE', 'TAXII 1.x services take HTTP POST only');
-  await sendAnswer(reply.code(405).header('allow', 'POST'), version, transportIsHttps(req), status.toMessage(), '0');
+  await sendAnswer(reply.code(405).header('allow', 'POST'), { version, https: transportIsHttps(req), answer: status.toMessage(), inResponseTo: '0' });
+}
+
+/** What one exchange answers, and with what HTTP status; `message` names the request for the metrics. */
+interface Outcome {
+  readonly version: Taxii1Version;
+  readonly https: boolean;
+  readonly http: number;
+  readonly answer: Taxii1Answer;
+  readonly inResponseTo: string;
+  readonly message: string;
 }
 
 async function exchange(req: FastifyRequest, reply: FastifyReply, deps: Taxii1HttpDeps, service: Taxii1ServiceName): Promise<void> {
-  const params = req.params as { apiRoot: string; collection?: string };
+  const o = await outcome(req, deps, service);
+  count(deps, { root: (req.params as { apiRoot: string }).apiRoot, version: o.version, message: o.message, answer: answerLabel(o.answer) });
+  await sendAnswer(reply.code(o.http), o, deps.store);
+}
+
+/**
+ * Headers first (they say how to read and answer), then credentials, then the message. An
+ * unauthenticated caller is told UNAUTHORIZED whatever else is wrong (digest §7.2.2 step 1).
+ */
+async function outcome(req: FastifyRequest, deps: Taxii1HttpDeps, service: Taxii1ServiceName): Promise<Outcome> {
   let neg: Negotiated;
   try {
     neg = negotiate(req);
   } catch (e) {
     if (!(e instanceof EarlyAnswer)) throw e;
-    await sendAnswer(reply.code(e.httpStatus), e.version, transportIsHttps(req), e.status.toMessage(), '0');
-    count(deps, params.apiRoot, e.version, 'unknown', e.status.type);
-    return;
+    return { version: e.version, https: transportIsHttps(req), http: e.httpStatus, answer: e.status.toMessage(), inResponseTo: '0', message: 'unknown' };
   }
   const auth = await authenticate(req, deps);
-  const body = req.body as Buffer | TooLarge | undefined;
-  let msg: Taxii1Request | undefined;
-  let early: { status: Taxii1Status; http: number } | undefined;
-  if (body === undefined || !Buffer.isBuffer(body)) {
-    const limit = body === undefined ? 0 : body.limit;
-    early = { status: new Taxii1Status('BAD_MESSAGE', body === undefined ? 'The request has no body' : `The message exceeds this API root's limit of ${limit} bytes`), http: body === undefined ? 200 : 413 };
-  } else {
-    try {
-      msg = parseRequest(body, neg.version, { maxDepth: deps.config.taxii1.maxDepth, maxElements: deps.config.taxii1.maxElements });
-    } catch (e) {
-      if (!(e instanceof BadMessage)) throw e;
-      early = { status: new Taxii1Status('BAD_MESSAGE', e.message), http: 200 };
-      if (auth.principal !== undefined) {
-        await sendAnswer(reply, neg.version, neg.https, early.status.toMessage(), e.messageId ?? '0');
-        count(deps, params.apiRoot, neg.version, 'unknown', 'BAD_MESSAGE');
-        return;
-      }
-    }
+  const read = readMessage(req.body, neg.version, deps.config);
+  const base = { version: neg.version, https: neg.https, inResponseTo: read.messageId ?? '0' };
+  if (auth.principal === undefined) return { ...base, http: 200, answer: auth.refusal.toMessage(), message: read.msg?.kind ?? 'unknown' };
+  if (read.msg === undefined) return { ...base, http: read.http, answer: read.status.toMessage(), message: 'unknown' };
+  return { ...base, http: 200, answer: await handle(req, deps, { service, msg: read.msg, principal: auth.principal }), message: read.msg.kind };
+}
+
+type Read =
+  | { readonly msg: Taxii1Request; readonly messageId: string }
+  | { readonly msg?: undefined; readonly status: Taxii1Status; readonly http: number; readonly messageId: string | undefined };
+
+/** The request's message, or the BAD_MESSAGE it earns (HTTP 413 for a body over the limit). */
+function readMessage(body: unknown, version: Taxii1Version, config: Config): Read {
+  if (!Buffer.isBuffer(body)) {
+    const tooLarge = typeof body === 'object' && body !== null && (body as Partial<TooLarge>).tooLarge === true;
+    const message = tooLarge ? `The message exceeds this API root's limit of ${(body as TooLarge).limit} bytes` : 'The request has no body';
+    return { status: new Taxii1Status('BAD_MESSAGE', message), http: tooLarge ? 413 : 200, messageId: undefined };
   }
-  const inResponseTo = msg?.messageId ?? '0';
-  // Authentication comes first: an unauthenticated caller learns nothing else (digest §7.2.2 step 1).
-  if (auth.principal === undefined) {
-    await sendAnswer(reply, neg.version, neg.https, auth.refusal.toMessage(), inResponseTo);
-    count(deps, params.apiRoot, neg.version, msg?.kind ?? 'unknown', auth.refusal.type);
-    return;
-  }
-  if (early !== undefined || msg === undefined) {
-    const status = early?.status ?? new Taxii1Status('BAD_MESSAGE', 'The message could not be read');
-    await sendAnswer(reply.code(early?.http ?? 200), neg.version, neg.https, status.toMessage(), inResponseTo);
-    count(deps, params.apiRoot, neg.version, 'unknown', status.type);
-    return;
-  }
-  let answer: Taxii1Answer;
   try {
-    const root = visibleRoot(deps.catalog, params.apiRoot, auth.principal);
-    const inboxCollection = params.collection === undefined ? undefined : ownInbox(deps, root, auth.principal, params.collection);
-    const client = /^cabby\b/i.test(header(req, 'user-agent') ?? '') ? 'cabby' : undefined;
-    answer = await deps.service.handle(msg, { principal: auth.principal, root, service, inboxCollection, client });
+    const msg = parseRequest(body, version, { maxDepth: config.taxii1.maxDepth, maxElements: config.taxii1.maxElements });
+    return { msg, messageId: msg.messageId };
   } catch (e) {
-    answer = failureAnswer(e, req.log, req.id);
+    if (!(e instanceof BadMessage)) throw e;
+    return { status: new Taxii1Status('BAD_MESSAGE', e.message), http: 200, messageId: e.messageId };
   }
-  count(deps, params.apiRoot, neg.version, msg.kind, answerLabel(answer));
-  await sendAnswer(reply, neg.version, neg.https, answer, msg.messageId, deps.store);
+}
+
+/** Runs the exchange for an authenticated caller; any failure becomes a Status Message. */
+async function handle(
+  req: FastifyRequest,
+  deps: Taxii1HttpDeps,
+  x: { service: Taxii1ServiceName; msg: Taxii1Request; principal: PrincipalInfo },
+): Promise<Taxii1Answer> {
+  const params = req.params as { apiRoot: string; collection?: string };
+  try {
+    const root = visibleRoot(deps.catalog, params.apiRoot, x.principal);
+    const inboxCollection = params.collection === undefined ? undefined : ownInbox(deps, root, x.principal, params.collection);
+    const client = /^cabby\b/i.test(header(req, 'user-agent') ?? '') ? 'cabby' : undefined;
+    return await deps.service.handle(x.msg, { principal: x.principal, root, service: x.service, inboxCollection, client });
+  } catch (e) {
+    return failureAnswer(e, req.log, req.id);
+  }
 }
 
 function failureAnswer(e: unknown, log: FastifyBaseLogger, requestId: string): Taxii1Answer {
@@ -161,10 +178,10 @@ function answerLabel(a: Taxii1Answer): string {
   return a.kind === 'poll_stream' ? 'poll_response' : a.kind;
 }
 
-function count(deps: Taxii1HttpDeps, rootPath: string, version: Taxii1Version, message: string, answer: string): void {
+function count(deps: Taxii1HttpDeps, l: { root: string; version: Taxii1Version; message: string; answer: string }): void {
   // Label by API root only when it exists, so arbitrary paths cannot grow the metric's label set.
-  const root = deps.catalog.rootByPath(rootPath)?.path ?? 'unknown';
-  deps.metrics?.taxii1Messages.inc({ api_root: root, version, message, answer });
+  const root = deps.catalog.rootByPath(l.root)?.path ?? 'unknown';
+  deps.metrics?.taxii1Messages.inc({ api_root: root, version: l.version, message: l.message, answer: l.answer });
 }
 
 /** The API root at `path` if the principal may use it; NOT_FOUND alike for missing and foreign roots. */
@@ -217,6 +234,38 @@ const SUPPORTED_BINDINGS: readonly (readonly [string, string])[] = [
  * Content-Type is XML and Accept admits XML.
  */
 function negotiate(req: FastifyRequest): Negotiated {
+  const version = messageVersion(req);
+  const refuse = (type: StatusType, message: string, details: readonly (readonly [string, string])[] = SUPPORTED_BINDINGS, http = 200): EarlyAnswer =>
+    new EarlyAnswer(version, new Taxii1Status(type, message, details), http);
+  if (!acceptsBinding(header(req, 'x-taxii-accept'), version))
+    throw refuse('UNSUPPORTED_MESSAGE', `This server answers a ${version} message in ${MESSAGE_BINDING[version]} only`);
+  const protocol = header(req, 'x-taxii-protocol')?.trim() ?? PROTOCOL_HTTP;
+  if (!PROTOCOLS.includes(protocol)) {
+    throw refuse(
+      'UNSUPPORTED_PROTOCOL',
+      `Protocol binding ${protocol} is not supported`,
+      PROTOCOLS.map((p) => ['SUPPORTED_PROTOCOL', p] as const),
+    );
+  }
+  checkMedia(req, refuse);
+  return { version, https: transportIsHttps(req) };
+}
+
+/** Content-Type must be XML; Accept must admit it (406 otherwise). */
+function checkMedia(
+  req: FastifyRequest,
+  refuse: (type: StatusType, message: string, details?: readonly (readonly [string, string])[], http?: number) => EarlyAnswer,
+): void {
+  const contentType = header(req, 'content-type')?.split(';')[0]?.trim().toLowerCase() ?? 'application/xml';
+  if (contentType !== 'application/xml' && contentType !== 'text/xml') {
+    throw refuse('UNSUPPORTED_MESSAGE', `Content-Type ${contentType} is not the XML message binding's application/xml`);
+  }
+  if (!acceptsXml(header(req, 'accept')))
+    throw refuse('UNSUPPORTED_MESSAGE', 'Accept does not admit application/xml, the only media type of the answer', [], 406);
+}
+
+/** The version X-TAXII-Content-Type and X-TAXII-Services agree on; UNSUPPORTED_MESSAGE otherwise. */
+function messageVersion(req: FastifyRequest): Taxii1Version {
   const fallback = sniffVersion(req.headers, req.body);
   const unsupported = (message: string): EarlyAnswer => new EarlyAnswer(fallback, new Taxii1Status('UNSUPPORTED_MESSAGE', message, SUPPORTED_BINDINGS));
   const ct = header(req, 'x-taxii-content-type')?.trim();
@@ -225,29 +274,13 @@ function negotiate(req: FastifyRequest): Negotiated {
   const services = versionOfServices(header(req, 'x-taxii-services')?.trim());
   if (services === undefined) throw unsupported('X-TAXII-Services is missing or names no TAXII 1.x services version');
   if (services !== version) throw unsupported('X-TAXII-Content-Type and X-TAXII-Services name different TAXII versions');
-  const accept = header(req, 'x-taxii-accept');
-  if (accept !== undefined && accept.trim() !== '' && !accept.split(/[\s,]+/).includes(MESSAGE_BINDING[version])) {
-    throw new EarlyAnswer(version, new Taxii1Status('UNSUPPORTED_MESSAGE', `This server answers a ${version} message in ${MESSAGE_BINDING[version]} only`, SUPPORTED_BINDINGS));
-  }
-  const protocol = header(req, 'x-taxii-protocol')?.trim();
-  if (protocol !== undefined && !PROTOCOLS.includes(protocol)) {
-    throw new EarlyAnswer(
-      version,
-      new Taxii1Status(
-        'UNSUPPORTED_PROTOCOL',
-        `Protocol binding ${protocol} is not supported`,
-        PROTOCOLS.map((p) => ['SUPPORTED_PROTOCOL', p] as const),
-      ),
-    );
-  }
-  const contentType = header(req, 'content-type')?.split(';')[0]?.trim().toLowerCase();
-  if (contentType !== undefined && contentType !== 'application/xml' && contentType !== 'text/xml') {
-    throw new EarlyAnswer(version, new Taxii1Status('UNSUPPORTED_MESSAGE', `Content-Type ${contentType} is not the XML message binding's application/xml`, SUPPORTED_BINDINGS));
-  }
-  if (!acceptsXml(header(req, 'accept'))) {
-    throw new EarlyAnswer(version, new Taxii1Status('UNSUPPORTED_MESSAGE', 'Accept does not admit application/xml, the only media type of the answer'), 406);
-  }
-  return { version, https: transportIsHttps(req) };
+  return version;
+}
+
+/** X-TAXII-Accept: space-separated message bindings, most preferred first; absent = any. */
+function acceptsBinding(accept: string | undefined, version: Taxii1Version): boolean {
+  if (accept === undefined || accept.trim() === '') return true;
+  return accept.split(/[\s,]+/).includes(MESSAGE_BINDING[version]);
 }
 
 function acceptsXml(accept: string | undefined): boolean {
@@ -268,27 +301,39 @@ async function authenticate(req: FastifyRequest, deps: Taxii1HttpDeps): Promise<
   const now = Date.now();
   const raw = header(req, 'authorization');
   const bearer = /^bearer\s+(\S+)$/i.exec(raw?.trim() ?? '')?.[1];
-  let principal: PrincipalInfo | undefined;
-  let username: string | undefined;
-  if (bearer !== undefined && looksLikeJwt(bearer)) {
-    const claims = deps.jwt.verify(bearer, now);
-    const p = claims === undefined ? undefined : deps.catalog.byName(claims.sub);
-    principal = p !== undefined && !p.disabled ? p : undefined;
-  } else {
-    const cred = parseAuthorization(raw);
-    if (cred === undefined) return { refusal: new Taxii1Status('UNAUTHORIZED', 'This server requires authentication (HTTP Basic, an API key or a JWT from /taxii1/auth)') };
-    username = cred.kind === 'basic' ? cred.username : undefined;
-    const allowed = deps.limiter.authAllowed(req.ip, username, now);
-    if (!allowed.ok) return { refusal: retry('Too many failed authentication attempts; try again later', allowed.retryAfterMs) };
-    principal = await deps.verifier.verify(cred, now);
-  }
-  if (principal === undefined) {
-    deps.limiter.recordFailure(req.ip, username, now);
+  const found =
+    bearer !== undefined && looksLikeJwt(bearer) ? { principal: jwtPrincipal(deps, bearer, now), username: undefined } : await verified(req, deps, raw, now);
+  if ('refusal' in found) return found;
+  if (found.principal === undefined) {
+    deps.limiter.recordFailure(req.ip, found.username, now);
     return { refusal: new Taxii1Status('UNAUTHORIZED', 'The credentials were not accepted') };
   }
-  const take = deps.limiter.takeRequest(principal, now);
+  const take = deps.limiter.takeRequest(found.principal, now);
   if (!take.ok) return { refusal: retry('This client has exceeded its request rate', take.retryAfterMs) };
-  return { principal };
+  return { principal: found.principal };
+}
+
+/** The enabled principal a token from the login endpoint names. */
+function jwtPrincipal(deps: Taxii1HttpDeps, token: string, now: number): PrincipalInfo | undefined {
+  const claims = deps.jwt.verify(token, now);
+  const p = claims === undefined ? undefined : deps.catalog.byName(claims.sub);
+  return p !== undefined && !p.disabled ? p : undefined;
+}
+
+/** Checks Basic or API-key credentials, unless this address or user is throttled after failures. */
+async function verified(
+  req: FastifyRequest,
+  deps: Taxii1HttpDeps,
+  raw: string | undefined,
+  now: number,
+): Promise<{ readonly principal: PrincipalInfo | undefined; readonly username: string | undefined } | { readonly refusal: Taxii1Status }> {
+  const cred = parseAuthorization(raw);
+  if (cred === undefined)
+    return { refusal: new Taxii1Status('UNAUTHORIZED', 'This server requires authentication (HTTP Basic, an API key or a JWT from /taxii1/auth)') };
+  const username = cred.kind === 'basic' ? cred.username : undefined;
+  const allowed = deps.limiter.authAllowed(req.ip, username, now);
+  if (!allowed.ok) return { refusal: retry('Too many failed authentication attempts; try again later', allowed.retryAfterMs) };
+  return { principal: await deps.verifier.verify(cred, now), username };
 }
 
 function retry(message: string, afterMs: number): Taxii1Status {
@@ -305,7 +350,11 @@ function taxiiHeaders(reply: FastifyReply, version: Taxii1Version, https: boolea
     .header('x-taxii-protocol', https ? PROTOCOL_HTTPS : PROTOCOL_HTTP);
 }
 
-async function sendAnswer(reply: FastifyReply, version: Taxii1Version, https: boolean, answer: Taxii1Answer, inResponseTo: string, store?: SqlTaxii1Store): Promise<void> {
+async function sendAnswer(
+  reply: FastifyReply,
+  { version, https, answer, inResponseTo }: Pick<Outcome, 'version' | 'https' | 'answer' | 'inResponseTo'>,
+  store?: SqlTaxii1Store,
+): Promise<void> {
   taxiiHeaders(reply, version, https);
   if (answer.kind !== 'poll_stream') {
     await reply.send(serializeMessage(answer, version, inResponseTo));
@@ -364,7 +413,10 @@ async function login(req: FastifyRequest, reply: FastifyReply, deps: Taxii1HttpD
     await reply.code(401).header('content-type', 'application/json').send({ error: 'The credentials were not accepted' });
     return;
   }
-  await reply.header('content-type', 'application/json').header('cache-control', 'no-store').send({ token: deps.jwt.issue(principal.name, now) });
+  await reply
+    .header('content-type', 'application/json')
+    .header('cache-control', 'no-store')
+    .send({ token: deps.jwt.issue(principal.name, now) });
 }
 
 function loginCredentials(body: Buffer, contentType: string | undefined): { username: string; password: string } | undefined {

@@ -65,7 +65,9 @@ export interface PollAnswer {
   readonly kind: 'poll_stream';
   readonly response: PollResponse;
   /** The window to stream; undefined for COUNT_ONLY. */
-  readonly window: { readonly collectionPk: number; readonly afterUs: number | undefined; readonly throughUs: number; readonly bindings: readonly BindingFilter[] } | undefined;
+  readonly window:
+    | { readonly collectionPk: number; readonly afterUs: number | undefined; readonly throughUs: number; readonly bindings: readonly BindingFilter[] }
+    | undefined;
   readonly meter: () => void;
   /** Called with the number of blocks once streamed. */
   readonly served: (blocks: number) => void;
@@ -202,51 +204,54 @@ export class Taxii1Service {
 
   private async subscriptionManagement(msg: SubscriptionManagementRequest, call: Taxii1Call): Promise<SubscriptionManagementResponse> {
     const collection = this.readable(call, msg.collectionName);
-    const respond = (subs: SubscriptionRecord[], message?: string): SubscriptionManagementResponse => ({
-      kind: 'subscription_management_response',
-      collectionName: msg.collectionName,
-      message,
-      subscriptions: subs,
-    });
-    if (msg.action === 'SUBSCRIBE') return respond([await this.subscribe(msg, call, collection)]);
+    const subs = await this.subscriptionAction(msg, call, collection);
+    return { kind: 'subscription_management_response', collectionName: msg.collectionName, subscriptions: subs };
+  }
+
+  /** Carries out one action in the order §7.2.2 prescribes; returns the subscriptions to report. */
+  private async subscriptionAction(msg: SubscriptionManagementRequest, call: Taxii1Call, collection: CollectionInfo): Promise<SubscriptionRecord[]> {
+    if (msg.action === 'SUBSCRIBE') return [await this.subscribe(msg, call, collection)];
     if (msg.action === 'STATUS' && msg.subscriptionId === undefined) {
       const all = await this.store.subscriptions(collection.pk, call.principal.pk);
-      return respond(all.map((s) => this.record(s, msg.version, call.root, true)));
+      return all.map((s) => this.record(s, msg.version, call.root, true));
     }
     const id = msg.subscriptionId ?? '';
     const sub = await this.store.subscription(collection.pk, call.principal.pk, id);
-    if (msg.action === 'UNSUBSCRIBE') {
-      // Unsubscribing from a subscription that does not exist succeeds and changes nothing (§7.2.2 step 3).
-      if (sub !== undefined) await this.store.unsubscribe(sub.pk);
-      // cabby reads Subscription_Parameters from every subscription of a 1.1 answer: copy them, or the defaults.
-      const parameters = msg.version === '1.1' ? { responseType: sub?.responseType ?? 'FULL', contentBindings: sub?.contentBindings ?? [] } : undefined;
-      return respond([{ id, status: 'UNSUBSCRIBED', parameters, pollInstances: [] }]);
-    }
+    if (msg.action === 'UNSUBSCRIBE') return [await this.unsubscribe(msg.version, id, sub)];
     if (sub === undefined) throw new Taxii1Status('NOT_FOUND', `You have no subscription ${id} to ${msg.collectionName}`, [['ITEM', id]]);
-    if (msg.action === 'STATUS') return respond([this.record(sub, msg.version, call.root, true)]);
-    const status = msg.action === 'PAUSE' ? 'PAUSED' : 'ACTIVE';
+    if (msg.action === 'STATUS') return [this.record(sub, msg.version, call.root, true)];
+    return [await this.setStatus(sub, msg.action === 'PAUSE' ? 'PAUSED' : 'ACTIVE', msg.version, call.root)];
+  }
+
+  /** PAUSE or RESUME; pausing a paused or resuming an active subscription changes nothing (§7.2.2 step 6). */
+  private async setStatus(sub: SubscriptionRow, status: 'ACTIVE' | 'PAUSED', version: Taxii1Version, root: ApiRootInfo): Promise<SubscriptionRecord> {
     if (sub.status !== status) await this.store.setStatus(sub.pk, status);
     if (status === 'ACTIVE') this.observers.nudgePush();
-    return respond([this.record({ ...sub, status }, msg.version, call.root, false)]);
+    return this.record({ ...sub, status }, version, root, false);
+  }
+
+  /** Unsubscribing from a subscription that does not exist succeeds and changes nothing (§7.2.2 step 3). */
+  private async unsubscribe(version: Taxii1Version, id: string, sub: SubscriptionRow | undefined): Promise<SubscriptionRecord> {
+    if (sub !== undefined) await this.store.unsubscribe(sub.pk);
+    // cabby reads Subscription_Parameters from every subscription of a 1.1 answer: copy them, or the defaults.
+    const parameters = version === '1.1' ? { responseType: sub?.responseType ?? 'FULL', contentBindings: sub?.contentBindings ?? [] } : undefined;
+    return { id, status: 'UNSUBSCRIBED', parameters, pollInstances: [] };
   }
 
   private async subscribe(msg: SubscriptionManagementRequest, call: Taxii1Call, collection: CollectionInfo): Promise<SubscriptionRecord> {
-    if (msg.parameters?.queryFormat !== undefined) {
-      throw new Taxii1Status('UNSUPPORTED_QUERY', 'This server supports no query format; subscribe without a Query', []);
-    }
-    if (msg.push !== undefined) this.checkPush(msg.push);
-    const bindings = msg.version === '1.1' ? (msg.parameters?.contentBindings ?? []) : (msg.push?.contentBindings ?? []);
-    const responseType = msg.parameters?.responseType ?? 'FULL';
-    const push = msg.push === undefined ? undefined : { protocol: msg.push.protocolBinding, address: msg.push.address, messageBinding: msg.push.messageBinding };
-    const fingerprint = createHash('sha256')
-      .update(JSON.stringify({ v: msg.version, responseType, bindings: normalizeBindings(bindings), push: push ?? null }))
-      .digest('hex');
+    const params = msg.parameters;
+    if (params?.queryFormat !== undefined) throw new Taxii1Status('UNSUPPORTED_QUERY', 'This server supports no query format; subscribe without a Query', []);
+    const push = this.checkPush(msg.push);
+    // 1.1 names the accepted bindings in the subscription parameters, 1.0 in the push parameters.
+    const bindings = normalizeBindings(params?.contentBindings ?? msg.push?.contentBindings ?? []);
+    const responseType = params?.responseType ?? 'FULL';
+    const fingerprint = fingerprintOf({ v: msg.version, responseType, bindings, push: push ?? null });
     const { row } = await this.store.subscribe({
       collectionPk: collection.pk,
       principalPk: call.principal.pk,
       version: msg.version,
       responseType,
-      contentBindings: normalizeBindings(bindings),
+      contentBindings: bindings,
       push,
       fingerprint,
     });
@@ -254,10 +259,16 @@ export class Taxii1Service {
   }
 
   /** Push parameters we can serve: a known protocol matching the address's scheme, an XML binding, an allowed host. */
-  private checkPush(p: PushParameters): void {
-    if (!this.config.taxii1.pushEnabled) throw new Taxii1Status('DENIED', 'Push delivery is disabled on this server; subscribe without Push_Parameters and poll');
+  private checkPush(p: PushParameters | undefined): { protocol: string; address: string; messageBinding: string } | undefined {
+    if (p === undefined) return undefined;
+    if (!this.config.taxii1.pushEnabled)
+      throw new Taxii1Status('DENIED', 'Push delivery is disabled on this server; subscribe without Push_Parameters and poll');
     if (!PROTOCOLS.includes(p.protocolBinding)) {
-      throw new Taxii1Status('UNSUPPORTED_PROTOCOL', `Protocol binding ${p.protocolBinding} is not supported`, PROTOCOLS.map((x) => ['SUPPORTED_PROTOCOL', x] as const));
+      throw new Taxii1Status(
+        'UNSUPPORTED_PROTOCOL',
+        `Protocol binding ${p.protocolBinding} is not supported`,
+        PROTOCOLS.map((x) => ['SUPPORTED_PROTOCOL', x] as const),
+      );
     }
     if (p.messageBinding !== MESSAGE_BINDING['1.0'] && p.messageBinding !== MESSAGE_BINDING['1.1']) {
       throw new Taxii1Status('UNSUPPORTED_MESSAGE', `Message binding ${p.messageBinding} is not supported`, [
@@ -272,10 +283,12 @@ export class Taxii1Service {
       throw new Taxii1Status('BAD_MESSAGE', `The push Address ${p.address.slice(0, 200)} is not an absolute URL`);
     }
     const scheme = p.protocolBinding === PROTOCOL_HTTPS ? 'https:' : 'http:';
-    if (url.protocol !== scheme) throw new Taxii1Status('UNSUPPORTED_PROTOCOL', `The push Address must be an ${scheme.slice(0, -1)} URL for ${p.protocolBinding}`);
+    if (url.protocol !== scheme)
+      throw new Taxii1Status('UNSUPPORTED_PROTOCOL', `The push Address must be an ${scheme.slice(0, -1)} URL for ${p.protocolBinding}`);
     if (!hostAllowed(url.hostname, this.config.taxii1.pushAllowedHosts)) {
       throw new Taxii1Status('DENIED', `This server does not push to ${url.hostname} (TAXII1_PUSH_ALLOWED_HOSTS)`);
     }
+    return { protocol: p.protocolBinding, address: p.address, messageBinding: p.messageBinding };
   }
 
   /**
@@ -301,27 +314,22 @@ export class Taxii1Service {
 
   private async poll(msg: PollRequest, call: Taxii1Call): Promise<PollAnswer> {
     const collection = this.readable(call, msg.collectionName);
-    let bindings: readonly BindingFilter[];
-    let responseType: 'FULL' | 'COUNT_ONLY';
-    if (msg.subscriptionId !== undefined) {
-      const sub = await this.store.subscription(collection.pk, call.principal.pk, msg.subscriptionId);
-      if (sub === undefined) throw new Taxii1Status('NOT_FOUND', `You have no subscription ${msg.subscriptionId} to ${msg.collectionName}`, [['ITEM', msg.subscriptionId]]);
-      // A 1.0 poll may name content bindings of its own next to the subscription.
-      const own = normalizeBindings(msg.parameters?.contentBindings ?? []);
-      bindings = own.length > 0 ? own : sub.contentBindings;
-      responseType = sub.responseType;
-    } else {
-      if (msg.parameters?.queryFormat !== undefined) throw new Taxii1Status('UNSUPPORTED_QUERY', 'This server supports no query format; poll without a Query');
-      bindings = normalizeBindings(msg.parameters?.contentBindings ?? []);
-      responseType = msg.parameters?.responseType ?? 'FULL';
-    }
+    const { bindings, responseType } = await this.selection(msg, call, collection);
     // TAXII 1.0 has no paging: its answer is always complete.
     const partSize = msg.version === '1.0' || responseType === 'COUNT_ONLY' ? Number.MAX_SAFE_INTEGER : this.config.taxii1.partSize;
-    const w = await this.store.openWindow(collection.pk, msg.exclusiveBeginUs, msg.inclusiveEndUs, bindings, partSize);
+    const w = await this.store.openWindow({ collectionPk: collection.pk, afterUs: msg.exclusiveBeginUs, throughUs: msg.inclusiveEndUs, bindings, partSize });
     const base = { collectionName: msg.collectionName, subscriptionId: msg.subscriptionId, recordCount: w.count, partialCount: false };
     if (responseType === 'COUNT_ONLY') {
       return this.pollAnswer(call, collection, {
-        response: { kind: 'poll_response', ...base, more: false, partNumber: 1, exclusiveBeginUs: msg.exclusiveBeginUs, inclusiveEndUs: w.throughUs, blocks: [] },
+        response: {
+          kind: 'poll_response',
+          ...base,
+          more: false,
+          partNumber: 1,
+          exclusiveBeginUs: msg.exclusiveBeginUs,
+          inclusiveEndUs: w.throughUs,
+          blocks: [],
+        },
         window: undefined,
       });
     }
@@ -329,27 +337,64 @@ export class Taxii1Service {
     const resultId =
       cuts.length > 2
         ? await this.store.createResultSet(
-            { collectionPk: collection.pk, principalPk: call.principal.pk, subscriptionId: msg.subscriptionId, contentBindings: bindings, cuts, recordCount: w.count },
+            {
+              collectionPk: collection.pk,
+              principalPk: call.principal.pk,
+              subscriptionId: msg.subscriptionId,
+              contentBindings: bindings,
+              cuts,
+              recordCount: w.count,
+            },
             this.config.taxii1.resultTtlSeconds,
           )
         : undefined;
     return this.part(call, collection, { ...base, resultId, cuts, bindings, part: 1 });
   }
 
+  /** What a poll selects: its subscription's bindings and response type, or its own parameters. */
+  private async selection(
+    msg: PollRequest,
+    call: Taxii1Call,
+    collection: CollectionInfo,
+  ): Promise<{ bindings: readonly BindingFilter[]; responseType: 'FULL' | 'COUNT_ONLY' }> {
+    const own = normalizeBindings(msg.parameters?.contentBindings ?? []);
+    if (msg.subscriptionId === undefined) {
+      if (msg.parameters?.queryFormat !== undefined) throw new Taxii1Status('UNSUPPORTED_QUERY', 'This server supports no query format; poll without a Query');
+      return { bindings: own, responseType: msg.parameters?.responseType ?? 'FULL' };
+    }
+    const sub = await this.store.subscription(collection.pk, call.principal.pk, msg.subscriptionId);
+    if (sub === undefined)
+      throw new Taxii1Status('NOT_FOUND', `You have no subscription ${msg.subscriptionId} to ${msg.collectionName}`, [['ITEM', msg.subscriptionId]]);
+    // A 1.0 poll may name content bindings of its own next to the subscription.
+    return { bindings: own.length > 0 ? own : sub.contentBindings, responseType: sub.responseType };
+  }
+
   private async fulfill(msg: PollFulfillmentRequest, call: Taxii1Call): Promise<PollAnswer> {
     const collection = this.readable(call, msg.collectionName);
     const rs = await this.store.resultSet(msg.resultId);
     if (rs === undefined || rs.collectionPk !== collection.pk || rs.principalPk !== call.principal.pk) {
-      throw new Taxii1Status('NOT_FOUND', `There is no result set ${msg.resultId} for ${msg.collectionName} (result sets expire after ${this.config.taxii1.resultTtlSeconds} s)`, [
-        ['ITEM', msg.resultId],
-      ]);
+      throw new Taxii1Status(
+        'NOT_FOUND',
+        `There is no result set ${msg.resultId} for ${msg.collectionName} (result sets expire after ${this.config.taxii1.resultTtlSeconds} s)`,
+        [['ITEM', msg.resultId]],
+      );
     }
     const parts = rs.cuts.length - 1;
     // cabby (0.1.23) asks for the part after the last one and stops only at a part without content
     // blocks: it gets that empty, final part; every other client the INVALID_RESPONSE_PART the
     // specification prescribes (ADR 0010).
     if (msg.partNumber === parts + 1 && call.client === 'cabby') {
-      return this.part(call, collection, { collectionName: msg.collectionName, subscriptionId: rs.subscriptionId, recordCount: rs.recordCount, partialCount: false, resultId: rs.id, cuts: [rs.cuts[parts] ?? null, rs.cuts[parts] ?? 0], bindings: rs.contentBindings, part: 1, number: msg.partNumber });
+      return this.part(call, collection, {
+        collectionName: msg.collectionName,
+        subscriptionId: rs.subscriptionId,
+        recordCount: rs.recordCount,
+        partialCount: false,
+        resultId: rs.id,
+        cuts: [rs.cuts[parts] ?? null, rs.cuts[parts] ?? 0],
+        bindings: rs.contentBindings,
+        part: 1,
+        number: msg.partNumber,
+      });
     }
     if (msg.partNumber > parts) {
       throw new Taxii1Status('INVALID_RESPONSE_PART', `Result set ${msg.resultId} has ${parts} parts`, [['MAX_PART_NUMBER', String(parts)]]);
@@ -385,7 +430,8 @@ export class Taxii1Service {
     const after = p.cuts[p.part - 1] ?? undefined;
     const through = p.cuts[p.part] ?? 0;
     const more = p.part < p.cuts.length - 1;
-    const window = after !== undefined && after >= through ? undefined : { collectionPk: collection.pk, afterUs: after, throughUs: through, bindings: p.bindings };
+    const window =
+      after !== undefined && after >= through ? undefined : { collectionPk: collection.pk, afterUs: after, throughUs: through, bindings: p.bindings };
     return this.pollAnswer(call, collection, {
       response: {
         kind: 'poll_response',
@@ -490,7 +536,8 @@ export class Taxii1Service {
     }
     return [...new Set(msg.destinations)].map((d) => {
       const found = writable.find((v) => v.collection.name === d || v.collection.alias === d);
-      if (found === undefined) throw new Taxii1Status('DESTINATION_COLLECTION_ERROR', `You may not add content to ${d}, or it does not exist; nothing was added`, acceptable(names));
+      if (found === undefined)
+        throw new Taxii1Status('DESTINATION_COLLECTION_ERROR', `You may not add content to ${d}, or it does not exist; nothing was added`, acceptable(names));
       return found.collection;
     });
   }
@@ -502,6 +549,11 @@ export class Taxii1Service {
  */
 export function partCuts(afterUs: number | undefined, interior: readonly number[], throughUs: number): (number | null)[] {
   return [afterUs ?? null, ...interior, throughUs];
+}
+
+/** Identifies identical SUBSCRIBE requests, which get the existing subscription back (§7.2.2 step 5). */
+function fingerprintOf(request: unknown): string {
+  return createHash('sha256').update(JSON.stringify(request)).digest('hex');
 }
 
 function normalizeBindings(bindings: readonly Binding[]): BindingFilter[] {
