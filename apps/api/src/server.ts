@@ -1,11 +1,12 @@
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { DataSource } from 'typeorm';
 import { AccessLimiter, CredentialVerifier, JwtIssuer, type LimitSettings } from '@taxiway/auth';
-import type { Config } from '@taxiway/config';
+import type { Config, TlsConfig } from '@taxiway/config';
 import { loadDesiredStateFile } from '@taxiway/control';
 import { CursorCodec, nowUs, type DesiredState, type ObjectStore } from '@taxiway/domain';
 import {
@@ -164,7 +165,7 @@ export async function createTaxiwayServer(config: Config, opts: ServerOptions = 
       }
       const addr = fastify.server.address();
       const port = typeof addr === 'object' && addr !== null ? addr.port : config.port;
-      return `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
+      return `${config.tls === undefined ? 'http' : 'https'}://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
     },
     async apply(s: DesiredState, prune = true) {
       await catalogStore.applyDesiredState(s, { prune });
@@ -213,6 +214,7 @@ async function cursorKeyOf(config: Config, catalogStore: SqlCatalogStore): Promi
 
 function createAdapter(config: Config, opts: ServerOptions): FastifyAdapter {
   return new FastifyAdapter({
+    ...(config.tls !== undefined && { https: httpsOptions(config.tls) }),
     logger: opts.logger ?? { level: config.logLevel },
     genReqId: () => randomUUID(),
     logController: new LogController({ disableRequestLogging: true }),
@@ -220,6 +222,21 @@ function createAdapter(config: Config, opts: ServerOptions): FastifyAdapter {
     // The real limit is each API root's max_content_length, enforced while streaming (http/body.ts).
     bodyLimit: Number.MAX_SAFE_INTEGER,
   });
+}
+
+/**
+ * HTTPS where TLS ends at the server. With a client CA, every client is asked for a certificate but
+ * one without is still let in (rejectUnauthorized: false), to authenticate with Basic or a key; the
+ * tenancy hook trusts a certificate only if it verified against that CA.
+ */
+function httpsOptions(tls: TlsConfig): { key: Buffer; cert: Buffer; ca?: Buffer; requestCert: boolean; rejectUnauthorized: boolean } {
+  return {
+    key: readFileSync(tls.keyFile),
+    cert: readFileSync(tls.certFile),
+    ...(tls.clientCaFile !== undefined && { ca: readFileSync(tls.clientCaFile) }),
+    requestCert: tls.clientCaFile !== undefined,
+    rejectUnauthorized: false,
+  };
 }
 
 const TAXII_MEDIA_TYPE = 'application/taxii+json;version=2.1';

@@ -5,6 +5,8 @@
 export interface Config {
   readonly host: string;
   readonly port: number;
+  /** Serve HTTPS with this certificate chain and key (PEM files); unset = plain HTTP (TLS ends at the ingress). */
+  readonly tls: TlsConfig | undefined;
   /** Absolute base URL clients reach us at (behind an ingress: its URL); discovery lists roots under it. */
   readonly publicBaseUrl: string;
   /** PostgreSQL URL; undefined = the embedded PGlite default. */
@@ -47,6 +49,17 @@ export interface Config {
   readonly serverContact: string | undefined;
   /** TAXII 1.x services (settings in Taxii1Config). */
   readonly taxii1: Taxii1Config;
+}
+
+export interface TlsConfig {
+  readonly certFile: string;
+  readonly keyFile: string;
+  /**
+   * CA bundle that signs client certificates. Set, the server asks every client for a certificate
+   * and authenticates one that verifies as the principal named by its subject CN (as Kubernetes
+   * does); clients without a certificate still authenticate with Basic or API keys.
+   */
+  readonly clientCaFile: string | undefined;
 }
 
 export interface Taxii1Config {
@@ -138,6 +151,19 @@ function parsePublicBaseUrl(env: Env, port: number): string {
   return base;
 }
 
+function tlsConfig(env: Env): TlsConfig | undefined {
+  const certFile = str(env, 'TLS_CERT_FILE');
+  const keyFile = str(env, 'TLS_KEY_FILE');
+  const clientCaFile = str(env, 'TLS_CLIENT_CA_FILE');
+  if ((certFile === undefined) !== (keyFile === undefined)) throw new ConfigError('TLS_CERT_FILE and TLS_KEY_FILE must be set together');
+  if (certFile === undefined || keyFile === undefined) {
+    if (clientCaFile !== undefined)
+      throw new ConfigError('TLS_CLIENT_CA_FILE needs TLS_CERT_FILE and TLS_KEY_FILE: client certificates are checked where TLS ends');
+    return undefined;
+  }
+  return Object.freeze({ certFile, keyFile, clientCaFile });
+}
+
 function taxii1Config(env: Env): Taxii1Config {
   const retryBase = int(env, 'TAXII1_PUSH_RETRY_BASE_MS', { dflt: 2000, min: 10, max: 3_600_000 });
   return {
@@ -182,6 +208,7 @@ export function loadConfig(env: Env = process.env, argv: readonly string[] = pro
     host: strOr(env, 'HOST', '0.0.0.0'),
     port,
     publicBaseUrl: base,
+    tls: tlsConfig(env),
     databaseUrl: str(env, 'DATABASE_URL'),
     dataDir: strOr(env, 'TAXIWAY_DATA_DIR', './data/pglite'),
     configFile: configFilePath(env, argv),

@@ -23,6 +23,7 @@ import {
   type Taxii1Version,
 } from '@taxiway/taxii1';
 import type { CatalogService } from '../catalog/catalog.service';
+import { certificatePrincipal } from '../tenancy/client-cert';
 import { Taxii1Status, toContentBlock, type PollAnswer, type Taxii1Answer, type Taxii1Service, type Taxii1ServiceName } from './taxii1.service';
 
 export interface Taxii1HttpDeps {
@@ -328,8 +329,17 @@ async function verified(
   now: number,
 ): Promise<{ readonly principal: PrincipalInfo | undefined; readonly username: string | undefined } | { readonly refusal: Taxii1Status }> {
   const cred = parseAuthorization(raw);
-  if (cred === undefined)
-    return { refusal: new Taxii1Status('UNAUTHORIZED', 'This server requires authentication (HTTP Basic, an API key or a JWT from /taxii1/auth)') };
+  if (cred === undefined) {
+    // Without credentials in the header, a verified client certificate authenticates.
+    const principal = certificatePrincipal(req, (n) => deps.catalog.byName(n));
+    if (principal !== undefined) return { principal, username: undefined };
+    return {
+      refusal: new Taxii1Status(
+        'UNAUTHORIZED',
+        'This server requires authentication (a client certificate, HTTP Basic, an API key or a JWT from /taxii1/auth)',
+      ),
+    };
+  }
   const username = cred.kind === 'basic' ? cred.username : undefined;
   const allowed = deps.limiter.authAllowed(req.ip, username, now);
   if (!allowed.ok) return { refusal: retry('Too many failed authentication attempts; try again later', allowed.retryAfterMs) };

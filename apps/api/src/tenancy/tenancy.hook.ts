@@ -3,6 +3,7 @@ import { AccessLimiter, CredentialVerifier, parseAuthorization, type Credential,
 import { DomainError, negotiateAccept, notFound, type Access, type ApiRootInfo, type CollectionInfo, type PrincipalInfo } from '@taxiway/domain';
 import { readTaxiiBody } from '../http/body';
 import type { CatalogService } from '../catalog/catalog.service';
+import { certificatePrincipal } from './client-cert';
 import { isTaxii1Path, readRawBody, TAXII1_DEFAULT_LIMIT } from '../taxii1/taxii1.http';
 import './request-context';
 
@@ -23,7 +24,8 @@ export function installTenancy(app: FastifyInstance, catalog: CatalogService, ve
     // TAXII 1.x authenticates in its own handler: its refusals are TAXII messages, not JSON errors.
     if (isPublicPath(req.url) || isTaxii1Path(req.url)) return;
     const cred = parseAuthorization(req.headers.authorization);
-    const principal = cred === undefined ? undefined : await authenticate(req, cred, verifier, limiter);
+    // Credentials in the header win; without them a verified client certificate authenticates.
+    const principal = cred === undefined ? certificatePrincipal(req, (n) => catalog.byName(n)) : await authenticate(req, cred, verifier, limiter);
     if (principal === undefined) throw unauthenticated(cred);
     refuseIfLimited(limiter.takeRequest(principal, Date.now()), 'This client has exceeded its request rate');
     req.taxii = { principal };
