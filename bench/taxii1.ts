@@ -106,7 +106,9 @@ async function sendAll(url: string, messages: readonly string[], h: Record<strin
   return latencies;
 }
 
-function phase(name: string, blocks: number, bytes: number, ms: number, extra: { messages: number; latencies?: number[] }): Phase {
+function phase(name: string, m: { blocks: number; bytes: number; ms: number; messages: number; latencies?: number[] }): Phase {
+  const { blocks, bytes, ms } = m;
+  const extra = m;
   const seconds = ms / 1000;
   return {
     phase: name,
@@ -169,7 +171,13 @@ async function main(): Promise<void> {
     let t0 = performance.now();
     const lat = await sendAll(inbox, batches, headers('1.1', auth), CONCURRENCY);
     phases.push(
-      phase(`inbox, ${BATCH} blocks a message, ${CONCURRENCY} clients`, N, bytes, performance.now() - t0, { messages: batches.length, latencies: lat }),
+      phase(`inbox, ${BATCH} blocks a message, ${CONCURRENCY} clients`, {
+        blocks: N,
+        bytes,
+        ms: performance.now() - t0,
+        messages: batches.length,
+        latencies: lat,
+      }),
     );
 
     const singles = corpus.slice(0, SINGLE).map((c) => inboxMessage([c]));
@@ -177,7 +185,13 @@ async function main(): Promise<void> {
     t0 = performance.now();
     const lat1 = await sendAll(`${server.origin}/taxii1/bench/inbox/warmup/`, singles, headers('1.1', auth), CONCURRENCY * 2);
     phases.push(
-      phase(`inbox, 1 block a message, ${CONCURRENCY * 2} clients`, SINGLE, singleBytes, performance.now() - t0, { messages: SINGLE, latencies: lat1 }),
+      phase(`inbox, 1 block a message, ${CONCURRENCY * 2} clients`, {
+        blocks: SINGLE,
+        bytes: singleBytes,
+        ms: performance.now() - t0,
+        messages: SINGLE,
+        latencies: lat1,
+      }),
     );
 
     // Poll 1.1, multi-part, as cabby follows it. Timed: the HTTP exchanges and reading `more` and
@@ -193,14 +207,14 @@ async function main(): Promise<void> {
     }
     const pollMs = performance.now() - t0;
     const got = texts.flatMap((t) => contentsOf(t).contents);
-    phases.push(phase(`poll 1.1, parts of ${PART_SIZE}`, got.length, bytes, pollMs, { messages: texts.length }));
+    phases.push(phase(`poll 1.1, parts of ${PART_SIZE}`, { blocks: got.length, bytes, ms: pollMs, messages: texts.length }));
     verify('poll 1.1', got, corpus);
 
     t0 = performance.now();
     const all10 = await post(poll, `<taxii:Poll_Request xmlns:taxii="${NS10}" message_id="10" feed_name="measured"/>`, headers('1.0', auth));
     const poll10Ms = performance.now() - t0;
     const got10 = contentsOf(all10).contents;
-    phases.push(phase('poll 1.0, one complete answer', got10.length, bytes, poll10Ms, { messages: 1 }));
+    phases.push(phase('poll 1.0, one complete answer', { blocks: got10.length, bytes, ms: poll10Ms, messages: 1 }));
     verify('poll 1.0', got10, corpus);
 
     phases.push(await pushPhase(server.origin, auth, corpus.slice(0, PUSH)));
@@ -269,7 +283,7 @@ async function pushPhase(origin: string, auth: string, contents: readonly string
   const ms = performance.now() - t0;
   inbox.close();
   const bytes = contents.reduce((a, c) => a + Buffer.byteLength(c), 0);
-  return phase('push to a subscriber (inbox → delivered)', received, bytes, ms, { messages });
+  return phase('push to a subscriber (inbox → delivered)', { blocks: received, bytes, ms, messages });
 }
 
 function markdown(phases: readonly Phase[], date: string): string {
