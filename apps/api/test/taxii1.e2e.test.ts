@@ -664,3 +664,22 @@ async function countBlocks(s: RunningServer, collection: string): Promise<number
   );
   return rows[0]?.n ?? 0;
 }
+
+describe('TAXII 1.x under a rate limit', () => {
+  let s: RunningServer;
+  beforeAll(async () => {
+    s = await startServer(STATE, { env: { RATE_LIMIT_PER_SECOND: '1', RATE_LIMIT_BURST: '2' } });
+  });
+  afterAll(async () => {
+    await s?.close();
+  });
+
+  it('answers RETRY with ESTIMATED_WAIT once the principal is over its rate, in HTTP 200', async () => {
+    const answers: T1Res[] = [];
+    for (let i = 0; i < 4; i++) answers.push(await post(s.url, `${A}/discovery/`, discovery(), { auth: alice }));
+    expect(answers[0]!.root?.local).toBe('Discovery_Response');
+    const limited = answers.find((r) => r.root?.local === 'Status_Message');
+    expect(limited?.status).toBe(200);
+    expect(status(limited!)).toMatchObject({ type: 'RETRY', details: { ESTIMATED_WAIT: ['1'] } });
+  });
+});

@@ -32,6 +32,9 @@ export class BadMessage extends Error {
 /** The message's root is a TAXII message of the other version than the headers named. */
 export class VersionMismatch extends BadMessage {}
 
+/** A content block's payload is kept as source text, not built into the tree. */
+const isContent = (ns: string, local: string): boolean => local === 'Content' && (ns === NS['1.1'] || ns === NS['1.0']);
+
 /** One entry of an XSD-like sequence: element local name (in the message's namespace), occurrences. */
 type Particle = readonly [name: string, min: number, max: number];
 
@@ -45,7 +48,7 @@ export function parseRequest(body: Buffer, version: Taxii1Version, limits?: XmlL
   let text: string;
   try {
     text = decodeXml(body);
-    root = parseXml(text, limits);
+    root = parseXml(text, limits, isContent);
   } catch (e) {
     if (e instanceof XmlRejected) throw new BadMessage(e.message, undefined);
     throw e;

@@ -17,6 +17,13 @@ export interface XmlLimits {
 
 export const DEFAULT_XML_LIMITS: XmlLimits = { maxDepth: 100, maxElements: 250_000 };
 
+/**
+ * Elements whose content is kept only as source offsets: their descendants are checked (well-formed,
+ * within the limits) and counted but not built into the tree. For TAXII, `<Content>`, whose payload
+ * is stored as text.
+ */
+export type OpaqueTest = (ns: string, local: string) => boolean;
+
 export interface XmlElement {
   readonly ns: string;
   readonly local: string;
@@ -63,7 +70,7 @@ interface Frame {
 }
 
 /** Parses one XML document into an element tree, enforcing the limits while it reads. */
-export function parseXml(text: string, limits: XmlLimits = DEFAULT_XML_LIMITS): XmlElement {
+export function parseXml(text: string, limits: XmlLimits = DEFAULT_XML_LIMITS, opaque?: OpaqueTest): XmlElement {
   // A DOCTYPE is refused outright; the check is cheap and comes before any parsing work.
   if (/<!DOCTYPE/i.test(text) && hasDoctypeOutsideCdata(text)) throw new XmlRejected('Document type declarations are not accepted');
   const parser = new SaxesParser({ xmlns: true, position: true });
@@ -71,6 +78,8 @@ export function parseXml(text: string, limits: XmlLimits = DEFAULT_XML_LIMITS): 
   let root: XmlElement | undefined;
   let count = 0;
   let failure: Error | undefined;
+  /** Depth inside an opaque element (0 = building the tree). */
+  let hidden = 0;
 
   parser.on('error', (e) => {
     failure ??= e;
@@ -81,19 +90,30 @@ export function parseXml(text: string, limits: XmlLimits = DEFAULT_XML_LIMITS): 
   parser.on('opentag', (tag: SaxesTagNS) => {
     count++;
     if (count > limits.maxElements) throw new XmlRejected(`The message has more than ${limits.maxElements} elements`);
-    if (stack.length + 1 > limits.maxDepth) throw new XmlRejected(`The message nests elements deeper than ${limits.maxDepth}`);
+    if (stack.length + hidden + 1 > limits.maxDepth) throw new XmlRejected(`The message nests elements deeper than ${limits.maxDepth}`);
+    if (hidden > 0) {
+      hidden++;
+      return;
+    }
     const el = elementOf(tag, parser.position, stack[stack.length - 1]?.el.scope);
     const parent = stack[stack.length - 1];
     if (parent) parent.el.children.push(el);
     else root = el;
     stack.push({ el });
+    if (opaque?.(el.ns, el.local) === true) hidden = 1;
   });
   parser.on('closetag', (tag: SaxesTagNS) => {
+    if (hidden > 1) {
+      hidden--;
+      return;
+    }
+    hidden = 0;
     const frame = stack.pop();
     if (frame === undefined) return;
     frame.el.innerEnd = tag.isSelfClosing ? frame.el.innerStart : text.lastIndexOf('</', parser.position - 1);
   });
   const onText = (t: string): void => {
+    if (hidden > 1) return;
     const top = stack[stack.length - 1];
     if (top) top.el.text += t;
   };
