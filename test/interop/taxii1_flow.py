@@ -187,6 +187,24 @@ out["libtaxii_bad_destination"] = [inbox_bad.status_type, inbox_bad.status_detai
 raw = hc.call_taxii_service2(host, f"{base}/poll/", C.VID_TAXII_XML_11, b"<not-xml", port)
 bm = t.get_message_from_http_response(raw, "0")
 out["libtaxii_bad_message"] = bm.status_type
+# Unsupported message binding, protocol binding and query, as libtaxii reads them.
+um = t.get_message_from_http_response(hc.call_taxii_service2(host, f"{base}/discovery/", "urn:cert.europa.eu:message:json:1.0",
+                                                              tm11.DiscoveryRequest(message_id=tm11.generate_message_id()).to_xml(), port), "0")
+# libtaxii sends services:1.0 with a binding it does not know, so the answer is in 1.0: the detail is the space-separated list.
+detail = um.status_detail
+out["libtaxii_unsupported_message"] = [um.status_type, sorted(detail.get("SUPPORTED_BINDING") if isinstance(detail, dict) else detail.split())]
+up = call(f"{base}/collection-management/", tm11.ManageCollectionSubscriptionRequest(
+    message_id=tm11.generate_message_id(), collection_name="rw", action=C.ACT_SUBSCRIBE,
+    subscription_parameters=tm11.SubscriptionParameters(),
+    push_parameters=tm11.PushParameters("urn:example.com:protocol:smtp", "mailto:soc@example.com", C.VID_TAXII_XML_11)))
+out["libtaxii_unsupported_protocol"] = up.status_type
+import libtaxii.taxii_default_query as tdq  # noqa: E402 - only this check needs it
+query = tdq.DefaultQuery(C.CB_STIX_XML_111, tdq.DefaultQuery.Criteria(operator=C.OP_AND, criterion=[
+    tdq.DefaultQuery.Criterion(target="**/@id", test=tdq.DefaultQuery.Criterion.Test(
+        capability_id=C.CM_CORE, relationship=C.R_EQUALS, parameters={C.P_VALUE: "x", C.P_MATCH_TYPE: "case_sensitive_string"}))]))
+uq = call(f"{base}/poll/", tm11.PollRequest(message_id=tm11.generate_message_id(), collection_name="rw",
+                                            poll_parameters=tm11.PollRequest.PollParameters(query=query)))
+out["libtaxii_unsupported_query"] = uq.status_type
 d10 = call(f"{base}/discovery/", tm10.DiscoveryRequest(message_id=tm10.generate_message_id()), C.VID_TAXII_XML_10)
 out["libtaxii_discovery_10"] = [d10.message_type, len(d10.service_instances)]
 in10 = call(f"{base}/inbox/rw/", tm10.InboxMessage(message_id=tm10.generate_message_id(), content_blocks=[tm10.ContentBlock(C.CB_STIX_XML_111, contents[1])]), C.VID_TAXII_XML_10)
