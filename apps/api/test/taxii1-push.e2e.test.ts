@@ -2,6 +2,8 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '@taxiway/testing';
+import { SqlAdminStore } from '@taxiway/store';
+import { runCommand } from '../../cli/src/commands';
 import { parseXml, type XmlElement } from '@taxiway/taxii1';
 import { basic, client, startServer, type RunningServer } from '../../../test/support/server';
 import { freshDatabase } from '../../../test/support/db';
@@ -290,6 +292,20 @@ describe('TAXII 1.x push delivery', () => {
       expect(status(await post(other.url, `${A}/inbox/rw/`, inbox([{ content: pkg('later') }]), { auth: alice })).type).toBe('SUCCESS');
       await until('the later content', () => r.got.length === 1);
       expect(r.contents()).toEqual([pkg('later')]);
+
+      // An operator sees what was given up and why, and queues it again once the subscriber is back.
+      const lines: string[] = [];
+      const io = { out: (l: string) => lines.push(l), err: (l: string) => lines.push(l), env: {} };
+      const stores = { admin: new SqlAdminStore(other.server.dataSource), audit: other.server.audit, taxii1: other.server.taxii1Store };
+      expect(await runCommand(['subscriptions', 'tenant-a'], io, stores)).toBe(0);
+      const row = lines.find((l) => l.startsWith(id))!.split('\t');
+      expect(row.slice(1, 5)).toEqual(['rw', 'alice', '1.1', 'ACTIVE']);
+      expect(row.slice(6)).toEqual([r.address, '0', '1', '1', 'the inbox answered HTTP 500']);
+      expect(await runCommand(['push', 'retry', id], io, stores)).toBe(0);
+      expect(lines.at(-1)).toBe(`1 given-up delivery of ${id} queued again`);
+      other.server.pushWorker?.nudge();
+      await until('the given-up content', () => r.got.length === 2);
+      expect(r.contents()).toEqual([pkg('later'), pkg('lost')]);
     } finally {
       await other.close();
     }

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { hash } from '@node-rs/argon2';
 import { generateApiKey, issueApiKey } from '@taxiway/auth';
 import { DomainError, isDomainError, type AuditAction } from '@taxiway/domain';
-import type { SqlAdminStore, SqlAuditLog } from '@taxiway/store';
+import type { SqlAdminStore, SqlAuditLog, SqlTaxii1Store } from '@taxiway/store';
 
 export interface Io {
   out(line: string): void;
@@ -22,6 +22,9 @@ export const USAGE = `usage: taxiway <command> [options]
   grants <principal>                 list the grants a principal holds
   audit <api-root> [--limit N] [--principal P] [--action add|read|delete] [--since 24h|<ISO time>]
                                      the newest audit entries of an API root (writes and reads)
+  subscriptions <api-root>           TAXII 1.x subscriptions of an API root: owner, status, push address,
+                                     deliveries pending and given up, blocks delivered, the last delivery error
+  push retry <subscription-id>       queue a subscription's given-up push deliveries again (in order, at once)
   migrate                            apply pending database migrations
 
 The database is DATABASE_URL (or the embedded PGlite in TAXIWAY_DATA_DIR while the server is stopped).`;
@@ -55,6 +58,7 @@ function need(value: string | undefined, what: string): string {
 export interface Stores {
   readonly admin: SqlAdminStore;
   readonly audit: Pick<SqlAuditLog, 'query'>;
+  readonly taxii1: Pick<SqlTaxii1Store, 'subscriptionReport' | 'retryFailed'>;
 }
 
 function positiveInt(v: string, what: string): number {
@@ -151,6 +155,34 @@ const HANDLERS: Record<string, Handler> = {
         [a.at.toISOString(), a.principal, a.action, a.collection ?? '-', a.endpoint, String(a.objectCount), a.statusId ?? '-', a.detail ?? '-'].join('\t'),
       );
     }
+  },
+  subscriptions: async (args, io, { taxii1 }) => {
+    const root = need(args[0], 'API root path');
+    io.out(
+      ['id', 'collection', 'principal', 'version', 'status', 'response', 'push-address', 'pending', 'failed', 'delivered-blocks', 'last-error'].join('\t'),
+    );
+    for (const r of await taxii1.subscriptionReport(root)) {
+      io.out(
+        [
+          r.id,
+          r.collection,
+          r.principal,
+          r.version,
+          r.status,
+          r.responseType,
+          r.pushAddress ?? '(poll)',
+          String(r.pending),
+          String(r.failed),
+          String(r.deliveredBlocks),
+          r.lastError ?? '-',
+        ].join('\t'),
+      );
+    }
+  },
+  'push retry': async (args, io, { taxii1 }) => {
+    const id = need(args[0], 'subscription id');
+    const n = await taxii1.retryFailed(id);
+    io.out(`${n} given-up deliver${n === 1 ? 'y' : 'ies'} of ${id} queued again`);
   },
   grants: async (args, io, { admin }) => {
     const name = need(args[0], 'principal name');

@@ -18,7 +18,7 @@ describe('audit log of writes and reads (issue 3)', () => {
     const lines: string[] = [];
     const errors: string[] = [];
     const io: Io = { out: (l) => lines.push(l), err: (l) => errors.push(l), env: {} };
-    const code = await runCommand(argv, io, { admin: new SqlAdminStore(s.server.dataSource), audit: s.server.audit });
+    const code = await runCommand(argv, io, { admin: new SqlAdminStore(s.server.dataSource), audit: s.server.audit, taxii1: s.server.taxii1Store });
     return { code, rows: lines.slice(1).map((l) => l.split('\t').slice(1)), errors };
   };
 

@@ -56,7 +56,11 @@ describe('API keys declared in the configuration by reference (issue 3)', () => 
     expect(await status(cli.key)).toBe(200);
     const lines: string[] = [];
     const io: Io = { out: (l) => lines.push(l), err: () => undefined, env: {} };
-    await runCommand(['key', 'list', '--principal', 'sentinel'], io, { admin: new SqlAdminStore(s.server.dataSource), audit: s.server.audit });
+    await runCommand(['key', 'list', '--principal', 'sentinel'], io, {
+      admin: new SqlAdminStore(s.server.dataSource),
+      audit: s.server.audit,
+      taxii1: s.server.taxii1Store,
+    });
     const revoked = lines.find((l) => l.startsWith(`${k1.id}\t`))?.split('\t')[5];
     expect(revoked).toMatch(/^\d{4}-/);
   });

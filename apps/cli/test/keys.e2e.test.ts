@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqlAdminStore } from '@taxiway/store';
 import { basic, client, startServer, type RunningServer } from '../../../test/support/server';
 import { RW, STATE } from '../../api/test/fixture';
-import { runCommand, type Io } from '../src/commands';
+import { runCommand, type Io, type Stores } from '../src/commands';
 
 function capture(env: Record<string, string> = {}): Io & { lines: string[]; errors: string[] } {
   const lines: string[] = [];
@@ -23,14 +23,14 @@ describe('API keys and the taxiway admin CLI (issue 3)', () => {
   let a: RunningServer;
   let b: RunningServer;
   let admin: SqlAdminStore;
-  let stores: { admin: SqlAdminStore; audit: RunningServer['server']['audit'] };
+  let stores: Stores;
 
   beforeAll(async () => {
     a = await startServer(STATE);
     // A second replica on the same database: revocation must reach it too.
     b = await startServer(STATE, { env: { DATABASE_URL: String(a.server.dataSource.options.extra?.connectionString ?? '') } });
     admin = new SqlAdminStore(a.server.dataSource);
-    stores = { admin, audit: a.server.audit };
+    stores = { admin, audit: a.server.audit, taxii1: a.server.taxii1Store };
   });
   afterAll(async () => {
     await b?.close();

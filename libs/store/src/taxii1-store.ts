@@ -95,6 +95,23 @@ export interface Delivery {
   readonly subscription: SubscriptionRow;
 }
 
+export interface SubscriptionReport {
+  readonly id: string;
+  readonly collection: string;
+  readonly principal: string;
+  readonly version: string;
+  readonly status: string;
+  readonly responseType: string;
+  readonly pushAddress: string | undefined;
+  /** Outbox entries still to deliver, and given up. */
+  readonly pending: number;
+  readonly failed: number;
+  readonly deliveredBlocks: number;
+  /** The most recent delivery error. */
+  readonly lastError: string | undefined;
+  readonly createdAt: Date;
+}
+
 export interface OutboxCounts {
   readonly pending: number;
   readonly failed: number;
@@ -330,8 +347,7 @@ export class SqlTaxii1Store {
   }
 
   async purgeResultSets(): Promise<number> {
-    const rows = await this.ds.query<unknown[]>(`DELETE FROM taxii1_result_sets WHERE expires_at <= now() RETURNING 1`);
-    return rows.length;
+    return this.count(`WITH gone AS (DELETE FROM taxii1_result_sets WHERE expires_at <= now() RETURNING 1) SELECT count(*)::int AS n FROM gone`, []);
   }
 
   // --- subscriptions ---
@@ -487,10 +503,83 @@ export class SqlTaxii1Store {
     return rows.map((r) => ({ state: r.state, attempts: r.attempts, lastError: r.last_error ?? undefined, blocks: r.blocks_delivered }));
   }
 
+  /** Every TAXII 1.x subscription of an API root with its delivery state, for operators (`taxiway subscriptions`). */
+  async subscriptionReport(rootPath: string): Promise<SubscriptionReport[]> {
+    const rows = await this.ds.query<
+      {
+        id: string;
+        collection: string;
+        principal: string;
+        version: string;
+        status: string;
+        response_type: string;
+        push_address: string | null;
+        pending: number;
+        failed: number;
+        delivered_blocks: number;
+        last_error: string | null;
+        created_at: Date;
+      }[]
+    >(
+      `SELECT s.id, c.name AS collection, p.name AS principal, s.version, s.status, s.response_type, s.push_address, s.created_at,
+              count(o.pk) FILTER (WHERE o.state = 'pending')::int AS pending,
+              count(o.pk) FILTER (WHERE o.state = 'failed')::int AS failed,
+              COALESCE(sum(o.blocks_delivered), 0)::int AS delivered_blocks,
+              (SELECT o2.last_error FROM taxii1_outbox o2 WHERE o2.subscription_pk = s.pk AND o2.last_error IS NOT NULL ORDER BY o2.pk DESC LIMIT 1) AS last_error
+         FROM taxii1_subscriptions s
+         JOIN collections c ON c.pk = s.collection_pk
+         JOIN api_roots r ON r.pk = c.api_root_pk
+         JOIN principals p ON p.pk = s.principal_pk
+         LEFT JOIN taxii1_outbox o ON o.subscription_pk = s.pk
+        WHERE r.path = $1
+        GROUP BY s.pk, c.name, p.name
+        ORDER BY c.name, p.name, s.pk`,
+      [rootPath],
+    );
+    return rows.map((r) => ({
+      id: r.id,
+      collection: r.collection,
+      principal: r.principal,
+      version: r.version,
+      status: r.status,
+      responseType: r.response_type,
+      pushAddress: r.push_address ?? undefined,
+      pending: r.pending,
+      failed: r.failed,
+      deliveredBlocks: r.delivered_blocks,
+      lastError: r.last_error ?? undefined,
+      createdAt: r.created_at,
+    }));
+  }
+
+  /**
+   * Puts a subscription's given-up deliveries back in the queue (after the subscriber's outage is
+   * over): they are retried at once, in order, with a fresh give-up period. Returns how many.
+   */
+  async retryFailed(subscriptionId: string): Promise<number> {
+    return this.count(
+      `WITH queued AS (
+         UPDATE taxii1_outbox o SET state = 'pending', attempts = 0, next_attempt_at = now(), created_at = now(), finished_at = NULL, lease_until = NULL
+           FROM taxii1_subscriptions s
+          WHERE s.pk = o.subscription_pk AND s.id = $1 AND o.state = 'failed'
+         RETURNING 1)
+       SELECT count(*)::int AS n FROM queued`,
+      [subscriptionId],
+    );
+  }
+
   /** Deletes finished outbox entries older than the cut-off. */
   async purgeOutbox(olderThan: Date): Promise<number> {
-    const rows = await this.ds.query<unknown[]>(`DELETE FROM taxii1_outbox WHERE state <> 'pending' AND finished_at < $1 RETURNING 1`, [olderThan]);
-    return rows.length;
+    return this.count(
+      `WITH gone AS (DELETE FROM taxii1_outbox WHERE state <> 'pending' AND finished_at < $1 RETURNING 1) SELECT count(*)::int AS n FROM gone`,
+      [olderThan],
+    );
+  }
+
+  /** The `n` of a statement that counts what it changed (TypeORM answers UPDATE/DELETE … RETURNING as [rows, count]). */
+  private async count(sql: string, params: unknown[]): Promise<number> {
+    const [r] = await this.ds.query<{ n: number }[]>(sql, params);
+    return r?.n ?? 0;
   }
 }
 
