@@ -183,7 +183,7 @@ describe('TAXII 1.x services over HTTP (PostgreSQL)', () => {
       ['an unknown message binding', { 'x-taxii-content-type': 'urn:cert.europa.eu:message:json:1.0' }, 'UNSUPPORTED_MESSAGE'],
       ['a missing X-TAXII-Services', { 'x-taxii-services': undefined }, 'UNSUPPORTED_MESSAGE'],
       ['mismatched binding and services versions', { 'x-taxii-services': 'urn:taxii.mitre.org:services:1.0' }, 'UNSUPPORTED_MESSAGE'],
-      ['an X-TAXII-Accept without our binding', { 'x-taxii-accept': 'urn:taxii.mitre.org:message:xml:1.0' }, 'UNSUPPORTED_MESSAGE'],
+      ['an X-TAXII-Accept without a binding we write', { 'x-taxii-accept': 'urn:cert.europa.eu:message:json:1.0' }, 'UNSUPPORTED_MESSAGE'],
       ['an unknown protocol binding', { 'x-taxii-protocol': 'urn:example.com:protocol:smtp:1.0' }, 'UNSUPPORTED_PROTOCOL'],
       ['a JSON Content-Type', { 'content-type': 'application/json' }, 'UNSUPPORTED_MESSAGE'],
     ])('refuses %s with a Status Message in HTTP 200', async (_what, headers, type) => {
@@ -193,6 +193,19 @@ describe('TAXII 1.x services over HTTP (PostgreSQL)', () => {
       expect(status(r).type).toBe(type);
       if (type === 'UNSUPPORTED_MESSAGE')
         expect(status(r).details['SUPPORTED_BINDING']).toEqual(['urn:taxii.mitre.org:message:xml:1.1', 'urn:taxii.mitre.org:message:xml:1.0']);
+    });
+
+    it('answers in the first message binding of X-TAXII-Accept it writes', async () => {
+      const r = await call(`${A}/discovery/`, discovery('1.1', '77'), {
+        headers: { 'x-taxii-accept': 'urn:cert.europa.eu:message:json:1.0 urn:taxii.mitre.org:message:xml:1.0 urn:taxii.mitre.org:message:xml:1.1' },
+      });
+      expect(r.headers.get('x-taxii-content-type')).toBe('urn:taxii.mitre.org:message:xml:1.0');
+      expect(r.root?.ns).toBe(NS10);
+      expect(r.root?.attrs.get('in_response_to')).toBe('77');
+      expect(children(r.root, 'Service_Instance').map((si) => si.attrs.get('service_type'))).toContain('FEED_MANAGEMENT');
+      // A 1.0 answer carries digits only: a 1.1 message id that is not digits is answered in_response_to 0.
+      const uuid = await call(`${A}/discovery/`, discovery('1.1', 'a-uuid'), { headers: { 'x-taxii-accept': 'urn:taxii.mitre.org:message:xml:1.0' } });
+      expect(uuid.root?.attrs.get('in_response_to')).toBe('0');
     });
 
     it('answers 406 when Accept excludes application/xml, with the X-TAXII headers', async () => {

@@ -56,7 +56,10 @@ const STREAM_BATCH = 500;
 
 /** What the headers of a request say: the version to read it in and to answer in. */
 interface Negotiated {
+  /** The version of the request message. */
   readonly version: Taxii1Version;
+  /** The version of the answer: the first of X-TAXII-Accept we speak, else the request's. */
+  readonly answer: Taxii1Version;
   readonly https: boolean;
 }
 
@@ -125,10 +128,18 @@ async function outcome(req: FastifyRequest, deps: Taxii1HttpDeps, service: Taxii
   }
   const auth = await authenticate(req, deps);
   const read = readMessage(req.body, neg.version, deps.config);
-  const base = { version: neg.version, https: neg.https, inResponseTo: read.messageId ?? '0' };
+  const base = { version: neg.answer, https: neg.https, inResponseTo: inResponseTo(read.messageId, neg.answer) };
   if (auth.principal === undefined) return { ...base, http: 200, answer: auth.refusal.toMessage(), message: read.msg?.kind ?? 'unknown' };
   if (read.msg === undefined) return { ...base, http: read.http, answer: read.status.toMessage(), message: 'unknown' };
-  return { ...base, http: 200, answer: await handle(req, deps, { service, msg: read.msg, principal: auth.principal }), message: read.msg.kind };
+  // Answered in another version than asked (X-TAXII-Accept): the exchange follows the answer's rules.
+  const msg = { ...read.msg, version: neg.answer };
+  return { ...base, http: 200, answer: await handle(req, deps, { service, msg, principal: auth.principal }), message: read.msg.kind };
+}
+
+/** The request's message id as the answer can carry it: a TAXII 1.0 answer takes digits only (else `0`). */
+function inResponseTo(messageId: string | undefined, answer: Taxii1Version): string {
+  if (messageId === undefined) return '0';
+  return answer === '1.0' && !/^[0-9]+$/.test(messageId) ? '0' : messageId;
 }
 
 type Read =
@@ -238,8 +249,8 @@ function negotiate(req: FastifyRequest): Negotiated {
   const version = messageVersion(req);
   const refuse = (type: StatusType, message: string, details: readonly (readonly [string, string])[] = SUPPORTED_BINDINGS, http = 200): EarlyAnswer =>
     new EarlyAnswer(version, new Taxii1Status(type, message, details), http);
-  if (!acceptsBinding(header(req, 'x-taxii-accept'), version))
-    throw refuse('UNSUPPORTED_MESSAGE', `This server answers a ${version} message in ${MESSAGE_BINDING[version]} only`);
+  const answer = answerVersion(header(req, 'x-taxii-accept'), version);
+  if (answer === undefined) throw refuse('UNSUPPORTED_MESSAGE', 'X-TAXII-Accept names no message binding this server writes');
   const protocol = header(req, 'x-taxii-protocol')?.trim() ?? PROTOCOL_HTTP;
   if (!PROTOCOLS.includes(protocol)) {
     throw refuse(
@@ -249,7 +260,7 @@ function negotiate(req: FastifyRequest): Negotiated {
     );
   }
   checkMedia(req, refuse);
-  return { version, https: transportIsHttps(req) };
+  return { version, answer, https: transportIsHttps(req) };
 }
 
 /** Content-Type must be XML; Accept must admit it (406 otherwise). */
@@ -278,10 +289,17 @@ function messageVersion(req: FastifyRequest): Taxii1Version {
   return version;
 }
 
-/** X-TAXII-Accept: space-separated message bindings, most preferred first; absent = any. */
-function acceptsBinding(accept: string | undefined, version: Taxii1Version): boolean {
-  if (accept === undefined || accept.trim() === '') return true;
-  return accept.split(/[\s,]+/).includes(MESSAGE_BINDING[version]);
+/**
+ * X-TAXII-Accept: space-separated message bindings, most preferred first; absent = any, so the
+ * request's own. The answer is in the first one we write (digest §4.2); undefined if none.
+ */
+function answerVersion(accept: string | undefined, version: Taxii1Version): Taxii1Version | undefined {
+  if (accept === undefined || accept.trim() === '') return version;
+  for (const binding of accept.split(/[\s,]+/)) {
+    const v = versionOfBinding(binding);
+    if (v !== undefined) return v;
+  }
+  return undefined;
 }
 
 function acceptsXml(accept: string | undefined): boolean {
