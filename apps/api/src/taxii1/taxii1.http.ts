@@ -171,6 +171,8 @@ async function handle(
   const params = req.params as { apiRoot: string; collection?: string };
   try {
     const root = visibleRoot(deps.catalog, params.apiRoot, x.principal);
+    // For the request log (principal and API root); no collection, so the 2.1 byte counters stay out of it.
+    req.taxii = { principal: x.principal, root };
     const inboxCollection = params.collection === undefined ? undefined : ownInbox(deps, root, x.principal, params.collection);
     const client = /^cabby\b/i.test(header(req, 'user-agent') ?? '') ? 'cabby' : undefined;
     return await deps.service.handle(x.msg, { principal: x.principal, root, service: x.service, inboxCollection, client });
