@@ -178,6 +178,15 @@ describe('TAXII 1.x services over HTTP (PostgreSQL)', () => {
       expect(await r.text()).toContain('status_type="BAD_MESSAGE"');
     });
 
+    it('answers an address that is no service with NOT_FOUND as TAXII, and OPTIONS with Allow', async () => {
+      const r = await call(`${A}/no-such-service/`, discovery());
+      expect(r.status).toBe(404);
+      expect(r.headers.get('x-taxii-content-type')).toBe('urn:taxii.mitre.org:message:xml:1.1');
+      expect(status(r).type).toBe('NOT_FOUND');
+      const o = await fetch(`${s.url}${A}/poll/`, { method: 'OPTIONS' });
+      expect([o.status, o.headers.get('allow')]).toEqual([204, 'POST, OPTIONS']);
+    });
+
     it.each([
       ['a missing X-TAXII-Content-Type', { 'x-taxii-content-type': undefined }, 'UNSUPPORTED_MESSAGE'],
       ['an unknown message binding', { 'x-taxii-content-type': 'urn:cert.europa.eu:message:json:1.0' }, 'UNSUPPORTED_MESSAGE'],

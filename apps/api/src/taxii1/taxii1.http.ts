@@ -88,8 +88,22 @@ export function installTaxii1(fastify: FastifyInstance, deps: Taxii1HttpDeps): v
   }
   fastify.post('/taxii1/:apiRoot/inbox/:collection', (req, reply) => exchange(req, reply, deps, 'inbox'));
   fastify.route({ method: ['GET', 'PUT', 'DELETE', 'PATCH'], url: '/taxii1/:apiRoot/inbox/:collection', handler: notPost });
+  // Any other path under /taxii1/ is no TAXII service: say so as TAXII, not as a TAXII 2.1 JSON error.
+  fastify.route({ method: ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'], url: '/taxii1/*', handler: noService });
+  fastify.route({ method: 'OPTIONS', url: '/taxii1/*', handler: options });
   fastify.post('/taxii1/auth', (req, reply) => login(req, reply, deps));
   fastify.post('/management/auth', (req, reply) => login(req, reply, deps));
+}
+
+async function noService(req: FastifyRequest, reply: FastifyReply): Promise<void> {
+  const version = sniffVersion(req.headers, req.body);
+  const status = new Taxii1Status('NOT_FOUND', 'There is no TAXII service at this address; discovery is at /taxii1/{api-root}/discovery/');
+  await sendAnswer(reply.code(404), { version, https: transportIsHttps(req), answer: status.toMessage(), inResponseTo: '0' });
+}
+
+/** OPTIONS, as OpenTAXII answers it: the services take POST. */
+async function options(_req: FastifyRequest, reply: FastifyReply): Promise<void> {
+  await reply.code(204).header('allow', 'POST, OPTIONS').send();
 }
 
 async function notPost(req: FastifyRequest, reply: FastifyReply): Promise<void> {
