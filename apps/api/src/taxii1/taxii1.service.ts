@@ -380,35 +380,25 @@ export class Taxii1Service {
       );
     }
     const parts = rs.cuts.length - 1;
-    // cabby (0.1.23) asks for the part after the last one and stops only at a part without content
-    // blocks: it gets that empty, final part; every other client the INVALID_RESPONSE_PART the
-    // specification prescribes (ADR 0010).
-    if (msg.partNumber === parts + 1 && call.client === 'cabby') {
-      return this.part(call, collection, {
-        collectionName: msg.collectionName,
-        subscriptionId: rs.subscriptionId,
-        recordCount: rs.recordCount,
-        partialCount: false,
-        resultId: rs.id,
-        cuts: [rs.cuts[parts] ?? null, rs.cuts[parts] ?? 0],
-        bindings: rs.contentBindings,
-        part: 1,
-        number: msg.partNumber,
-      });
-    }
-    if (msg.partNumber > parts) {
-      throw new Taxii1Status('INVALID_RESPONSE_PART', `Result set ${msg.resultId} has ${parts} parts`, [['MAX_PART_NUMBER', String(parts)]]);
-    }
-    return this.part(call, collection, {
+    const base = {
       collectionName: msg.collectionName,
       subscriptionId: rs.subscriptionId,
       recordCount: rs.recordCount,
       partialCount: false,
       resultId: rs.id,
-      cuts: rs.cuts,
       bindings: rs.contentBindings,
-      part: msg.partNumber,
-    });
+    };
+    // cabby (0.1.23) asks for the part after the last one and stops only at a part without content
+    // blocks: it gets that empty, final part; every other client the INVALID_RESPONSE_PART the
+    // specification prescribes (ADR 0010).
+    if (msg.partNumber === parts + 1 && call.client === 'cabby') {
+      const end = rs.cuts[parts] ?? 0;
+      return this.part(call, collection, { ...base, cuts: [end, end], part: 1, number: msg.partNumber });
+    }
+    if (msg.partNumber > parts) {
+      throw new Taxii1Status('INVALID_RESPONSE_PART', `Result set ${msg.resultId} has ${parts} parts`, [['MAX_PART_NUMBER', String(parts)]]);
+    }
+    return this.part(call, collection, { ...base, cuts: rs.cuts, part: msg.partNumber });
   }
 
   private part(
