@@ -14,7 +14,7 @@ import type {
   SubscriptionParameters,
   Taxii1Request,
 } from './messages';
-import { decodeXml, parseXml, XmlRejected, type XmlElement, type XmlLimits } from './xml';
+import { decodeXml, parseXml, scopeOf, XmlRejected, type XmlElement, type XmlLimits } from './xml';
 
 const DSIG_NS = 'http://www.w3.org/2000/09/xmldsig#';
 
@@ -476,7 +476,7 @@ class Reader {
       binding: binding.id,
       subtype: binding.subtypes[0],
       content: this.source.slice(content.innerStart, content.innerEnd),
-      contentNs: content.scope,
+      contentNs: scopeOf(content),
       timestampLabelUs: this.label(parts.get('Timestamp_Label')?.[0]),
       message: this.text(parts.get('Message')?.[0]),
     };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeXml, parseXml, XmlRejected } from './xml';
+import { decodeXml, parseXml, scopeOf, XmlRejected } from './xml';
 
 describe('parseXml', () => {
   it('keeps the exact source offsets of every element content', () => {
@@ -13,7 +13,7 @@ describe('parseXml', () => {
     const r = parseXml('<p:a xmlns:p="urn:one" xmlns:q="urn:two"><q:b xmlns="urn:three"/></p:a>');
     expect([r.ns, r.local]).toEqual(['urn:one', 'a']);
     expect(r.children[0]!.ns).toBe('urn:two');
-    expect(r.children[0]!.scope).toEqual({ p: 'urn:one', q: 'urn:two', '': 'urn:three' });
+    expect(scopeOf(r.children[0]!)).toEqual({ p: 'urn:one', q: 'urn:two', '': 'urn:three' });
   });
 
   it.each([
@@ -38,6 +38,17 @@ describe('parseXml', () => {
     expect(() => parseXml(deep, { maxDepth: 49, maxElements: 1000 })).toThrow(/deeper than 49/);
     expect(() => parseXml(deep, { maxDepth: 50, maxElements: 1000 })).not.toThrow();
     expect(() => parseXml(`<r>${'<a/>'.repeat(100)}</r>`, { maxDepth: 10, maxElements: 100 })).toThrow(/more than 100 elements/);
+  });
+
+  it('costs linear time for namespace-heavy and CDATA-heavy documents', () => {
+    const manyNs = `<r ${Array.from({ length: 900 }, (_, i) => `xmlns:p${i}="urn:${i}"`).join(' ')}>${Array.from({ length: 3000 }, (_, i) => `<c xmlns:q${i}="urn:q"/>`).join('')}</r>`;
+    let t0 = performance.now();
+    expect(() => parseXml(manyNs)).toThrow(/more than 1000 namespaces/);
+    expect(performance.now() - t0).toBeLessThan(500);
+    const cdata = `<!DOCTYPE x>${'<![CDATA['.repeat(50_000)}`;
+    t0 = performance.now();
+    expect(() => parseXml(cdata)).toThrow(XmlRejected);
+    expect(performance.now() - t0).toBeLessThan(500);
   });
 
   it('refuses a billion-laughs document in well under a second', () => {

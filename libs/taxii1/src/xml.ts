@@ -35,9 +35,25 @@ export interface XmlElement {
   /** Offsets of the element's content (between its start and end tags) in the source text. */
   readonly innerStart: number;
   innerEnd: number;
-  /** Namespace declarations in scope at this element, prefix ('' = default) to URI. */
-  readonly scope: Readonly<Record<string, string>>;
+  /** The namespace declarations made on this element itself, prefix ('' = default) to URI. */
+  readonly declared: Readonly<Record<string, string>>;
+  readonly parent: XmlElement | undefined;
 }
+
+/** Namespace declarations in scope at an element (its own and its ancestors'), prefix ('' = default) to URI. */
+export function scopeOf(el: XmlElement): Record<string, string> {
+  const chain: XmlElement[] = [];
+  for (let e: XmlElement | undefined = el; e !== undefined; e = e.parent) chain.push(e);
+  const scope: Record<string, string> = {};
+  for (let i = chain.length - 1; i >= 0; i--) Object.assign(scope, chain[i]!.declared);
+  return scope;
+}
+
+/**
+ * Most namespace declarations accepted on the elements built into the tree (the TAXII envelope):
+ * each `<Content>` copies those in scope, so an unbounded number would cost declarations × blocks.
+ */
+export const MAX_ENVELOPE_NAMESPACES = 1000;
 
 /** A document the reader refuses: not well-formed, or outside the limits. */
 export class XmlRejected extends Error {
@@ -71,8 +87,6 @@ interface Frame {
 
 /** Parses one XML document into an element tree, enforcing the limits while it reads. */
 export function parseXml(text: string, limits: XmlLimits = DEFAULT_XML_LIMITS, opaque?: OpaqueTest): XmlElement {
-  // A DOCTYPE is refused outright; the check is cheap and comes before any parsing work.
-  if (/<!DOCTYPE/i.test(text) && hasDoctypeOutsideCdata(text)) throw new XmlRejected('Document type declarations are not accepted');
   const parser = new SaxesParser({ xmlns: true, position: true });
   const stack: Frame[] = [];
   let root: XmlElement | undefined;
@@ -80,6 +94,7 @@ export function parseXml(text: string, limits: XmlLimits = DEFAULT_XML_LIMITS, o
   let failure: Error | undefined;
   /** Depth inside an opaque element (0 = building the tree). */
   let hidden = 0;
+  let declarations = 0;
 
   parser.on('error', (e) => {
     failure ??= e;
@@ -95,7 +110,9 @@ export function parseXml(text: string, limits: XmlLimits = DEFAULT_XML_LIMITS, o
       hidden++;
       return;
     }
-    const el = elementOf(tag, parser.position, stack[stack.length - 1]?.el.scope);
+    declarations += Object.keys(tag.ns).length;
+    if (declarations > MAX_ENVELOPE_NAMESPACES) throw new XmlRejected(`The message declares more than ${MAX_ENVELOPE_NAMESPACES} namespaces outside its content`);
+    const el = elementOf(tag, parser.position, stack[stack.length - 1]?.el);
     const parent = stack[stack.length - 1];
     if (parent) parent.el.children.push(el);
     else root = el;
@@ -130,20 +147,12 @@ export function parseXml(text: string, limits: XmlLimits = DEFAULT_XML_LIMITS, o
   return root;
 }
 
-function elementOf(tag: SaxesTagNS, position: number, parentScope: Readonly<Record<string, string>> | undefined): XmlElement {
+function elementOf(tag: SaxesTagNS, position: number, parent: XmlElement | undefined): XmlElement {
   const attrs = new Map<string, string>();
   for (const a of Object.values(tag.attributes)) {
     if (a.prefix === '' && a.local !== 'xmlns') attrs.set(a.local, a.value);
   }
-  const declared = tag.ns;
-  const scope = Object.keys(declared).length === 0 ? (parentScope ?? {}) : { ...(parentScope ?? {}), ...declared };
-  return { ns: tag.uri, local: tag.local, attrs, children: [], text: '', innerStart: position, innerEnd: position, scope };
-}
-
-/** True if a `<!DOCTYPE` occurs outside CDATA sections and comments (where it would be plain text). */
-function hasDoctypeOutsideCdata(text: string): boolean {
-  const stripped = text.replace(/<!\[CDATA\[[\s\S]*?\]\]>/g, '').replace(/<!--[\s\S]*?-->/g, '');
-  return /<!DOCTYPE/i.test(stripped);
+  return { ns: tag.uri, local: tag.local, attrs, children: [], text: '', innerStart: position, innerEnd: position, declared: tag.ns, parent };
 }
 
 function firstLine(e: unknown): string {

@@ -141,13 +141,24 @@ async function outcome(req: FastifyRequest, deps: Taxii1HttpDeps, service: Taxii
     return { version: e.version, https: transportIsHttps(req), http: e.httpStatus, answer: e.status.toMessage(), inResponseTo: '0', message: 'unknown' };
   }
   const auth = await authenticate(req, deps);
+  if (auth.principal === undefined) {
+    // An unauthenticated message is not parsed: its id is looked for in its first bytes only.
+    const id = inResponseTo(peekMessageId(req.body), neg.answer);
+    return { version: neg.answer, https: neg.https, inResponseTo: id, http: 200, answer: auth.refusal.toMessage(), message: 'unknown' };
+  }
   const read = readMessage(req.body, neg.version, deps.config);
   const base = { version: neg.answer, https: neg.https, inResponseTo: inResponseTo(read.messageId, neg.answer) };
-  if (auth.principal === undefined) return { ...base, http: 200, answer: auth.refusal.toMessage(), message: read.msg?.kind ?? 'unknown' };
   if (read.msg === undefined) return { ...base, http: read.http, answer: read.status.toMessage(), message: 'unknown' };
   // Answered in another version than asked (X-TAXII-Accept): the exchange follows the answer's rules.
   const msg = { ...read.msg, version: neg.answer };
   return { ...base, http: 200, answer: await handle(req, deps, { service, msg, principal: auth.principal }), message: read.msg.kind };
+}
+
+/** The message_id attribute in the first 4 KiB of a body, without parsing it (for refusals before reading). */
+function peekMessageId(body: unknown): string | undefined {
+  if (!Buffer.isBuffer(body)) return undefined;
+  const m = /<[A-Za-z_][\w.-]*:?[\w.-]*\s[^>]*?\bmessage_id\s*=\s*(?:"([^"<&]{1,200})"|'([^'<&]{1,200})')/.exec(body.subarray(0, 4096).toString('utf8'));
+  return (m?.[1] ?? m?.[2])?.trim();
 }
 
 /** The request's message id as the answer can carry it: a TAXII 1.0 answer takes digits only (else `0`). */
