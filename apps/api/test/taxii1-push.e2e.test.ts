@@ -273,6 +273,33 @@ describe('TAXII 1.x push delivery', () => {
     }
   });
 
+  it('delivers every block exactly once, in order and one at a time, with two replicas claiming from one outbox', async () => {
+    const url = await freshDatabase('push2');
+    const env = { ...FAST, DATABASE_URL: url, TAXII1_PUSH_MAX_BLOCKS: '3' };
+    const a = await startServer(STATE, { env });
+    const b = await startServer(STATE, { env });
+    try {
+      const r = await receiver();
+      r.delayMs = 20;
+      const sr = await post(a.url, `${A}/collection-management/`, subscription('rw', { action: 'SUBSCRIBE', push: { address: r.address } }), { auth: alice });
+      expect(sr.root?.local).toBe('Subscription_Management_Response');
+      const sent: string[] = [];
+      for (let i = 0; i < 20; i++) {
+        const batch = [pkg(`r${i}a`), pkg(`r${i}b`)];
+        sent.push(...batch);
+        const via = i % 2 === 0 ? a : b;
+        expect(status(await post(via.url, `${A}/inbox/rw/`, inbox(batch.map((content) => ({ content }))), { auth: alice })).type).toBe('SUCCESS');
+      }
+      await until('all 40 blocks', () => r.contents().length >= 40, 30_000);
+      await new Promise((res) => setTimeout(res, 300));
+      expect(r.contents()).toEqual(sent);
+      expect(r.maxInFlight).toBe(1);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
   it('gives up after TAXII1_PUSH_GIVE_UP_SECONDS, records the reason, and goes on with later content', async () => {
     const other = await startServer(STATE, { env: { ...FAST, TAXII1_PUSH_GIVE_UP_SECONDS: '1' } });
     try {

@@ -88,8 +88,11 @@ export interface ResultSet {
 /** A claimed outbox entry: deliver (afterUs, throughUs] of the subscription's collection to its address. */
 export interface Delivery {
   readonly pk: number;
+  /** The claim's token: outcomes are recorded only with it. */
+  readonly claim: string;
   readonly attempts: number;
-  readonly createdAtMs: number;
+  /** When the entry first failed (the give-up clock); undefined while it has not. */
+  readonly firstFailedAtMs: number | undefined;
   readonly afterUs: number;
   readonly throughUs: number;
   readonly subscription: SubscriptionRow;
@@ -413,73 +416,62 @@ export class SqlTaxii1Store {
   /**
    * Claims up to `limit` deliveries that are due: for each active push subscription only its oldest
    * pending entry (so entries go out in order and at most one per subscription is in flight), and
-   * only if no other worker holds its lease. Consecutive pending entries of a subscription that has
-   * not failed yet are merged into the claimed one, so a burst of inbox messages becomes one push.
+   * only if no other worker holds its lease. The subscription rows are locked for the claim (SKIP
+   * LOCKED), so two workers never claim for one subscription at once. Consecutive pending entries of
+   * a subscription that has not failed yet are merged into the claimed one, so a burst of inbox
+   * messages becomes one push. Each claim gets a token: only its holder can record the outcome, so a
+   * worker whose lease ran out cannot undo what the next one did.
    */
   async claimDeliveries(limit: number, leaseMs: number): Promise<Delivery[]> {
     return this.ds.transaction(async (em) => {
-      const heads = await em.query<{ pk: number; subscription_pk: number; attempts: number; created_ms: number; begin_us: number; end_us: number }[]>(
-        `WITH heads AS (
-           SELECT DISTINCT ON (o.subscription_pk) o.pk
-             FROM taxii1_outbox o JOIN taxii1_subscriptions s ON s.pk = o.subscription_pk
-            WHERE o.state = 'pending' AND s.status = 'ACTIVE'
-            ORDER BY o.subscription_pk, o.pk)
-         SELECT o.pk, o.subscription_pk, o.attempts, (EXTRACT(EPOCH FROM o.created_at) * 1000)::bigint AS created_ms, o.begin_us, o.end_us
-           FROM taxii1_outbox o JOIN heads h ON h.pk = o.pk
-          WHERE o.next_attempt_at <= now() AND (o.lease_until IS NULL OR o.lease_until < now())
-          ORDER BY o.pk
+      const subs = await em.query<SubscriptionDbRow[]>(
+        `SELECT ${SUB_COLUMNS} FROM taxii1_subscriptions s
+          WHERE s.status = 'ACTIVE' AND s.push_address IS NOT NULL
+            AND EXISTS (SELECT 1 FROM (SELECT o.next_attempt_at, o.lease_until FROM taxii1_outbox o
+                                        WHERE o.subscription_pk = s.pk AND o.state = 'pending' ORDER BY o.pk LIMIT 1) h
+                         WHERE h.next_attempt_at <= now() AND (h.lease_until IS NULL OR h.lease_until < now()))
+          ORDER BY s.pk
           LIMIT $1
-          FOR UPDATE OF o SKIP LOCKED`,
+          FOR NO KEY UPDATE OF s SKIP LOCKED`,
         [limit],
       );
       const out: Delivery[] = [];
-      for (const h of heads) {
-        const merged = h.attempts === 0 ? await mergeFollowers(em, h.pk, h.subscription_pk) : undefined;
-        await em.query(`UPDATE taxii1_outbox SET lease_until = now() + make_interval(secs => $2), end_us = GREATEST(end_us, $3) WHERE pk = $1`, [
-          h.pk,
-          leaseMs / 1000,
-          merged ?? h.end_us,
-        ]);
-        const [sub] = await em.query<SubscriptionDbRow[]>(`SELECT ${SUB_COLUMNS} FROM taxii1_subscriptions WHERE pk = $1`, [h.subscription_pk]);
-        if (sub === undefined) continue;
-        out.push({
-          pk: h.pk,
-          attempts: h.attempts,
-          createdAtMs: h.created_ms,
-          afterUs: h.begin_us,
-          throughUs: Math.max(h.end_us, merged ?? h.end_us),
-          subscription: subscriptionOf(sub),
-        });
+      for (const sub of subs) {
+        const d = await claimHead(em, subscriptionOf(sub), leaseMs);
+        if (d !== undefined) out.push(d);
       }
       return out;
     });
   }
 
   /** The range was delivered up to `throughUs`; if that is short of the entry's end the rest stays pending. */
-  async delivered(pk: number, throughUs: number, blocks: number): Promise<void> {
+  async delivered(d: Pick<Delivery, 'pk' | 'claim'>, throughUs: number, blocks: number): Promise<void> {
     await this.ds.query(
       `UPDATE taxii1_outbox
-          SET blocks_delivered = blocks_delivered + $3, lease_until = NULL, attempts = 0, last_error = NULL,
-              begin_us = $2,
-              state = CASE WHEN $2 >= end_us THEN 'delivered' ELSE 'pending' END,
-              finished_at = CASE WHEN $2 >= end_us THEN now() ELSE NULL END
-        WHERE pk = $1`,
-      [pk, throughUs, blocks],
+          SET blocks_delivered = blocks_delivered + $4, lease_until = NULL, claim = NULL, attempts = 0, last_error = NULL, first_failed_at = NULL,
+              begin_us = $3,
+              state = CASE WHEN $3 >= end_us THEN 'delivered' ELSE 'pending' END,
+              finished_at = CASE WHEN $3 >= end_us THEN now() ELSE NULL END
+        WHERE pk = $1 AND claim = $2`,
+      [d.pk, d.claim, throughUs, blocks],
     );
   }
 
-  async retryLater(pk: number, error: string, delayMs: number): Promise<void> {
+  /** A failed attempt: retried after `delayMs`; the first failure starts the give-up clock. */
+  async retryLater(d: Pick<Delivery, 'pk' | 'claim'>, error: string, delayMs: number): Promise<void> {
     await this.ds.query(
-      `UPDATE taxii1_outbox SET attempts = attempts + 1, last_error = $2, lease_until = NULL,
-              next_attempt_at = now() + make_interval(secs => $3) WHERE pk = $1`,
-      [pk, error.slice(0, 2000), delayMs / 1000],
+      `UPDATE taxii1_outbox SET attempts = attempts + 1, last_error = $3, lease_until = NULL, claim = NULL,
+              first_failed_at = COALESCE(first_failed_at, now()), next_attempt_at = now() + make_interval(secs => $4)
+        WHERE pk = $1 AND claim = $2`,
+      [d.pk, d.claim, error.slice(0, 2000), delayMs / 1000],
     );
   }
 
-  async giveUp(pk: number, error: string): Promise<void> {
+  async giveUp(d: Pick<Delivery, 'pk' | 'claim'>, error: string): Promise<void> {
     await this.ds.query(
-      `UPDATE taxii1_outbox SET attempts = attempts + 1, state = 'failed', last_error = $2, lease_until = NULL, finished_at = now() WHERE pk = $1`,
-      [pk, error.slice(0, 2000)],
+      `UPDATE taxii1_outbox SET attempts = attempts + 1, state = 'failed', last_error = $3, lease_until = NULL, claim = NULL, finished_at = now()
+        WHERE pk = $1 AND claim = $2`,
+      [d.pk, d.claim, error.slice(0, 2000)],
     );
   }
 
@@ -583,11 +575,34 @@ export class SqlTaxii1Store {
   }
 }
 
+/** Leases the oldest pending entry of a subscription locked by the caller, if it is due and free. */
+async function claimHead(em: EntityManager, subscription: SubscriptionRow, leaseMs: number): Promise<Delivery | undefined> {
+  const [h] = await em.query<{ pk: number; attempts: number; failed_ms: number | null; begin_us: number; end_us: number }[]>(
+    `SELECT pk, attempts, (EXTRACT(EPOCH FROM first_failed_at) * 1000)::bigint AS failed_ms, begin_us, end_us
+       FROM taxii1_outbox WHERE subscription_pk = $1 AND state = 'pending' ORDER BY pk LIMIT 1 FOR UPDATE`,
+    [subscription.pk],
+  );
+  if (h === undefined) return undefined;
+  const merged = h.attempts === 0 ? await mergeFollowers(em, h.pk, subscription.pk) : undefined;
+  const claim = randomUUID();
+  const [leased] = await em.query<{ end_us: number }[]>(
+    // (A CTE, as TypeORM answers a bare UPDATE … RETURNING with [rows, count].)
+    `WITH leased AS (
+       UPDATE taxii1_outbox SET lease_until = now() + make_interval(secs => $2), claim = $3, end_us = GREATEST(end_us, $4)
+        WHERE pk = $1 AND next_attempt_at <= now() AND (lease_until IS NULL OR lease_until < now())
+       RETURNING end_us)
+     SELECT end_us FROM leased`,
+    [h.pk, leaseMs / 1000, claim, merged ?? h.end_us],
+  );
+  if (leased === undefined) return undefined;
+  return { pk: h.pk, claim, attempts: h.attempts, firstFailedAtMs: h.failed_ms ?? undefined, afterUs: h.begin_us, throughUs: leased.end_us, subscription };
+}
+
 /** Folds the pending entries queued after `headPk` into it; returns the new end, or undefined if none. */
 async function mergeFollowers(em: EntityManager, headPk: number, subscriptionPk: number): Promise<number | undefined> {
   const rows = await em.query<{ end_us: number | null }[]>(
     `WITH gone AS (
-       DELETE FROM taxii1_outbox WHERE subscription_pk = $1 AND state = 'pending' AND pk > $2 AND attempts = 0
+       DELETE FROM taxii1_outbox WHERE subscription_pk = $1 AND state = 'pending' AND pk > $2 AND attempts = 0 AND lease_until IS NULL
        RETURNING end_us)
      SELECT max(end_us) AS end_us FROM gone`,
     [subscriptionPk, headPk],

@@ -104,23 +104,27 @@ export class PushWorker {
     const started = process.hrtime.bigint();
     try {
       const blocks = await this.push(d);
-      await this.store.delivered(d.pk, blocks.throughUs, blocks.count);
+      await this.store.delivered(d, blocks.throughUs, blocks.count);
       this.metrics?.pushDeliveries.inc({ ...labels, result: 'delivered' });
       if (blocks.count > 0) this.metrics?.pushBlocks.inc(labels, blocks.count);
     } catch (e) {
-      const reason = e instanceof Error ? e.message : String(e);
-      if (Date.now() - d.createdAtMs >= this.config.pushGiveUpSeconds * 1000) {
-        await this.store.giveUp(d.pk, reason);
-        this.metrics?.pushDeliveries.inc({ ...labels, result: 'failed' });
-        this.log.warn({ subscription: d.subscription.id, attempts: d.attempts + 1, reason }, 'push delivery given up');
-      } else {
-        await this.store.retryLater(d.pk, reason, backoffMs(d.attempts, this.config));
-        this.metrics?.pushDeliveries.inc({ ...labels, result: 'retry' });
-        this.log.info({ subscription: d.subscription.id, attempts: d.attempts + 1, reason }, 'push delivery failed; will retry');
-      }
+      await this.failed(d, labels, e instanceof Error ? e.message : String(e));
     } finally {
       this.metrics?.pushDuration.observe(Number(process.hrtime.bigint() - started) / 1e9);
     }
+  }
+
+  /** Retries later, or gives up once the entry has been failing for TAXII1_PUSH_GIVE_UP_SECONDS. */
+  private async failed(d: Delivery, labels: { api_root: string; collection: string }, reason: string): Promise<void> {
+    if (d.firstFailedAtMs !== undefined && Date.now() - d.firstFailedAtMs >= this.config.pushGiveUpSeconds * 1000) {
+      await this.store.giveUp(d, reason);
+      this.metrics?.pushDeliveries.inc({ ...labels, result: 'failed' });
+      this.log.warn({ subscription: d.subscription.id, attempts: d.attempts + 1, reason }, 'push delivery given up');
+      return;
+    }
+    await this.store.retryLater(d, reason, backoffMs(d.attempts, this.config));
+    this.metrics?.pushDeliveries.inc({ ...labels, result: 'retry' });
+    this.log.info({ subscription: d.subscription.id, attempts: d.attempts + 1, reason }, 'push delivery failed; will retry');
   }
 
   /**

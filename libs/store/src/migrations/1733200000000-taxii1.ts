@@ -69,6 +69,10 @@ export class Taxii11733200000000 implements MigrationInterface {
         attempts         integer NOT NULL DEFAULT 0,
         next_attempt_at  timestamptz NOT NULL DEFAULT now(),
         lease_until      timestamptz,
+        -- token of the worker holding the lease: only it records the outcome
+        claim            uuid,
+        -- the give-up clock starts at the first failure, not at queueing (a paused backlog is not stale)
+        first_failed_at  timestamptz,
         last_error       text,
         blocks_delivered integer NOT NULL DEFAULT 0,
         created_at       timestamptz NOT NULL DEFAULT now(),
