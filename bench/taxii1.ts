@@ -145,7 +145,13 @@ async function main(): Promise<void> {
     const server = await startServer({
       mainJs: MAIN_JS,
       configPath: tenancy.configPath,
-      env: { ...tenancy.serverEnv, TAXII1_PART_SIZE: String(PART_SIZE), TAXII1_PUSH_INTERVAL_MS: '50', AUDIT_READS: 'false' },
+      env: {
+        ...tenancy.serverEnv,
+        TAXII1_PART_SIZE: String(PART_SIZE),
+        TAXII1_PUSH_INTERVAL_MS: '50',
+        TAXII1_PUSH_ALLOW_PRIVATE: 'true',
+        AUDIT_READS: 'false',
+      },
       databaseEnv: await backend.freshDatabase('taxii1'),
       cleanup,
     });

@@ -15,7 +15,11 @@ describe.each(['postgresql', 'pglite'] as const)('interop: cabby and libtaxii ag
   let s: RunningServer;
   beforeAll(async () => {
     if (!existsSync(PYTHON)) throw new Error(`${PYTHON} missing: run scripts/test-all.sh, which creates the interop virtualenv`);
-    s = await startServer(STATE, { backend, realBaseUrl: true, env: { TAXII1_PART_SIZE: '5', TAXII1_PUSH_INTERVAL_MS: '100' } });
+    s = await startServer(STATE, {
+      backend,
+      realBaseUrl: true,
+      env: { TAXII1_PART_SIZE: '5', TAXII1_PUSH_INTERVAL_MS: '100', TAXII1_PUSH_ALLOW_PRIVATE: 'true' },
+    });
   });
   afterAll(async () => {
     await s?.close();

@@ -98,7 +98,8 @@ async function until(what: string, cond: () => boolean | Promise<boolean>, timeo
   }
 }
 
-const FAST = { TAXII1_PUSH_RETRY_BASE_MS: '100', TAXII1_PUSH_RETRY_MAX_MS: '2000', TAXII1_PUSH_INTERVAL_MS: '50' };
+// The test inboxes listen on loopback, which a default server refuses to push to.
+const FAST = { TAXII1_PUSH_RETRY_BASE_MS: '100', TAXII1_PUSH_RETRY_MAX_MS: '2000', TAXII1_PUSH_INTERVAL_MS: '50', TAXII1_PUSH_ALLOW_PRIVATE: 'true' };
 
 describe('TAXII 1.x push delivery', () => {
   let s: RunningServer;
@@ -335,6 +336,21 @@ describe('TAXII 1.x push delivery', () => {
       expect(r.contents()).toEqual([pkg('later'), pkg('lost')]);
     } finally {
       await other.close();
+    }
+  });
+
+  it('refuses by default to push to loopback, private and link-local addresses', async () => {
+    const strict = await startServer(STATE);
+    try {
+      const sub = (address: string): Promise<T1Res> =>
+        post(strict.url, `${A}/collection-management/`, subscription('rw', { action: 'SUBSCRIBE', push: { address } }), { auth: alice });
+      for (const address of ['http://127.0.0.1:1/inbox/', 'http://localhost:1/', 'http://169.254.169.254/latest/', 'http://10.0.0.1/', 'http://[::1]/']) {
+        const r = await sub(address);
+        expect(status(r).type, address).toBe('DENIED');
+        expect(status(r).message).toMatch(/internal addresses/);
+      }
+    } finally {
+      await strict.close();
     }
   });
 

@@ -649,7 +649,7 @@ describe('TAXII 1.x services over HTTP (PostgreSQL)', () => {
     });
 
     it('speaks the 1.0 subset: SUBSCRIBE, STATUS with push parameters, UNSUBSCRIBE', async () => {
-      const r = await sub({ v: '1.0', action: 'SUBSCRIBE', push: { address: 'http://127.0.0.1:9/inbox/' }, bindings: [STIX12] });
+      const r = await sub({ v: '1.0', action: 'SUBSCRIBE', push: { address: 'http://inbox.example.com/taxii/' }, bindings: [STIX12] });
       expect(r.root?.ns).toBe(NS10);
       const s1 = child(r.root, 'Subscription');
       const id = s1?.attrs.get('subscription_id');
@@ -659,7 +659,7 @@ describe('TAXII 1.x services over HTTP (PostgreSQL)', () => {
       expect(children(s1, 'Poll_Instance').length).toBe(1);
       const st = await sub({ v: '1.0', action: 'STATUS' });
       const mine = children(st.root, 'Subscription').find((x) => x.attrs.get('subscription_id') === id);
-      expect(child(child(mine, 'Push_Parameters'), 'Address')?.text).toBe('http://127.0.0.1:9/inbox/');
+      expect(child(child(mine, 'Push_Parameters'), 'Address')?.text).toBe('http://inbox.example.com/taxii/');
       expect(children(child(mine, 'Push_Parameters'), 'Content_Binding').map((c) => c.text)).toEqual([STIX12]);
       const un = await sub({ v: '1.0', action: 'UNSUBSCRIBE', id: id! });
       expect(child(un.root, 'Subscription')?.attrs.get('subscription_id')).toBe(id);

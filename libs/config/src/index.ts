@@ -86,8 +86,10 @@ export interface Taxii1Config {
   readonly pushMaxBlocks: number;
   /** How often the outbox is scanned for due deliveries. */
   readonly pushIntervalMs: number;
-  /** Host names (or `.suffix`es) push addresses may name; empty = any. */
+  /** Host names (or `.suffix`es) push addresses may name; empty = any. A host named here may resolve to internal addresses. */
   readonly pushAllowedHosts: readonly string[];
+  /** Push to loopback, private and link-local addresses too (default: public addresses only). */
+  readonly pushAllowPrivate: boolean;
 }
 
 export class ConfigError extends Error {}
@@ -180,6 +182,7 @@ function taxii1Config(env: Env): Taxii1Config {
     pushTimeoutMs: int(env, 'TAXII1_PUSH_TIMEOUT_MS', { dflt: 30_000, min: 100, max: 600_000 }),
     pushMaxBlocks: int(env, 'TAXII1_PUSH_MAX_BLOCKS', { dflt: 500, min: 1, max: 100_000 }),
     pushIntervalMs: int(env, 'TAXII1_PUSH_INTERVAL_MS', { dflt: 1000, min: 10, max: 600_000 }),
+    pushAllowPrivate: bool(env, 'TAXII1_PUSH_ALLOW_PRIVATE', false),
     pushAllowedHosts: (str(env, 'TAXII1_PUSH_ALLOWED_HOSTS') ?? '')
       .split(',')
       .map((h) => h.trim().toLowerCase())

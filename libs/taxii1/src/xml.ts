@@ -111,7 +111,8 @@ export function parseXml(text: string, limits: XmlLimits = DEFAULT_XML_LIMITS, o
       return;
     }
     declarations += Object.keys(tag.ns).length;
-    if (declarations > MAX_ENVELOPE_NAMESPACES) throw new XmlRejected(`The message declares more than ${MAX_ENVELOPE_NAMESPACES} namespaces outside its content`);
+    if (declarations > MAX_ENVELOPE_NAMESPACES)
+      throw new XmlRejected(`The message declares more than ${MAX_ENVELOPE_NAMESPACES} namespaces outside its content`);
     const el = elementOf(tag, parser.position, stack[stack.length - 1]?.el);
     const parent = stack[stack.length - 1];
     if (parent) parent.el.children.push(el);

@@ -15,7 +15,9 @@ import {
   type Taxii1Version,
 } from '@taxiway/taxii1';
 import type { CatalogService } from '../catalog/catalog.service';
-import { hostAllowed, toContentBlock } from './taxii1.service';
+import { toContentBlock } from './taxii1.service';
+import { addressProblem, pushAgent } from './push-address';
+import { fetch, type Agent } from 'undici';
 
 export interface PushWorkerDeps {
   readonly store: SqlTaxii1Store;
@@ -48,8 +50,13 @@ export class PushWorker {
   private readonly log: FastifyBaseLogger;
   private readonly metrics: ApiMetrics | undefined;
 
+  private readonly policy: { allowedHosts: readonly string[]; allowPrivate: boolean };
+  private readonly agent: Agent;
+
   constructor(deps: PushWorkerDeps) {
     ({ store: this.store, catalog: this.catalog, config: this.config, log: this.log, metrics: this.metrics } = deps);
+    this.policy = { allowedHosts: this.config.pushAllowedHosts, allowPrivate: this.config.pushAllowPrivate };
+    this.agent = pushAgent(this.policy);
   }
 
   start(): void {
@@ -80,6 +87,7 @@ export class PushWorker {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     await this.running;
+    await this.agent.close();
   }
 
   /** Claims and delivers due entries until none is left. */
@@ -168,8 +176,8 @@ export class PushWorker {
     if (collection === undefined || principal === undefined || principal.disabled || !this.catalog.access(collection, principal.pk).read) {
       throw new Error('the subscriber may no longer read the collection');
     }
-    const host = new URL(sub.push.address).hostname;
-    if (!hostAllowed(host, this.config.pushAllowedHosts)) throw new Error(`pushing to ${host} is not allowed (TAXII1_PUSH_ALLOWED_HOSTS)`);
+    const problem = addressProblem(new URL(sub.push.address), this.policy);
+    if (problem !== undefined) throw new Error(problem);
     return { collection, address: sub.push };
   }
 
@@ -188,6 +196,7 @@ export class PushWorker {
       },
       body,
       redirect: 'error',
+      dispatcher: this.agent,
       signal: AbortSignal.timeout(this.config.pushTimeoutMs),
     });
     const text = (await res.text()).slice(0, 1_000_000);

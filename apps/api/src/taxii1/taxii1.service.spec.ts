@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { backoffMs } from './push-worker';
-import { hostAllowed, partCuts } from './taxii1.service';
+import { addressProblem, hostAllowed, isInternalAddress } from './push-address';
+import { partCuts } from './taxii1.service';
 
 describe('partCuts', () => {
   it('bounds every part by labels: the lower bound, the last label of each full part, the window end', () => {
@@ -26,5 +27,37 @@ describe('backoffMs', () => {
     expect(backoffMs(10, cfg, () => 0.5)).toBe(1000);
     expect(backoffMs(1, cfg, () => 0)).toBe(160);
     expect(backoffMs(1, cfg, () => 1)).toBe(240);
+  });
+});
+
+describe('push address policy', () => {
+  it('knows internal addresses, IPv4-mapped ones included', () => {
+    for (const a of [
+      '127.0.0.1',
+      '10.1.2.3',
+      '172.16.0.1',
+      '192.168.1.1',
+      '169.254.169.254',
+      '100.64.0.1',
+      '0.0.0.0',
+      '::1',
+      'fd00::1',
+      'fe80::1',
+      '::ffff:127.0.0.1',
+    ]) {
+      expect(isInternalAddress(a)).toBe(true);
+    }
+    for (const a of ['8.8.8.8', '172.32.0.1', '2001:4860:4860::8888', '::ffff:8.8.8.8']) expect(isInternalAddress(a)).toBe(false);
+  });
+
+  it('refuses internal literals and localhost unless allowed privately or by name', () => {
+    const none = { allowedHosts: [], allowPrivate: false };
+    expect(addressProblem(new URL('http://127.0.0.1:9/x'), none)).toMatch(/internal/);
+    expect(addressProblem(new URL('http://[::1]/x'), none)).toMatch(/internal/);
+    expect(addressProblem(new URL('http://localhost/x'), none)).toMatch(/internal/);
+    expect(addressProblem(new URL('http://inbox.example.com/x'), none)).toBeUndefined();
+    expect(addressProblem(new URL('http://127.0.0.1/x'), { allowedHosts: [], allowPrivate: true })).toBeUndefined();
+    expect(addressProblem(new URL('http://127.0.0.1/x'), { allowedHosts: ['127.0.0.1'], allowPrivate: false })).toBeUndefined();
+    expect(addressProblem(new URL('http://other.example/x'), { allowedHosts: ['127.0.0.1'], allowPrivate: false })).toMatch(/ALLOWED_HOSTS/);
   });
 });

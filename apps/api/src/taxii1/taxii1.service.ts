@@ -29,6 +29,7 @@ import {
   type Taxii1Version,
 } from '@taxiway/taxii1';
 import type { CatalogService } from '../catalog/catalog.service';
+import { addressProblem } from './push-address';
 import type { SharingMeter } from '../taxii/taxii.service';
 
 /** A TAXII-level failure, answered as a Status Message (HTTP 200). */
@@ -285,9 +286,8 @@ export class Taxii1Service {
     const scheme = p.protocolBinding === PROTOCOL_HTTPS ? 'https:' : 'http:';
     if (url.protocol !== scheme)
       throw new Taxii1Status('UNSUPPORTED_PROTOCOL', `The push Address must be an ${scheme.slice(0, -1)} URL for ${p.protocolBinding}`);
-    if (!hostAllowed(url.hostname, this.config.taxii1.pushAllowedHosts)) {
-      throw new Taxii1Status('DENIED', `This server does not push to ${url.hostname} (TAXII1_PUSH_ALLOWED_HOSTS)`);
-    }
+    const problem = addressProblem(url, { allowedHosts: this.config.taxii1.pushAllowedHosts, allowPrivate: this.config.taxii1.pushAllowPrivate });
+    if (problem !== undefined) throw new Taxii1Status('DENIED', problem);
     return { protocol: p.protocolBinding, address: p.address, messageBinding: p.messageBinding };
   }
 
@@ -548,13 +548,6 @@ function fingerprintOf(request: unknown): string {
 
 function normalizeBindings(bindings: readonly Binding[]): BindingFilter[] {
   return [...bindings].map((b) => ({ id: b.id, subtypes: [...b.subtypes].sort() })).sort((a, b) => a.id.localeCompare(b.id));
-}
-
-/** True if push addresses may name `host`: any when the list is empty, else an exact name or a `.suffix`. */
-export function hostAllowed(host: string, allowed: readonly string[]): boolean {
-  if (allowed.length === 0) return true;
-  const h = host.toLowerCase();
-  return allowed.some((a) => (a.startsWith('.') ? h.endsWith(a) : h === a));
 }
 
 /** Content blocks of the store as messages carry them. */
