@@ -212,9 +212,14 @@ describe('TAXII 1.x services over HTTP (PostgreSQL)', () => {
       expect(r.root?.ns).toBe(NS10);
       expect(r.root?.attrs.get('in_response_to')).toBe('77');
       expect(children(r.root, 'Service_Instance').map((si) => si.attrs.get('service_type'))).toContain('FEED_MANAGEMENT');
-      // A 1.0 answer carries digits only: a 1.1 message id that is not digits is answered in_response_to 0.
-      const uuid = await call(`${A}/discovery/`, discovery('1.1', 'a-uuid'), { headers: { 'x-taxii-accept': 'urn:taxii.mitre.org:message:xml:1.0' } });
-      expect(uuid.root?.attrs.get('in_response_to')).toBe('0');
+      // A 1.0 answer carries digits only: a 1.1 message id that is not digits gets the next accepted
+      // binding that can echo it, and in_response_to 0 only when no accepted binding can.
+      const both = await call(`${A}/discovery/`, discovery('1.1', 'a-uuid'), {
+        headers: { 'x-taxii-accept': 'urn:taxii.mitre.org:message:xml:1.0 urn:taxii.mitre.org:message:xml:1.1' },
+      });
+      expect([both.root?.ns, both.root?.attrs.get('in_response_to')]).toEqual([NS11, 'a-uuid']);
+      const only10 = await call(`${A}/discovery/`, discovery('1.1', 'a-uuid'), { headers: { 'x-taxii-accept': 'urn:taxii.mitre.org:message:xml:1.0' } });
+      expect([only10.root?.ns, only10.root?.attrs.get('in_response_to')]).toEqual([NS10, '0']);
     });
 
     it('answers 406 when Accept excludes application/xml, with the X-TAXII headers', async () => {

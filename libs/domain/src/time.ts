@@ -28,8 +28,10 @@ function dateTimeMillis(m: RegExpExecArray): number | undefined {
     mi = Number(m[5]),
     s = Number(m[6]);
   if (mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || s > 59) return undefined;
-  const ms = Date.UTC(y, mo - 1, d, h, mi, s);
-  const check = new Date(ms);
+  // Date.UTC reads years 0–99 as 1900–1999: set the full year explicitly.
+  const check = new Date(Date.UTC(2000, mo - 1, d, h, mi, s));
+  check.setUTCFullYear(y, mo - 1, d);
+  const ms = check.getTime();
   if (check.getUTCDate() !== d || check.getUTCMonth() !== mo - 1) return undefined; // 2021-02-30
   return ms;
 }

@@ -71,7 +71,7 @@ export function parseRequest(body: Buffer, version: Taxii1Version, limits?: XmlL
 }
 
 function readMessageId(root: XmlElement, version: Taxii1Version): string {
-  const id = root.attrs.get('message_id');
+  const id = root.attrs.get('message_id')?.trim();
   if (id === undefined || id.trim() === '') throw new BadMessage(`${root.local} has no message_id`, undefined);
   if (version === '1.0' && !/^[0-9]+$/.test(id)) throw new BadMessage('A TAXII 1.0 message_id is a string of digits', undefined);
   if (/\s/.test(id)) throw new BadMessage('message_id is not a URI', undefined);
@@ -159,9 +159,10 @@ class Reader {
     if ((out.get(p[0])?.length ?? 0) < p[1]) throw this.bad(`${el.local} is missing ${p[0]}`);
   }
 
+  /** An attribute's value, whitespace-collapsed as xs:anyURI and the enumerations are. */
   private attr(el: XmlElement, name: string): string {
-    const v = el.attrs.get(name);
-    if (v === undefined || v.trim() === '') throw this.bad(`${el.local} has no ${name}`);
+    const v = el.attrs.get(name)?.trim();
+    if (v === undefined || v === '') throw this.bad(`${el.local} has no ${name}`);
     return v;
   }
 
@@ -186,7 +187,7 @@ class Reader {
   }
 
   private bool(el: XmlElement, name: string, dflt: boolean): boolean {
-    const v = el.attrs.get(name);
+    const v = el.attrs.get(name)?.trim();
     if (v === undefined) return dflt;
     if (v === 'true' || v === '1') return true;
     if (v === 'false' || v === '0') return false;

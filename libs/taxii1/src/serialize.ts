@@ -160,7 +160,7 @@ function writeStatus(w: Writer, msg: StatusMessage, head: Attrs): void {
     const details = msg.details ?? [];
     if (v10) {
       const detailed = type.startsWith('UNSUPPORTED_') || type === 'RETRY';
-      if (detailed && details.length > 0) w.leaf('Status_Detail', details.map(([, v]) => v).join(' '));
+      if (detailed && details.length > 0) w.leaf('Status_Detail', detail10(type, details));
     } else if (details.length > 0) {
       w.open('Status_Detail');
       for (const [name, value] of details) w.leaf('Detail', value, [['name', name]]);
@@ -168,6 +168,18 @@ function writeStatus(w: Writer, msg: StatusMessage, head: Attrs): void {
     }
     w.leaf('Message', msg.message);
   });
+}
+
+/**
+ * A 1.0 Status_Detail: the space-separated ids for UNSUPPORTED_*, and for RETRY the time a retry may
+ * succeed (RFC 3339; 1.1 says ESTIMATED_WAIT in seconds instead).
+ */
+function detail10(type: string, details: readonly (readonly [string, string])[]): string {
+  if (type === 'RETRY') {
+    const wait = Number(details.find(([n]) => n === 'ESTIMATED_WAIT')?.[1] ?? 0);
+    return formatLabel((Date.now() + wait * 1000) * 1000);
+  }
+  return details.map(([, v]) => v).join(' ');
 }
 
 function writeService(w: Writer, s: ServiceInstance): void {

@@ -4,7 +4,7 @@ import { looksLikeJwt, parseAuthorization, type AccessLimiter, type CredentialVe
 import type { Config } from '@taxiway/config';
 import type { ApiRootInfo, CollectionInfo, PrincipalInfo } from '@taxiway/domain';
 import type { ApiMetrics } from '@taxiway/metrics';
-import type { SqlTaxii1Store } from '@taxiway/store';
+import type { SqlTaxii1Store, StoredBlock } from '@taxiway/store';
 import {
   BadMessage,
   MESSAGE_BINDING,
@@ -18,6 +18,7 @@ import {
   serializeMessage,
   versionOfBinding,
   versionOfServices,
+  type StatusMessage,
   type StatusType,
   type Taxii1Request,
   type Taxii1Version,
@@ -58,8 +59,8 @@ const STREAM_BATCH = 500;
 interface Negotiated {
   /** The version of the request message. */
   readonly version: Taxii1Version;
-  /** The version of the answer: the first of X-TAXII-Accept we speak, else the request's. */
-  readonly answer: Taxii1Version;
+  /** The versions the answer may be in, most preferred first: those of X-TAXII-Accept we write, else the request's. */
+  readonly accepted: readonly Taxii1Version[];
   readonly https: boolean;
 }
 
@@ -143,14 +144,16 @@ async function outcome(req: FastifyRequest, deps: Taxii1HttpDeps, service: Taxii
   const auth = await authenticate(req, deps);
   if (auth.principal === undefined) {
     // An unauthenticated message is not parsed: its id is looked for in its first bytes only.
-    const id = inResponseTo(peekMessageId(req.body), neg.answer);
-    return { version: neg.answer, https: neg.https, inResponseTo: id, http: 200, answer: auth.refusal.toMessage(), message: 'unknown' };
+    const peeked = peekMessageId(req.body);
+    const version = answerVersion(neg.accepted, peeked);
+    return { version, https: neg.https, inResponseTo: inResponseTo(peeked, version), http: 200, answer: auth.refusal.toMessage(), message: 'unknown' };
   }
   const read = readMessage(req.body, neg.version, deps.config);
-  const base = { version: neg.answer, https: neg.https, inResponseTo: inResponseTo(read.messageId, neg.answer) };
+  const answer = answerVersion(neg.accepted, read.messageId);
+  const base = { version: answer, https: neg.https, inResponseTo: inResponseTo(read.messageId, answer) };
   if (read.msg === undefined) return { ...base, http: read.http, answer: read.status.toMessage(), message: 'unknown' };
   // Answered in another version than asked (X-TAXII-Accept): the exchange follows the answer's rules.
-  const msg = { ...read.msg, version: neg.answer };
+  const msg = { ...read.msg, version: answer };
   return { ...base, http: 200, answer: await handle(req, deps, { service, msg, principal: auth.principal }), message: read.msg.kind };
 }
 
@@ -206,7 +209,7 @@ async function handle(
   }
 }
 
-function failureAnswer(e: unknown, log: FastifyBaseLogger, requestId: string): Taxii1Answer {
+function failureAnswer(e: unknown, log: FastifyBaseLogger, requestId: string): StatusMessage {
   if (e instanceof Taxii1Status) return e.toMessage();
   log.error({ err: e, req_id: requestId }, 'TAXII 1.x request failed');
   return { kind: 'status', type: 'FAILURE', message: `The server could not process the message (error id ${requestId})` };
@@ -276,8 +279,8 @@ function negotiate(req: FastifyRequest): Negotiated {
   const version = messageVersion(req);
   const refuse = (type: StatusType, message: string, details: readonly (readonly [string, string])[] = SUPPORTED_BINDINGS, http = 200): EarlyAnswer =>
     new EarlyAnswer(version, new Taxii1Status(type, message, details), http);
-  const answer = answerVersion(header(req, 'x-taxii-accept'), version);
-  if (answer === undefined) throw refuse('UNSUPPORTED_MESSAGE', 'X-TAXII-Accept names no message binding this server writes');
+  const accepted = acceptedVersions(header(req, 'x-taxii-accept'), version);
+  if (accepted.length === 0) throw refuse('UNSUPPORTED_MESSAGE', 'X-TAXII-Accept names no message binding this server writes');
   const protocol = header(req, 'x-taxii-protocol')?.trim() ?? PROTOCOL_HTTP;
   if (!PROTOCOLS.includes(protocol)) {
     throw refuse(
@@ -287,7 +290,7 @@ function negotiate(req: FastifyRequest): Negotiated {
     );
   }
   checkMedia(req, refuse);
-  return { version, answer, https: transportIsHttps(req) };
+  return { version, accepted, https: transportIsHttps(req) };
 }
 
 /** Content-Type must be XML; Accept must admit it (406 otherwise). */
@@ -318,15 +321,22 @@ function messageVersion(req: FastifyRequest): Taxii1Version {
 
 /**
  * X-TAXII-Accept: space-separated message bindings, most preferred first; absent = any, so the
- * request's own. The answer is in the first one we write (digest §4.2); undefined if none.
+ * request's own. The answer is in the first one we write (digest §4.2).
  */
-function answerVersion(accept: string | undefined, version: Taxii1Version): Taxii1Version | undefined {
-  if (accept === undefined || accept.trim() === '') return version;
+function acceptedVersions(accept: string | undefined, version: Taxii1Version): Taxii1Version[] {
+  if (accept === undefined || accept.trim() === '') return [version];
+  const out: Taxii1Version[] = [];
   for (const binding of accept.split(/[\s,]+/)) {
     const v = versionOfBinding(binding);
-    if (v !== undefined) return v;
+    if (v !== undefined && !out.includes(v)) out.push(v);
   }
-  return undefined;
+  return out;
+}
+
+/** The first accepted version whose in_response_to can carry the request's id (1.0 ids are digits). */
+function answerVersion(accepted: readonly Taxii1Version[], messageId: string | undefined): Taxii1Version {
+  const digits = messageId !== undefined && /^[0-9]+$/.test(messageId);
+  return accepted.find((v) => v === '1.1' || digits || messageId === undefined) ?? accepted[0] ?? '1.1';
 }
 
 function acceptsXml(accept: string | undefined): boolean {
@@ -416,25 +426,34 @@ async function sendAnswer(
     return;
   }
   if (store === undefined) throw new Error('a poll answer needs the store');
-  await reply.send(Readable.from(streamPoll(answer, version, inResponseTo, store)));
+  // The first batch is read before anything is sent, so a failing database gives a FAILURE status,
+  // not a cut-off document under HTTP 200. A failure later aborts the response (never a valid tail).
+  let first: StoredBlock[];
+  try {
+    first = answer.window === undefined ? [] : await store.blocks(answer.window, STREAM_BATCH);
+  } catch (e) {
+    await reply.send(serializeMessage(failureAnswer(e, reply.log, reply.request.id), version, inResponseTo));
+    return;
+  }
+  await reply.send(Readable.from(streamPoll(answer, { version, inResponseTo, first }, store)));
 }
 
 /** A Poll_Response written while its content blocks are read, a batch at a time. */
-async function* streamPoll(answer: PollAnswer, version: Taxii1Version, inResponseTo: string, store: SqlTaxii1Store): AsyncGenerator<string> {
-  const { head, tail } = serializeAround(answer.response, version, inResponseTo);
+async function* streamPoll(
+  answer: PollAnswer,
+  o: { version: Taxii1Version; inResponseTo: string; first: StoredBlock[] },
+  store: SqlTaxii1Store,
+): AsyncGenerator<string> {
+  const { head, tail } = serializeAround(answer.response, o.version, o.inResponseTo);
   yield head;
   let served = 0;
   const w = answer.window;
-  if (w !== undefined) {
-    let after = w.afterUs;
-    for (;;) {
-      const rows = await store.blocks({ ...w, afterUs: after }, STREAM_BATCH);
-      if (rows.length === 0) break;
-      yield serializeBlocks(rows.map(toContentBlock), version);
-      served += rows.length;
-      after = rows[rows.length - 1]!.labelUs;
-      if (rows.length < STREAM_BATCH) break;
-    }
+  let rows = o.first;
+  while (w !== undefined && rows.length > 0) {
+    yield serializeBlocks(rows.map(toContentBlock), o.version);
+    served += rows.length;
+    if (rows.length < STREAM_BATCH) break;
+    rows = await store.blocks({ ...w, afterUs: rows[rows.length - 1]!.labelUs }, STREAM_BATCH);
   }
   yield tail;
   answer.served(served);
