@@ -123,7 +123,7 @@ function phase(name: string, m: { blocks: number; bytes: number; ms: number; mes
 
 /** The raw `<Content>` texts of a Poll_Response. */
 function contentsOf(xml: string): { contents: string[]; more: boolean; resultId: string | undefined } {
-  const root = parseXml(xml, { maxDepth: 200, maxElements: 10_000_000 });
+  const root = parseXml(xml, { maxDepth: 200, maxElements: 10_000_000 }, (_ns, local) => local === 'Content');
   if (root.local !== 'Poll_Response') throw new Error(`expected a Poll_Response: ${xml.slice(0, 300)}`);
   const contents = root.children
     .filter((c) => c.local === 'Content_Block')

@@ -28,6 +28,14 @@ describe('parseRequest (1.1)', () => {
     expect(m.blocks[0]!.contentNs['tdq']).toBe('http://taxii.mitre.org/query/taxii_default_query-1');
   });
 
+  it('reads a large message whose every Content re-declares namespaces (what a Taxiway push sends)', () => {
+    const block = `<taxii_11:Content_Block><taxii_11:Content_Binding binding_id="urn:b"/><taxii_11:Content xmlns:taxii="${NS10}" xmlns:tdq="urn:q" xmlns:stix="urn:s"><stix:P/></taxii_11:Content></taxii_11:Content_Block>`;
+    const m = parseRequest(b(`<taxii_11:Inbox_Message xmlns:taxii_11="${NS11}" message_id="big">${block.repeat(2000)}</taxii_11:Inbox_Message>`), '1.1');
+    if (m.kind !== 'inbox') throw new Error('not an inbox message');
+    expect(m.blocks.length).toBe(2000);
+    expect(m.blocks[1999]!.contentNs).toMatchObject({ stix: 'urn:s', tdq: 'urn:q' });
+  });
+
   it('reads poll requests with parameters or a subscription id, and fulfilment requests', () => {
     const p = parseRequest(
       b(
