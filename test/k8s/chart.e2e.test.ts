@@ -130,6 +130,8 @@ describe('Helm chart charts/taxiway (issue 4)', () => {
       'TaxiwayConsumerSilent',
       'TaxiwayIngestFailures',
       'TaxiwayDatabaseSaturated',
+      'TaxiwayPushBacklog',
+      'TaxiwayPushGivenUp',
     ]);
     const [dash] = find('default', 'ConfigMap', 't-taxiway-dashboard') as unknown as {
       metadata: { labels: Record<string, string> };

@@ -1,11 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { freePort } from '@taxiway/testing';
 import { basic, client, startServer, type RunningServer } from '../support/server';
+import { inbox as taxii1Inbox, NS11, poll, post, subscription } from '../support/taxii1';
 import { indicator, indicatorId, RW, STATE } from '../../apps/api/test/fixture';
 
 // Depth: observability (a real Prometheus scrapes the real server; every dashboard and alert query runs against it).
@@ -25,11 +28,29 @@ describe('dashboard and alert PromQL against a real Prometheus scraping the serv
   let prom: ChildProcess;
   let promUrl: string;
   let dir: string;
+  let inbox: Server;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Prometheus API answers of several shapes
   const q = async (path: string) => (await (await fetch(`${promUrl}${path}`)).json()) as { status: string; data: any; error?: string };
 
   beforeAll(async () => {
-    s = await startServer(STATE);
+    s = await startServer(STATE, { env: { TAXII1_PUSH_ALLOW_PRIVATE: 'true', TAXII1_PUSH_INTERVAL_MS: '100' } });
+    // A subscriber's inbox, so that the push panels and alerts have data.
+    inbox = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(200, {
+          'content-type': 'application/xml',
+          'x-taxii-content-type': 'urn:taxii.mitre.org:message:xml:1.1',
+          'x-taxii-services': 'urn:taxii.mitre.org:services:1.1',
+        });
+        res.end(`<taxii_11:Status_Message xmlns:taxii_11="${NS11}" message_id="1" in_response_to="1" status_type="SUCCESS"/>`);
+      });
+    });
+    await new Promise<void>((r) => inbox.listen(0, '127.0.0.1', r));
+    const inboxUrl = `http://127.0.0.1:${(inbox.address() as AddressInfo).port}/inbox/`;
+    await post(s.url, '/taxii1/tenant-a/collection-management/', subscription('rw', { action: 'SUBSCRIBE', push: { address: inboxUrl } }), {
+      auth: basic('alice'),
+    });
     dir = mkdtempSync(join(tmpdir(), 'taxiway-prom-'));
     const port = await freePort();
     promUrl = `http://127.0.0.1:${port}`;
@@ -61,6 +82,8 @@ scrape_configs:
       await alice.get(`/tenant-a/collections/${RW}/objects/`);
       await bob.get(`/tenant-a/collections/${RW}/manifest/`);
       await client(s.url, undefined).get('/taxii2/');
+      await post(s.url, '/taxii1/tenant-a/inbox/rw/', taxii1Inbox([{ content: `<p${i}/>` }]), { auth: basic('alice') });
+      await post(s.url, '/taxii1/tenant-a/poll/', poll('rw'), { auth: basic('bob') });
       await new Promise((r) => setTimeout(r, 500));
     }
     // Two more scrapes after the workload, so that rate() and increase() see it.
@@ -68,6 +91,7 @@ scrape_configs:
   }, 120_000);
   afterAll(async () => {
     prom?.kill('SIGTERM');
+    inbox?.close();
     await s?.close();
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   });
@@ -94,6 +118,8 @@ scrape_configs:
     expect(await value('sum(increase(taxiway_objects_ingested_total[1m]))')).toBeGreaterThan(0);
     expect(await value('sum(taxiway_consumer_objects_served_total{principal="bob"})')).toBeGreaterThan(0);
     expect(await value('sum(taxiway_ingest_failures_total{reason="invalid"})')).toBe(6);
+    expect(await value('sum(taxiway_taxii1_messages_total{message="inbox",answer="SUCCESS"})')).toBe(6);
+    expect(await value('sum(taxiway_taxii1_push_blocks_total)')).toBe(6);
   });
 
   it('loads every alert rule into Prometheus with health ok', async () => {

@@ -44,6 +44,15 @@ panel("Requests /s by status", [("sum by (status) (rate(taxiway_http_requests_to
 panel("Pages served /s by endpoint", [(f"sum by (endpoint) (rate(taxiway_pages_served_total{R}[$__rate_interval]))", "{{endpoint}}")], unit="reqps")
 panel("Database pool", [("sum by (state) (taxiway_db_pool_connections)", "{{state}}"), ("sum(taxiway_db_pool_max_connections)", "max")])
 panel("Storage operation p99", [("histogram_quantile(0.99, sum by (le, operation) (rate(taxiway_db_operation_duration_seconds_bucket[$__rate_interval])))", "{{operation}}")], unit="s")
+panel("TAXII 1.x exchanges /s by answer", [(f"sum by (version, message, answer) (rate(taxiway_taxii1_messages_total{R}[$__rate_interval]))", "{{version}} {{message}} → {{answer}}")], unit="reqps")
+panel(
+    "TAXII 1.x push: deliveries /s and outbox",
+    [
+        (f"sum by (result) (rate(taxiway_taxii1_push_deliveries_total{R}[$__rate_interval]))", "{{result}} /s"),
+        ("sum by (state) (max by (state) (taxiway_taxii1_outbox_entries))", "outbox {{state}}"),
+        ("max(taxiway_taxii1_outbox_oldest_pending_age_seconds)", "oldest pending (s)"),
+    ],
+)
 
 dashboard = {
     "uid": "taxiway-sharing",
