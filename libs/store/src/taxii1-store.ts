@@ -475,12 +475,12 @@ export class SqlTaxii1Store {
     );
   }
 
+  /** Sampled at every scrape: reads only the pending and failed rows (partial indexes), not the delivered history. */
   async outboxCounts(): Promise<OutboxCounts> {
     const [r] = await this.ds.query<{ pending: number; failed: number; oldest_ms: number | null }[]>(
-      `SELECT count(*) FILTER (WHERE state = 'pending')::int AS pending,
-              count(*) FILTER (WHERE state = 'failed')::int AS failed,
-              (EXTRACT(EPOCH FROM min(created_at) FILTER (WHERE state = 'pending')) * 1000)::bigint AS oldest_ms
-         FROM taxii1_outbox`,
+      `SELECT p.n AS pending, (SELECT count(*)::int FROM taxii1_outbox WHERE state = 'failed') AS failed, p.oldest_ms
+         FROM (SELECT count(*)::int AS n, (EXTRACT(EPOCH FROM min(created_at)) * 1000)::bigint AS oldest_ms
+                 FROM taxii1_outbox WHERE state = 'pending') p`,
     );
     return { pending: r?.pending ?? 0, failed: r?.failed ?? 0, oldestPendingMs: r?.oldest_ms ?? undefined };
   }

@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { NS, PREFIX, STATUS_TYPES_10, type Taxii1Version } from './constants';
+import { NS, PREFIX, SERVICES, STATUS_TYPES_10, type Taxii1Version } from './constants';
 import { formatLabel } from './labels';
 import type {
   Binding,
@@ -185,7 +185,7 @@ function detail10(type: string, details: readonly (readonly [string, string])[])
 function writeService(w: Writer, s: ServiceInstance): void {
   w.open('Service_Instance', [
     ['service_type', w.version === '1.0' && s.type === 'COLLECTION_MANAGEMENT' ? 'FEED_MANAGEMENT' : s.type],
-    ['service_version', w.version === '1.1' ? 'urn:taxii.mitre.org:services:1.1' : 'urn:taxii.mitre.org:services:1.0'],
+    ['service_version', SERVICES[w.version]],
     ['available', s.available],
   ]);
   w.bind3(s);

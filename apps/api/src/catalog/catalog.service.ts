@@ -171,6 +171,14 @@ export class CatalogService {
     return out;
   }
 
+  /** A collection of a root by name or alias (TAXII 1.x names collections), if the principal may read or write it. */
+  visibleCollection(root: ApiRootInfo, nameOrAlias: string, principalPk: number): { collection: CollectionInfo; access: Access } | undefined {
+    const collection = (this.collectionsByRoot.get(root.pk) ?? []).find((c) => c.name === nameOrAlias || c.alias === nameOrAlias);
+    if (collection === undefined) return undefined;
+    const access = this.access(collection, principalPk);
+    return access.read || access.write ? { collection, access } : undefined;
+  }
+
   rootVisible(root: ApiRootInfo, principalPk: number): boolean {
     return this.roleOn(root.pk, principalPk) !== undefined || this.visibleCollections(root, principalPk).length > 0;
   }

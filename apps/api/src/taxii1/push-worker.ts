@@ -6,6 +6,7 @@ import type { Delivery, SqlTaxii1Store, SubscriptionRow } from '@taxiway/store';
 import {
   MESSAGE_BINDING,
   NS,
+  PROTOCOL_HTTP,
   PROTOCOL_HTTPS,
   SERVICES,
   parseXml,
@@ -191,7 +192,7 @@ export class PushWorker {
         'x-taxii-content-type': MESSAGE_BINDING[version],
         'x-taxii-accept': MESSAGE_BINDING[version],
         'x-taxii-services': SERVICES[version],
-        'x-taxii-protocol': https ? PROTOCOL_HTTPS : 'urn:taxii.mitre.org:protocol:http:1.0',
+        'x-taxii-protocol': https ? PROTOCOL_HTTPS : PROTOCOL_HTTP,
         'user-agent': 'Taxiway push',
       },
       body,

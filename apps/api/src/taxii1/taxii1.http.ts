@@ -24,6 +24,7 @@ import {
   type Taxii1Version,
 } from '@taxiway/taxii1';
 import type { CatalogService } from '../catalog/catalog.service';
+import { readBounded } from '../http/body';
 import { certificatePrincipal } from '../tenancy/client-cert';
 import { Taxii1Status, toContentBlock, type PollAnswer, type Taxii1Answer, type Taxii1Service, type Taxii1ServiceName } from './taxii1.service';
 
@@ -234,7 +235,7 @@ function visibleRoot(catalog: CatalogService, path: string, principal: Principal
 }
 
 function ownInbox(deps: Taxii1HttpDeps, root: ApiRootInfo, principal: PrincipalInfo, name: string): CollectionInfo {
-  const found = deps.catalog.visibleCollections(root, principal.pk).find((v) => v.collection.name === name || v.collection.alias === name);
+  const found = deps.catalog.visibleCollection(root, name, principal.pk);
   if (found === undefined) throw new Taxii1Status('NOT_FOUND', `There is no collection ${name}`, [['ITEM', name]]);
   return found.collection;
 }
@@ -308,8 +309,9 @@ function checkMedia(
 
 /** The version X-TAXII-Content-Type and X-TAXII-Services agree on; UNSUPPORTED_MESSAGE otherwise. */
 function messageVersion(req: FastifyRequest): Taxii1Version {
-  const fallback = sniffVersion(req.headers, req.body);
-  const unsupported = (message: string): EarlyAnswer => new EarlyAnswer(fallback, new Taxii1Status('UNSUPPORTED_MESSAGE', message, SUPPORTED_BINDINGS));
+  // The version to refuse in is guessed (from the body) only when refusing.
+  const unsupported = (message: string): EarlyAnswer =>
+    new EarlyAnswer(sniffVersion(req.headers, req.body), new Taxii1Status('UNSUPPORTED_MESSAGE', message, SUPPORTED_BINDINGS));
   const ct = header(req, 'x-taxii-content-type')?.trim();
   const version = versionOfBinding(ct);
   if (version === undefined) throw unsupported(ct === undefined ? 'X-TAXII-Content-Type is missing' : `Message binding ${ct} is not supported`);
@@ -515,14 +517,5 @@ function loginCredentials(body: Buffer, contentType: string | undefined): { user
 export async function readRawBody(req: FastifyRequest, payload: NodeJS.ReadableStream, limit: number): Promise<Buffer | TooLarge> {
   const declared = header(req, 'content-length');
   if (declared !== undefined && Number(declared) > limit) return { tooLarge: true, limit };
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of payload) {
-    const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-    size += b.length;
-    if (size > limit) return { tooLarge: true, limit };
-    chunks.push(b);
-  }
-  req.taxiiBodyBytes = size;
-  return Buffer.concat(chunks, size);
+  return (await readBounded(req, payload, limit)) ?? { tooLarge: true, limit };
 }

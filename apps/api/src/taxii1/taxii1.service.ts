@@ -69,7 +69,6 @@ export interface PollAnswer {
   readonly window:
     | { readonly collectionPk: number; readonly afterUs: number | undefined; readonly throughUs: number; readonly bindings: readonly BindingFilter[] }
     | undefined;
-  readonly meter: () => void;
   /** Called with the number of blocks once streamed. */
   readonly served: (blocks: number) => void;
 }
@@ -190,7 +189,7 @@ export class Taxii1Service {
 
   /** The collection named in a message, if the caller can see it; NOT_FOUND otherwise (others' collections look missing). */
   private visible(call: Taxii1Call, name: string): { collection: CollectionInfo; access: Access } {
-    const found = this.catalog.visibleCollections(call.root, call.principal.pk).find((v) => v.collection.name === name || v.collection.alias === name);
+    const found = this.catalog.visibleCollection(call.root, name, call.principal.pk);
     if (found === undefined) throw new Taxii1Status('NOT_FOUND', `There is no collection ${name}`, [['ITEM', name]]);
     return found;
   }
@@ -445,7 +444,6 @@ export class Taxii1Service {
     return {
       kind: 'poll_stream',
       ...a,
-      meter: () => undefined,
       served: (blocks: number) => {
         this.observers.meter.served(ctx, 'taxii1_poll', { objects: blocks });
         this.observers.audit.record({

@@ -80,6 +80,8 @@ export class Taxii11733200000000 implements MigrationInterface {
       )`);
     await q.query(`CREATE INDEX taxii1_outbox_pending ON taxii1_outbox (subscription_pk, pk) WHERE state = 'pending'`);
     await q.query(`CREATE INDEX taxii1_outbox_finished ON taxii1_outbox (finished_at) WHERE state <> 'pending'`);
+    // The scrape-time counts read pending and failed rows only, never the delivered history.
+    await q.query(`CREATE INDEX taxii1_outbox_failed ON taxii1_outbox (pk) WHERE state = 'failed'`);
   }
 
   async down(q: QueryRunner): Promise<void> {
