@@ -2,12 +2,15 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 
 /**
  * HS256 JSON Web Tokens for the TAXII 1.x login endpoint (OpenTAXII's `/management/auth`, which
- * cabby's `--jwt-auth` calls). The token names the principal; rights are looked up on every request,
- * so a revoked grant takes effect at once and a disabled principal's token stops working.
+ * cabby's `--jwt-auth` calls). The token names the principal and carries its credential version;
+ * rights are looked up on every request, so a revoked grant takes effect at once, and the token stops
+ * working when the principal is disabled or removed or its password or keys change.
  */
 export interface JwtClaims {
   /** Principal name. */
   readonly sub: string;
+  /** The principal's credential version when the token was issued (AccessIndex.credentialVersion). */
+  readonly cv: string;
   readonly iat: number;
   readonly exp: number;
 }
@@ -33,9 +36,9 @@ export class JwtIssuer {
     return createHmac('sha256', this.key).update(data).digest();
   }
 
-  issue(subject: string, nowMs = Date.now()): string {
+  issue(subject: string, credentialVersion: string, nowMs = Date.now()): string {
     const iat = Math.floor(nowMs / 1000);
-    const payload = b64url(JSON.stringify({ sub: subject, iat, exp: iat + this.ttlSeconds }));
+    const payload = b64url(JSON.stringify({ sub: subject, cv: credentialVersion, iat, exp: iat + this.ttlSeconds }));
     const data = `${HEADER}.${payload}`;
     return `${data}.${this.mac(data).toString('base64url')}`;
   }
@@ -64,5 +67,5 @@ function decodeClaims(payload: string): JwtClaims | undefined {
 function isClaims(c: unknown): c is JwtClaims {
   if (typeof c !== 'object' || c === null) return false;
   const o = c as Record<string, unknown>;
-  return typeof o['sub'] === 'string' && typeof o['iat'] === 'number' && typeof o['exp'] === 'number';
+  return typeof o['sub'] === 'string' && typeof o['cv'] === 'string' && typeof o['iat'] === 'number' && typeof o['exp'] === 'number';
 }

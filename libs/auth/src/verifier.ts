@@ -13,18 +13,6 @@ export interface PrincipalDirectory {
 /** A fixed, valid argon2id hash: unknown users cost the same slow verification as known ones. */
 const DUMMY_HASH = '$argon2id$v=19$m=19456,t=2,p=1$AAAAAAAAAAAAAAAAAAAAAA$dRzY82fgceWJKqstlAB6sn56dYrekptRpYPqbR1lZQg';
 
-interface CacheEntry {
-  readonly principalPk: number;
-  readonly expiresAt: number;
-}
-
-/** A principal that may log in with a password: known, enabled and holding a hash. */
-type PasswordPrincipal = PrincipalInfo & { readonly passwordHash: string };
-
-function canUsePassword(principal: PrincipalInfo | undefined): principal is PasswordPrincipal {
-  return principal !== undefined && !principal.disabled && principal.passwordHash !== undefined;
-}
-
 /** True if `password` matches the argon2 `hash`; a malformed hash counts as a mismatch. */
 async function passwordMatches(hash: string, password: string): Promise<boolean> {
   try {
@@ -34,79 +22,141 @@ async function passwordMatches(hash: string, password: string): Promise<boolean>
   }
 }
 
+/** A verdict holds while it was reached against the same stored hash of the same principal. */
+function holds(m: Memo, s: Subject): boolean {
+  return m.stamp === (s.hash ?? '') && m.principalPk === s.principal?.pk;
+}
+
+function keyExpired(info: ApiKeyInfo | undefined, nowMs: number): boolean {
+  return info?.expiresAtMs !== undefined && info.expiresAtMs <= nowMs;
+}
+
 /**
- * Verifies credentials against argon2id hashes. The slow hash runs once per credential per
- * `cacheSeconds`: a success is cached under a keyed digest of the credential (the plain secret is
- * never kept), and the whole cache is dropped when the catalogue changes (revocation, new hash).
+ * What a password or key credential is checked against right now: the principal it would
+ * authenticate and the stored hash (the stamp). A remembered verdict holds only while the stamp is
+ * the same, so a new password, a re-issued or revoked key, or a removed principal makes every
+ * remembered verdict about it moot at once, on every replica that loaded the change.
+ */
+export interface Subject {
+  /** Username or key id: what the failure throttle counts per address. */
+  readonly name: string | undefined;
+  readonly principal: PrincipalInfo | undefined;
+  /** The stored hash; undefined when there is none (unknown user, revoked key): the dummy is checked. */
+  readonly hash: string | undefined;
+  /** Refused whatever the secret: disabled owner, expired key, malformed key. */
+  readonly barred: boolean;
+  readonly secret: string;
+  readonly digest: string;
+}
+
+interface Memo {
+  readonly principalPk: number | undefined;
+  readonly stamp: string;
+  readonly ok: boolean;
+  readonly atMs: number;
+}
+
+/** What the memo knows of a credential before any slow hash. */
+export type Recall =
+  | { readonly kind: 'accepted'; readonly principal: PrincipalInfo }
+  | { readonly kind: 'refused' }
+  /** Verified before, longer ago than the cache time: hash again, but not a suspect. */
+  | { readonly kind: 'trusted' }
+  | { readonly kind: 'unknown' };
+
+export interface VerifierSettings {
+  /** How long a verified credential is accepted without hashing again (AUTH_CACHE_SECONDS). */
+  readonly cacheSeconds: number;
+  /** How long a verified credential stays exempt from the failure throttle. */
+  readonly trustSeconds: number;
+  /** Remembered credentials, verified and refused (least recently used go first). */
+  readonly maxEntries: number;
+}
+
+/**
+ * Verifies passwords and API keys against argon2id hashes, and remembers verdicts under a keyed
+ * digest of the credential (the plain secret is never kept):
+ * - a credential that verified is accepted without hashing for `cacheSeconds`, and is exempt from
+ *   the failure throttle for `trustSeconds`;
+ * - a credential that failed is refused without hashing for `cacheSeconds`, so a client retrying a
+ *   stale password costs nothing and is not counted as a new guess.
+ * Each verdict holds only while the stored hash it was reached against is unchanged (see Subject).
  */
 export class CredentialVerifier {
-  private readonly cache = new Map<string, CacheEntry>();
-  private readonly cacheKey = randomBytes(32);
+  private readonly memo = new Map<string, Memo>();
+  private readonly digestKey = randomBytes(32);
+  /** Slow hashes run so far (for metrics and tests). */
+  hashes = 0;
 
   constructor(
-    private readonly directory: PrincipalDirectory,
-    private readonly cacheSeconds: number,
-    private readonly maxEntries = 10_000,
+    private readonly directory: () => PrincipalDirectory,
+    private readonly settings: VerifierSettings,
   ) {}
 
-  invalidate(): void {
-    this.cache.clear();
+  /** What a password or key credential would be checked against. */
+  subject(cred: Credential, nowMs: number): Subject {
+    const dir = this.directory();
+    if (cred.kind === 'key' || looksLikeApiKey(cred.password)) return this.keySubject(dir, cred.kind === 'key' ? cred.key : cred.password, nowMs);
+    const principal = dir.byName(cred.username);
+    return {
+      name: cred.username,
+      principal,
+      hash: principal?.passwordHash,
+      barred: principal?.disabled === true,
+      secret: cred.password,
+      digest: this.digestOf(`p\0${cred.username}`, cred.password),
+    };
+  }
+
+  private keySubject(dir: PrincipalDirectory, key: string, nowMs: number): Subject {
+    const id = apiKeyId(key);
+    const info = id === undefined ? undefined : dir.apiKey(id);
+    const principal = info === undefined ? undefined : dir.byPk(info.principalPk);
+    return {
+      name: id ?? '(malformed key)',
+      principal,
+      hash: principal === undefined ? undefined : info?.secretHash,
+      barred: id === undefined || keyExpired(info, nowMs) || principal?.disabled === true,
+      secret: key,
+      digest: this.digestOf('k', key),
+    };
+  }
+
+  /** The remembered verdict on this credential, if it still holds. */
+  recall(s: Subject, nowMs: number): Recall {
+    const m = this.memo.get(s.digest);
+    if (m === undefined || !holds(m, s)) return { kind: 'unknown' };
+    const age = nowMs - m.atMs;
+    const fresh = age < this.settings.cacheSeconds * 1000;
+    if (!m.ok) return fresh ? { kind: 'refused' } : { kind: 'unknown' };
+    if (s.principal === undefined || s.barred) return { kind: 'refused' };
+    if (fresh) return { kind: 'accepted', principal: s.principal };
+    return age < this.settings.trustSeconds * 1000 ? { kind: 'trusted' } : { kind: 'unknown' };
   }
 
   /**
-   * The principal a credential authenticates, or undefined. API keys are accepted as `Bearer` or
-   * `Token`, and as the password of Basic auth (any username), as many TAXII clients only do Basic.
+   * The slow check: the secret against the stored hash (or a dummy of the same cost, so response
+   * times do not tell which usernames or key ids exist). The verdict is remembered.
    */
-  async verify(cred: Credential, nowMs = Date.now()): Promise<PrincipalInfo | undefined> {
-    if (cred.kind === 'key') return this.verifyKey(cred.key, nowMs);
-    if (looksLikeApiKey(cred.password)) return this.verifyKey(cred.password, nowMs);
-    const digest = this.digestOf(cred.username, cred.password);
-    const principal = this.directory.byName(cred.username);
-    if (!canUsePassword(principal)) {
-      // Same slow work as a real check, so response time does not tell which usernames exist.
-      await passwordMatches(DUMMY_HASH, cred.password);
-      return undefined;
+  async verify(s: Subject, nowMs: number): Promise<PrincipalInfo | undefined> {
+    this.hashes++;
+    const matches = await passwordMatches(s.hash ?? DUMMY_HASH, s.secret);
+    const ok = matches && s.hash !== undefined && s.principal !== undefined && !s.barred;
+    this.remember(s.digest, { principalPk: s.principal?.pk, stamp: s.hash ?? '', ok, atMs: nowMs });
+    return ok ? s.principal : undefined;
+  }
+
+  private digestOf(scope: string, secret: string): string {
+    return createHmac('sha256', this.digestKey).update(scope).update('\0').update(secret).digest('base64');
+  }
+
+  private remember(digest: string, m: Memo): void {
+    if (this.settings.trustSeconds <= 0 && this.settings.cacheSeconds <= 0) return;
+    this.memo.delete(digest);
+    if (this.memo.size >= this.settings.maxEntries) {
+      const oldest = this.memo.keys().next();
+      if (oldest.done !== true) this.memo.delete(oldest.value);
     }
-    if (this.cached(digest, principal.pk, nowMs)) return principal;
-    if (!(await passwordMatches(principal.passwordHash, cred.password))) return undefined;
-    this.remember(digest, principal.pk, nowMs);
-    return principal;
-  }
-
-  /** An API key: found by its public id, not revoked, not expired, owner enabled, secret matching its hash. */
-  private async verifyKey(key: string, nowMs: number): Promise<PrincipalInfo | undefined> {
-    const id = apiKeyId(key);
-    const info = id === undefined ? undefined : this.directory.apiKey(id);
-    if (info === undefined) {
-      // Same slow work as a real check, so response time does not tell which key ids exist.
-      await passwordMatches(DUMMY_HASH, key);
-      return undefined;
-    }
-    if (info.expiresAtMs !== undefined && info.expiresAtMs <= nowMs) return undefined;
-    const principal = this.directory.byPk(info.principalPk);
-    if (principal === undefined || principal.disabled) return undefined;
-    const digest = this.digestOf('\u0001key', key);
-    if (this.cached(digest, principal.pk, nowMs)) return principal;
-    if (!(await passwordMatches(info.secretHash, key))) return undefined;
-    this.remember(digest, principal.pk, nowMs);
-    return principal;
-  }
-
-  private cached(digest: string, principalPk: number, nowMs: number): boolean {
-    const hit = this.cache.get(digest);
-    return hit !== undefined && hit.expiresAt > nowMs && hit.principalPk === principalPk;
-  }
-
-  /** The cache key of a credential: a keyed digest, so the plain secret is never kept. */
-  private digestOf(username: string, password: string): string {
-    return createHmac('sha256', this.cacheKey).update(username).update('\0').update(password).digest('base64');
-  }
-
-  /** Caches a successful login (if caching is on), dropping the whole cache when it is full. */
-  private remember(digest: string, principalPk: number, nowMs: number): void {
-    if (this.cacheSeconds > 0) {
-      if (this.cache.size >= this.maxEntries) this.cache.clear();
-      this.cache.set(digest, { principalPk, expiresAt: nowMs + this.cacheSeconds * 1000 });
-    }
+    this.memo.set(digest, m);
   }
 }

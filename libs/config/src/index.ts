@@ -1,3 +1,5 @@
+import { isIP } from 'node:net';
+
 /**
  * The environment, parsed once at boot into a typed, frozen Config. Every setting has a default that
  * works on a laptop; a malformed value stops the process with a message naming the variable.
@@ -31,14 +33,23 @@ export interface Config {
   readonly rateLimitPerSecond: number;
   /** Default burst of that rate (requests). */
   readonly rateLimitBurst: number;
-  /** Failed authentications allowed per minute from one source address, and for one username (per replica). */
+  /** Failed authentications allowed per minute from one client address (any usernames), per replica. */
   readonly authFailuresPerMinutePerAddress: number;
+  /** Failed authentications allowed per minute for one username (or key id) from one client address, per replica. */
   readonly authFailuresPerMinutePerUser: number;
+  /** Slow-hash (argon2) verifications per second, per replica; attempts past it get 429 before hashing. */
+  readonly authHashesPerSecond: number;
+  /** Peers (addresses and CIDRs) whose X-Forwarded-For / Forwarded headers name the client; empty = none. */
+  readonly trustedProxies: readonly string[];
   readonly logLevel: string;
   /** Count metrics at all (false = no /metrics, for measuring their cost). */
   readonly metricsEnabled: boolean;
-  /** Serve /metrics on this port instead of the TAXII port (0 = on the TAXII port). */
+  /** Serve /metrics on its own listener at this port (0 = no own listener). */
   readonly metricsPort: number;
+  /** Address the metrics listener binds (default: HOST). */
+  readonly metricsHost: string;
+  /** If set, /metrics is also served on the TAXII port, to `Authorization: Bearer <token>` only. */
+  readonly metricsToken: string | undefined;
   /** Label sharing-volume metrics per collection / per principal (false = aggregated per API root). */
   readonly metricsPerCollection: boolean;
   readonly metricsPerPrincipal: boolean;
@@ -190,6 +201,28 @@ function taxii1Config(env: Env): Taxii1Config {
   };
 }
 
+/** TRUSTED_PROXIES: comma-separated addresses and CIDRs (v4 or v6). */
+function trustedProxies(env: Env): readonly string[] {
+  const entries = (str(env, 'TRUSTED_PROXIES') ?? '')
+    .split(',')
+    .map((e) => e.trim())
+    .filter((e) => e !== '');
+  for (const e of entries) {
+    const [addr = '', bits, extra] = e.split('/');
+    const family = isIP(addr);
+    const max = family === 4 ? 32 : 128;
+    const badBits = bits !== undefined && (!/^\d+$/.test(bits) || Number(bits) > max);
+    if (family === 0 || badBits || extra !== undefined) throw new ConfigError(`TRUSTED_PROXIES: ${JSON.stringify(e)} is not an IP address or CIDR`);
+  }
+  return Object.freeze(entries);
+}
+
+function parseMetricsToken(env: Env): string | undefined {
+  const token = str(env, 'METRICS_TOKEN');
+  if (token !== undefined && token.length < 16) throw new ConfigError('METRICS_TOKEN must be at least 16 characters');
+  return token;
+}
+
 function parseCursorSecret(env: Env): string | undefined {
   const secret = str(env, 'CURSOR_SECRET');
   if (secret !== undefined && secret.length < 16) throw new ConfigError('CURSOR_SECRET must be at least 16 characters');
@@ -228,9 +261,13 @@ export function loadConfig(env: Env = process.env, argv: readonly string[] = pro
     rateLimitBurst: int(env, 'RATE_LIMIT_BURST', { dflt: 0, min: 0, max: 10_000_000 }),
     authFailuresPerMinutePerAddress: int(env, 'AUTH_FAILURES_PER_MINUTE_PER_ADDRESS', { dflt: 30, min: 1, max: 1_000_000 }),
     authFailuresPerMinutePerUser: int(env, 'AUTH_FAILURES_PER_MINUTE_PER_USER', { dflt: 10, min: 1, max: 1_000_000 }),
+    authHashesPerSecond: int(env, 'AUTH_HASHES_PER_SECOND', { dflt: 20, min: 1, max: 100_000 }),
+    trustedProxies: trustedProxies(env),
     logLevel: strOr(env, 'LOG_LEVEL', 'info'),
     metricsEnabled: bool(env, 'METRICS_ENABLED', true),
-    metricsPort: int(env, 'METRICS_PORT', { dflt: 0, min: 0, max: 65535 }),
+    metricsPort: int(env, 'METRICS_PORT', { dflt: 9464, min: 0, max: 65535 }),
+    metricsHost: strOr(env, 'METRICS_HOST', strOr(env, 'HOST', '0.0.0.0')),
+    metricsToken: parseMetricsToken(env),
     metricsPerCollection: bool(env, 'METRICS_PER_COLLECTION', true),
     metricsPerPrincipal: bool(env, 'METRICS_PER_PRINCIPAL', true),
     shutdownDelaySeconds: int(env, 'SHUTDOWN_DELAY_SECONDS', { dflt: 0, min: 0, max: 300 }),

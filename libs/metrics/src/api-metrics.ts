@@ -53,6 +53,17 @@ export class ApiMetrics {
     labelNames: ['status', 'reason'] as const,
     registers: [this.registry],
   });
+  readonly authAttempts = new Counter({
+    name: 'taxiway_auth_attempts_total',
+    help: 'Authentication attempts by credential method (password, api-key, jwt, certificate, none) and result (accepted, rejected, throttled, busy, missing, rate-limited)',
+    labelNames: ['method', 'result'] as const,
+    registers: [this.registry],
+  });
+  readonly authHashes = new Counter({
+    name: 'taxiway_auth_hashes_total',
+    help: 'Slow (argon2id) credential verifications run; the others were answered from the verification cache or refused before hashing',
+    registers: [this.registry],
+  });
   readonly objectsIngested = new Counter({
     name: 'taxiway_objects_ingested_total',
     help: 'STIX object versions stored by Add Objects (successes, duplicates included), by API root and collection',
