@@ -75,8 +75,12 @@ async function main(): Promise<void> {
   const pg = await startPostgres();
   const password = 'load-pw';
   const port = await freePort();
+  const metricsPort = await freePort();
   const server = await createTaxiwayServer(
-    loadConfig({ PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: await pg.createDatabase('dashboard'), LOG_LEVEL: 'warn' }, []),
+    loadConfig(
+      { PORT: String(port), METRICS_PORT: String(metricsPort), HOST: '127.0.0.1', DATABASE_URL: await pg.createDatabase('dashboard'), LOG_LEVEL: 'warn' },
+      [],
+    ),
     {
       state: state(hashSync(password)),
       logger: false,
@@ -86,7 +90,7 @@ async function main(): Promise<void> {
   const promPort = await freePort();
   writeFileSync(
     join(dir, 'prometheus.yml'),
-    `global: { scrape_interval: 2s }\nscrape_configs:\n  - job_name: taxiway\n    static_configs: [{ targets: ['127.0.0.1:${port}'], labels: { namespace: taxiway, pod: taxiway-api-0 } }]\n`,
+    `global: { scrape_interval: 2s }\nscrape_configs:\n  - job_name: taxiway\n    static_configs: [{ targets: ['127.0.0.1:${metricsPort}'], labels: { namespace: taxiway, pod: taxiway-api-0 } }]\n`,
   );
   const prom = spawn(
     'prometheus',

@@ -105,6 +105,8 @@ function serverEnv(launch: ServerLaunch, port: number): NodeJS.ProcessEnv {
     PORT: String(port),
     HOST: '127.0.0.1',
     LOG_LEVEL: 'warn',
+    // Two servers run side by side: no own metrics listener (the benchmarks do not scrape).
+    METRICS_PORT: '0',
     DEFAULT_PAGE_SIZE: '1000',
     MAX_PAGE_SIZE: '10000',
     ...launch.env,

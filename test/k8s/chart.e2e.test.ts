@@ -43,6 +43,20 @@ const VALUE_SETS: Record<string, string[]> = {
     '--api-versions',
     'monitoring.coreos.com/v1',
   ],
+  proxied: [
+    '--set',
+    'database.url=postgres://x@db/taxiway',
+    '--set',
+    'api.metricsPort=0',
+    '--set',
+    'api.metricsToken.existingSecret=metrics-token',
+    '--set',
+    'api.trustedProxies={10.0.0.0/8,fd00::/8}',
+    '--set',
+    'serviceMonitor.enabled=true',
+    '--api-versions',
+    'monitoring.coreos.com/v1',
+  ],
   namespaced: [
     '--set',
     'database.url=postgres://x@db/taxiway',
@@ -153,6 +167,22 @@ describe('Helm chart charts/taxiway (issue 4)', () => {
     ]);
   });
 
+  it('trusts forwarding headers only from api.trustedProxies, and scrapes the TAXII port only with the metrics token (issue 11)', () => {
+    const env = (set: string) => find(set, 'Deployment', 't-taxiway-api')[0]?.spec?.['template'].spec.containers[0].env as { name: string }[];
+    expect(env('default').map((e) => e.name)).not.toContain('TRUSTED_PROXIES');
+    expect(env('proxied')).toEqual(
+      expect.arrayContaining([
+        { name: 'TRUSTED_PROXIES', value: '10.0.0.0/8,fd00::/8' },
+        { name: 'METRICS_PORT', value: '0' },
+        { name: 'METRICS_TOKEN', valueFrom: { secretKeyRef: { name: 'metrics-token', key: 'METRICS_TOKEN' } } },
+      ]),
+    );
+    expect(find('proxied', 'ServiceMonitor')[0]?.spec?.['endpoints'][0]).toMatchObject({
+      port: 'http',
+      authorization: { type: 'Bearer', credentials: { name: 'metrics-token', key: 'METRICS_TOKEN' } },
+    });
+  });
+
   it('refuses values the schema does not allow, and a release without a database', async () => {
     for (const bad of [
       ['--set', 'api.replicas=0'],
@@ -166,6 +196,10 @@ describe('Helm chart charts/taxiway (issue 4)', () => {
     }
     const none = await helm(cp, ['template', 't', CHART]);
     expect(none.stderr).toMatch(/set database.url or database.existingSecret/);
+    const anonymousMetrics = await helm(cp, ['template', 't', CHART, ...VALUE_SETS['default']!, '--set', 'api.metricsPort=0']);
+    expect(anonymousMetrics.stderr).toMatch(/needs api.metricsToken.existingSecret/);
+    const badProxy = await helm(cp, ['template', 't', CHART, ...VALUE_SETS['default']!, '--set', 'api.trustedProxies={proxy.local}']);
+    expect(badProxy.stderr).toMatch(/schema/i);
   });
 
   it('is accepted by the real API server (server-side dry run, strict validation) for every values set', async () => {

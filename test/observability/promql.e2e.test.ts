@@ -60,7 +60,7 @@ describe('dashboard and alert PromQL against a real Prometheus scraping the serv
 rule_files: [${join(CHART, 'prometheus-rules.yaml')}]
 scrape_configs:
   - job_name: taxiway
-    static_configs: [{ targets: ['${new URL(s.url).host}'], labels: { namespace: test, pod: taxiway-api-0 } }]
+    static_configs: [{ targets: ['${new URL(s.server.metricsUrl()).host}'], labels: { namespace: test, pod: taxiway-api-0 } }]
 `,
     );
     prom = spawn(

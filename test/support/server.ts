@@ -28,6 +28,8 @@ export async function startServer(
     HOST: '127.0.0.1',
     PUBLIC_BASE_URL: opts.realBaseUrl === true ? `http://127.0.0.1:${port}` : 'https://taxii.example.test',
     TAXIWAY_DATA_DIR: ':memory:',
+    // /metrics has its own listener by default (9464): give each test server its own port.
+    METRICS_PORT: String(await freePort()),
     ...(backend === 'postgresql' && { DATABASE_URL: await freshDatabase('api') }),
     ...opts.env,
   };

@@ -1,11 +1,11 @@
 import 'reflect-metadata';
-import { randomUUID } from 'node:crypto';
+import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { DataSource } from 'typeorm';
-import { AccessLimiter, CredentialVerifier, JwtIssuer, type LimitSettings } from '@taxiway/auth';
+import { createAuthenticator, type Authenticator, type AuthSettings } from '@taxiway/auth';
 import type { Config, TlsConfig } from '@taxiway/config';
 import { loadDesiredStateFile } from '@taxiway/control';
 import { CursorCodec, nowUs, type DesiredState, type ObjectStore } from '@taxiway/domain';
@@ -91,20 +91,14 @@ export async function createTaxiwayServer(config: Config, opts: ServerOptions = 
   const catalog = new CatalogService(catalogStore, fastify.log);
   await catalog.reload();
   await catalog.watch(embedded === undefined ? databaseUrl : undefined, 30_000);
-  const verifier = new CredentialVerifier(catalog, config.authCacheSeconds);
-  catalog.onChange(() => verifier.invalidate());
-  const limiter = new AccessLimiter(limitSettings(config));
-  installTenancy(fastify, catalog, verifier, limiter);
-  logResponses(fastify);
   const metrics = new ApiMetrics({ perCollection: config.metricsPerCollection, perPrincipal: config.metricsPerPrincipal });
+  const auth = createAuthenticator(authSettings(config, await catalogStore.secret('taxii1-jwt-hmac')), () => catalog.access, attemptObserver(config, metrics));
+  installTenancy(fastify, catalog, auth);
+  logResponses(fastify);
   if (config.metricsEnabled) installHttpMetrics(fastify, metrics);
   const taxii1Store = new SqlTaxii1Store(ds);
   const scrapeHooks = [poolSampler(ds, metrics, config), outboxSampler(taxii1Store, metrics)];
-  fastify.get('/metrics', async (req, reply) => {
-    // With METRICS_PORT the exposition lives on its own port only.
-    if (config.metricsPort !== 0 || !config.metricsEnabled) return reply.code(404).header('content-type', TAXII_MEDIA_TYPE).send(notFoundBody(req.id));
-    return reply.header('content-type', metrics.registry.contentType).send(await metricsText(metrics, scrapeHooks));
-  });
+  installMetricsRoute(fastify, config, () => metricsText(metrics, scrapeHooks), metrics.registry.contentType);
 
   const sqlStore = new SqlObjectStore(ds);
   const store = config.metricsEnabled ? new MeteredObjectStore(sqlStore, metrics) : sqlStore;
@@ -116,12 +110,10 @@ export async function createTaxiwayServer(config: Config, opts: ServerOptions = 
     onError: (err: unknown, dropped: number) => fastify.log.error({ err, dropped }, 'audit flush failed; will retry'),
   });
   const taxii = new TaxiiService(store, new CursorCodec(cursorKey, config.cursorTtlSeconds), config, { audit, meter });
-  const pushWorker = await installTaxii1Services(fastify, {
+  const pushWorker = installTaxii1Services(fastify, {
     store: taxii1Store,
     catalog,
-    catalogStore,
-    verifier,
-    limiter,
+    auth,
     config,
     metrics: config.metricsEnabled ? metrics : undefined,
     observers: { audit, meter },
@@ -159,9 +151,9 @@ export async function createTaxiwayServer(config: Config, opts: ServerOptions = 
     async listen() {
       await app.listen({ port: config.port, host: config.host });
       if (config.metricsPort !== 0 && config.metricsEnabled) {
-        const started = await startMetricsServer(metrics, scrapeHooks, config.host, config.metricsPort);
+        const started = await startMetricsServer(metrics, scrapeHooks, config.metricsHost, config.metricsPort);
         metricsServer = started.server;
-        metricsUrl = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${started.port}/metrics`;
+        metricsUrl = `http://${config.metricsHost === '0.0.0.0' ? '127.0.0.1' : config.metricsHost}:${started.port}/metrics`;
       }
       const addr = fastify.server.address();
       const port = typeof addr === 'object' && addr !== null ? addr.port : config.port;
@@ -244,13 +236,41 @@ const TAXII_MEDIA_TYPE = 'application/taxii+json;version=2.1';
 /** With METRICS_ENABLED=false: counts nothing. */
 const NO_METER: SharingMeter = { ingested: () => undefined, served: () => undefined };
 
-function notFoundBody(requestId: string): string {
-  return JSON.stringify({
-    title: 'Not found',
-    description: 'The metrics are served on METRICS_PORT',
-    error_id: requestId,
-    error_code: 'NotFound',
-    http_status: '404',
+function errorBody(requestId: string, status: 404 | 401, description: string): string {
+  const [title, code] = status === 404 ? ['Not found', 'NotFound'] : ['Authentication required', 'Unauthenticated'];
+  return JSON.stringify({ title, description, error_id: requestId, error_code: code, http_status: String(status) });
+}
+
+/** True if `header` is `Bearer <token>` (compared in constant time). */
+function bearerMatches(header: string | undefined, token: string): boolean {
+  const presented = Buffer.from(/^bearer\s+(\S+)$/i.exec(header?.trim() ?? '')?.[1] ?? '');
+  const expected = Buffer.from(token);
+  return presented.length === expected.length && timingSafeEqual(presented, expected);
+}
+
+/**
+ * /metrics names every tenant's roots, collections and consumers, so it is never served anonymously
+ * where TAXII clients connect: it lives on its own listener (METRICS_PORT, reached by the
+ * ServiceMonitor and allowed by the chart's NetworkPolicy), and on the TAXII port only with
+ * METRICS_TOKEN as a bearer token.
+ */
+function installMetricsRoute(fastify: FastifyInstance, config: Config, text: () => Promise<string>, contentType: string): void {
+  fastify.get('/metrics', async (req, reply) => {
+    const token = config.metricsToken;
+    if (token === undefined || !config.metricsEnabled) {
+      return reply
+        .code(404)
+        .header('content-type', TAXII_MEDIA_TYPE)
+        .send(errorBody(req.id, 404, 'The metrics are served on METRICS_PORT'));
+    }
+    if (!bearerMatches(req.headers.authorization, token)) {
+      return reply
+        .code(401)
+        .header('content-type', TAXII_MEDIA_TYPE)
+        .header('www-authenticate', 'Bearer realm="taxiway-metrics"')
+        .send(errorBody(req.id, 401, 'The metrics on this port need METRICS_TOKEN as a bearer token'));
+    }
+    return reply.header('content-type', contentType).send(await text());
   });
 }
 
@@ -321,26 +341,23 @@ function schedulePurges(store: ObjectStore, audit: SqlAuditLog, config: Config, 
  * The TAXII 1.x services (unless TAXII1_ENABLED=false) and their push worker (unless
  * TAXII1_PUSH_ENABLED=false), which is returned to be started and stopped with the server.
  */
-async function installTaxii1Services(
+function installTaxii1Services(
   fastify: FastifyInstance,
   d: {
     store: SqlTaxii1Store;
     catalog: CatalogService;
-    catalogStore: SqlCatalogStore;
-    verifier: CredentialVerifier;
-    limiter: AccessLimiter;
+    auth: Authenticator;
     config: Config;
     metrics: ApiMetrics | undefined;
     observers: { audit: SqlAuditLog; meter: SharingMeter };
   },
-): Promise<PushWorker | undefined> {
+): PushWorker | undefined {
   if (!d.config.taxii1.enabled) return undefined;
   const pushWorker = d.config.taxii1.pushEnabled
     ? new PushWorker({ store: d.store, catalog: d.catalog, config: d.config.taxii1, log: fastify.log, metrics: d.metrics })
     : undefined;
   const service = new Taxii1Service(d.store, d.catalog, d.config, { ...d.observers, nudgePush: () => pushWorker?.nudge() });
-  const jwt = new JwtIssuer(await d.catalogStore.secret('taxii1-jwt-hmac'), d.config.taxii1.jwtTtlSeconds);
-  installTaxii1(fastify, { service, store: d.store, catalog: d.catalog, verifier: d.verifier, limiter: d.limiter, jwt, config: d.config, metrics: d.metrics });
+  installTaxii1(fastify, { service, store: d.store, catalog: d.catalog, auth: d.auth, config: d.config, metrics: d.metrics });
   return pushWorker;
 }
 
@@ -364,12 +381,30 @@ function scheduleTaxii1Purges(store: SqlTaxii1Store, log: FastifyBaseLogger): No
   return purge;
 }
 
-/** Request and authentication limits from the environment (RATE_LIMIT_*, AUTH_FAILURES_*). */
-function limitSettings(config: Config): LimitSettings {
+/** Counts authentication attempts and slow hashes (unless METRICS_ENABLED=false). */
+function attemptObserver(config: Config, metrics: ApiMetrics): ((method: string, result: string, hashed: boolean) => void) | undefined {
+  if (!config.metricsEnabled) return undefined;
+  return (method, result, hashed) => {
+    metrics.authAttempts.inc({ method, result });
+    if (hashed) metrics.authHashes.inc();
+  };
+}
+
+/** A credential that verified stays exempt from the failure throttle this long (on this replica). */
+const TRUSTED_CREDENTIAL_SECONDS = 86_400;
+
+/** The access pipeline's settings from the environment (AUTH_*, RATE_LIMIT_*, TRUSTED_PROXIES). */
+function authSettings(config: Config, jwtKey: Buffer): AuthSettings {
   const perSecond = config.rateLimitPerSecond;
   return {
-    defaultRate: perSecond === 0 ? undefined : { perSecond, burst: config.rateLimitBurst > 0 ? config.rateLimitBurst : Math.max(1, 2 * perSecond) },
+    cacheSeconds: config.authCacheSeconds,
+    trustSeconds: TRUSTED_CREDENTIAL_SECONDS,
     failuresPerMinutePerAddress: config.authFailuresPerMinutePerAddress,
-    failuresPerMinutePerUser: config.authFailuresPerMinutePerUser,
+    failuresPerMinutePerAddressAndUser: config.authFailuresPerMinutePerUser,
+    hashesPerSecond: config.authHashesPerSecond,
+    defaultRate: perSecond === 0 ? undefined : { perSecond, burst: config.rateLimitBurst > 0 ? config.rateLimitBurst : Math.max(1, 2 * perSecond) },
+    trustedProxies: config.trustedProxies,
+    jwtKey,
+    jwtTtlSeconds: config.taxii1.jwtTtlSeconds,
   };
 }

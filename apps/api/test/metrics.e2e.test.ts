@@ -59,7 +59,7 @@ describe('Prometheus metrics of a scripted workload (issue 5)', () => {
     const limited = client(s.url, basic('limited'));
     await limited.get('/tenant-a/');
     await limited.get('/tenant-a/');
-    const r = await fetch(`${s.url}/metrics`);
+    const r = await fetch(s.server.metricsUrl());
     expect(r.status).toBe(200);
     expect(r.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
     text = await r.text();
@@ -152,6 +152,34 @@ describe('metrics settings (issue 5)', () => {
       expect(text).not.toContain('principal="alice"');
     } finally {
       await s.close();
+    }
+  });
+
+  it('never serves /metrics anonymously on the TAXII port; there only to METRICS_TOKEN as a bearer token (issue 11)', async () => {
+    const byDefault = await startServer(STATE);
+    const token = 'metrics-token-0123456789';
+    const withToken = await startServer(STATE, { env: { METRICS_TOKEN: token, METRICS_PORT: '0' } });
+    try {
+      for (const auth of [undefined, basic('alice'), `Bearer ${token}`]) {
+        const r = await fetch(`${byDefault.url}/metrics`, { headers: auth === undefined ? {} : { authorization: auth } });
+        expect(r.status).toBe(404);
+        expect(await r.text()).not.toContain('tenant-a');
+      }
+      expect((await fetch(byDefault.server.metricsUrl())).status).toBe(200);
+
+      for (const auth of [undefined, basic('alice'), 'Bearer wrong-token-0123456789', `Bearer ${token}x`]) {
+        const r = await fetch(`${withToken.url}/metrics`, { headers: auth === undefined ? {} : { authorization: auth } });
+        expect(r.status, String(auth)).toBe(401);
+        expect(r.headers.get('www-authenticate')).toMatch(/^Bearer/);
+        expect(await r.text()).not.toContain('tenant-a');
+      }
+      const ok = await fetch(`${withToken.url}/metrics`, { headers: { authorization: `Bearer ${token}` } });
+      expect(ok.status).toBe(200);
+      expect(await ok.text()).toContain('taxiway_http_requests_total');
+      expect(withToken.server.metricsUrl()).toBe('');
+    } finally {
+      await byDefault.close();
+      await withToken.close();
     }
   });
 

@@ -2,7 +2,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '@taxiway/testing';
-import { SqlAdminStore } from '@taxiway/store';
+import { SqlAdminStore, SqlCatalogStore } from '@taxiway/store';
 import { runCommand } from '../../cli/src/commands';
 import { parseXml, type XmlElement } from '@taxiway/taxii1';
 import { basic, client, startServer, type RunningServer } from '../../../test/support/server';
@@ -324,7 +324,12 @@ describe('TAXII 1.x push delivery', () => {
       // An operator sees what was given up and why, and queues it again once the subscriber is back.
       const lines: string[] = [];
       const io = { out: (l: string) => lines.push(l), err: (l: string) => lines.push(l), env: {} };
-      const stores = { admin: new SqlAdminStore(other.server.dataSource), audit: other.server.audit, taxii1: other.server.taxii1Store };
+      const stores = {
+        admin: new SqlAdminStore(other.server.dataSource),
+        catalog: new SqlCatalogStore(other.server.dataSource),
+        audit: other.server.audit,
+        taxii1: other.server.taxii1Store,
+      };
       expect(await runCommand(['subscriptions', 'tenant-a'], io, stores)).toBe(0);
       const row = lines.find((l) => l.startsWith(id))!.split('\t');
       expect(row.slice(1, 5)).toEqual(['rw', 'alice', '1.1', 'ACTIVE']);

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { hash } from '@node-rs/argon2';
-import { generateApiKey, issueApiKey } from '@taxiway/auth';
-import { DomainError, isDomainError, type AuditAction } from '@taxiway/domain';
+import { AccessIndex, generateApiKey, issueApiKey } from '@taxiway/auth';
+import { DomainError, isDomainError, type AuditAction, type CatalogStore, type CollectionInfo, type PrincipalInfo } from '@taxiway/domain';
 import type { SqlAdminStore, SqlAuditLog, SqlTaxii1Store } from '@taxiway/store';
 
 export interface Io {
@@ -19,7 +19,8 @@ export const USAGE = `usage: taxiway <command> [options]
   key generate                       print a new key without storing it, for Principal.spec.apiKeys (keyFrom a Secret)
   key revoke <key-id>                revoke a key (every API replica stops accepting it within seconds)
   key list [--principal <name>]      list keys (ids, owners, expiry, revocation; never the secret)
-  grants <principal>                 list the grants a principal holds
+  grants <principal>                 what the principal may do on every API root and collection it can see, and
+                                     which grant decides it (own or group role, own or group override)
   audit <api-root> [--limit N] [--principal P] [--action add|read|delete] [--since 24h|<ISO time>]
                                      the newest audit entries of an API root (writes and reads)
   subscriptions <api-root>           TAXII 1.x subscriptions of an API root: owner, status, push address,
@@ -57,6 +58,7 @@ function need(value: string | undefined, what: string): string {
 /** What the commands work on. */
 export interface Stores {
   readonly admin: SqlAdminStore;
+  readonly catalog: CatalogStore;
   readonly audit: Pick<SqlAuditLog, 'query'>;
   readonly taxii1: Pick<SqlTaxii1Store, 'subscriptionReport' | 'retryFailed'>;
 }
@@ -184,12 +186,36 @@ const HANDLERS: Record<string, Handler> = {
     const n = await taxii1.retryFailed(id);
     io.out(`${n} given-up deliver${n === 1 ? 'y' : 'ies'} of ${id} queued again`);
   },
-  grants: async (args, io, { admin }) => {
+  grants: async (args, io, { catalog }) => {
     const name = need(args[0], 'principal name');
-    io.out(['api-root', 'collection', 'role', 'read', 'write'].join('\t'));
-    for (const g of await admin.grantsOf(name)) io.out([g.apiRoot, g.collection ?? '*', g.role ?? '-', String(g.read), String(g.write)].join('\t'));
+    const snapshot = await catalog.loadCatalog();
+    const index = new AccessIndex(snapshot);
+    const principal = index.byName(name);
+    if (principal === undefined) throw new DomainError('NotFound', `no principal named ${name}`);
+    io.out(['api-root', 'collection', 'role', 'read', 'write', 'delete', 'why'].join('\t'));
+    for (const line of grantLines(index, principal, snapshot.collections)) io.out(line.join('\t'));
   },
 };
+
+/**
+ * What the access index (the same one the server enforces) says the principal may do: one line per
+ * visible API root (its role, `*` as the collection), then one per visible collection with each
+ * operation and the grant that decided read and write.
+ */
+function grantLines(index: AccessIndex, principal: PrincipalInfo, collections: readonly CollectionInfo[]): string[][] {
+  const lines: string[][] = [];
+  for (const root of index.visibleRoots(principal)) {
+    const see = index.authorize(principal, { kind: 'root', root }, 'see');
+    lines.push([root.path, '*', index.roleOn(root, principal) ?? '-', '-', '-', '-', see.reason]);
+    for (const collection of collections.filter((c) => c.apiRootPk === root.pk)) {
+      const target = { kind: 'collection' as const, collection };
+      const [read, write, del] = (['read', 'write', 'delete'] as const).map((op) => index.authorize(principal, target, op));
+      if (read === undefined || write === undefined || del === undefined || !read.visible) continue;
+      lines.push([root.path, collection.name, '-', String(read.allowed), String(write.allowed), String(del.allowed), `${read.reason}; ${write.reason}`]);
+    }
+  }
+  return lines;
+}
 
 /** The handler for argv and the arguments left for it, or undefined. */
 export function route(argv: readonly string[]): { handler: Handler; args: string[] } | undefined {

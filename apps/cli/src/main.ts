@@ -1,6 +1,15 @@
 #!/usr/bin/env node
 import { loadConfig } from '@taxiway/config';
-import { createDataSource, migrate, SqlAdminStore, SqlAuditLog, SqlTaxii1Store, startEmbeddedDatabase, type EmbeddedDatabase } from '@taxiway/store';
+import {
+  createDataSource,
+  migrate,
+  SqlAdminStore,
+  SqlAuditLog,
+  SqlCatalogStore,
+  SqlTaxii1Store,
+  startEmbeddedDatabase,
+  type EmbeddedDatabase,
+} from '@taxiway/store';
 import { runCommand, USAGE } from './commands';
 
 async function main(argv: string[]): Promise<number> {
@@ -26,7 +35,12 @@ async function main(argv: string[]): Promise<number> {
     return await runCommand(
       argv,
       { out: (l) => process.stdout.write(`${l}\n`), err: (l) => process.stderr.write(`${l}\n`), env: process.env },
-      { admin: new SqlAdminStore(ds), audit: new SqlAuditLog(ds, { flushMs: 60_000, maxBatch: 1, onError: () => undefined }), taxii1: new SqlTaxii1Store(ds) },
+      {
+        admin: new SqlAdminStore(ds),
+        catalog: new SqlCatalogStore(ds),
+        audit: new SqlAuditLog(ds, { flushMs: 60_000, maxBatch: 1, onError: () => undefined }),
+        taxii1: new SqlTaxii1Store(ds),
+      },
     );
   } finally {
     await ds.destroy();

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SqlAdminStore } from '@taxiway/store';
+import { SqlAdminStore, SqlCatalogStore } from '@taxiway/store';
 import { basic, client, startServer, type RunningServer } from '../../../test/support/server';
 import { indicator, indicatorId, RO, RW, STATE } from '../../api/test/fixture';
 import { runCommand, type Io } from '../src/commands';
@@ -18,7 +18,12 @@ describe('audit log of writes and reads (issue 3)', () => {
     const lines: string[] = [];
     const errors: string[] = [];
     const io: Io = { out: (l) => lines.push(l), err: (l) => errors.push(l), env: {} };
-    const code = await runCommand(argv, io, { admin: new SqlAdminStore(s.server.dataSource), audit: s.server.audit, taxii1: s.server.taxii1Store });
+    const code = await runCommand(argv, io, {
+      admin: new SqlAdminStore(s.server.dataSource),
+      catalog: new SqlCatalogStore(s.server.dataSource),
+      audit: s.server.audit,
+      taxii1: s.server.taxii1Store,
+    });
     return { code, rows: lines.slice(1).map((l) => l.split('\t').slice(1)), errors };
   };
 

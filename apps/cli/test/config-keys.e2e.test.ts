@@ -58,6 +58,7 @@ describe('API keys declared in the configuration by reference (issue 3)', () => 
     const io: Io = { out: (l) => lines.push(l), err: () => undefined, env: {} };
     await runCommand(['key', 'list', '--principal', 'sentinel'], io, {
       admin: new SqlAdminStore(s.server.dataSource),
+      catalog: new SqlCatalogStore(s.server.dataSource),
       audit: s.server.audit,
       taxii1: s.server.taxii1Store,
     });

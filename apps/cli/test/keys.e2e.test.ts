@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SqlAdminStore } from '@taxiway/store';
+import { SqlAdminStore, SqlCatalogStore } from '@taxiway/store';
 import { basic, client, startServer, type RunningServer } from '../../../test/support/server';
 import { RW, STATE } from '../../api/test/fixture';
 import { runCommand, type Io, type Stores } from '../src/commands';
@@ -30,7 +30,7 @@ describe('API keys and the taxiway admin CLI (issue 3)', () => {
     // A second replica on the same database: revocation must reach it too.
     b = await startServer(STATE, { env: { DATABASE_URL: String(a.server.dataSource.options.extra?.connectionString ?? '') } });
     admin = new SqlAdminStore(a.server.dataSource);
-    stores = { admin, audit: a.server.audit, taxii1: a.server.taxii1Store };
+    stores = { admin, catalog: new SqlCatalogStore(a.server.dataSource), audit: a.server.audit, taxii1: a.server.taxii1Store };
   });
   afterAll(async () => {
     await b?.close();
@@ -92,7 +92,12 @@ describe('API keys and the taxiway admin CLI (issue 3)', () => {
     await until(async () => (await client(a.url, basic('svc-bot', 'svc-secret')).get('/taxii2/')).status === 200, 3000);
     const grants = capture();
     expect(await runCommand(['grants', 'alice'], grants, stores)).toBe(0);
-    expect(grants.lines).toEqual(['api-root\tcollection\trole\tread\twrite', 'tenant-a\tro\t-\ttrue\tfalse', 'tenant-a\trw\t-\ttrue\ttrue']);
+    expect(grants.lines).toEqual([
+      'api-root\tcollection\trole\tread\twrite\tdelete\twhy',
+      'tenant-a\t*\t-\t-\t-\t-\ta visible collection',
+      'tenant-a\trw\t-\ttrue\ttrue\ttrue\tread granted by own override; write granted by own override',
+      'tenant-a\tro\t-\ttrue\tfalse\tfalse\tread granted by own override; write denied by own override',
+    ]);
   });
 
   it('explains usage errors with exit code 2 and failures with 1', async () => {

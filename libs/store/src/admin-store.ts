@@ -11,17 +11,8 @@ export interface ApiKeyListing {
   readonly revokedAt: Date | undefined;
 }
 
-export interface GrantListing {
-  readonly apiRoot: string;
-  /** Undefined for a role on the whole API root. */
-  readonly collection: string | undefined;
-  readonly role: string | undefined;
-  readonly read: boolean;
-  readonly write: boolean;
-}
-
 /**
- * What the admin CLI does by hand: principals it manages, API keys, grant listings. Every change is
+ * What the admin CLI does by hand: principals it manages and API keys. Every change is
  * one transaction that ends with NOTIFY, so every API replica reloads its catalogue within a second.
  */
 export class SqlAdminStore {
@@ -96,24 +87,5 @@ export class SqlAdminStore {
       expiresAt: r.expires_at ?? undefined,
       revokedAt: r.revoked_at ?? undefined,
     }));
-  }
-
-  /** The grants a principal holds: roles on API roots and per-collection grants. */
-  async grantsOf(principal: string): Promise<GrantListing[]> {
-    const pk = await this.principalPk(this.ds.manager, principal);
-    const roots: { root: string; role: string }[] = await this.ds.query(
-      `SELECT r.path AS root, g.role FROM api_root_grants g JOIN api_roots r ON r.pk = g.api_root_pk WHERE g.principal_pk = $1 ORDER BY r.path`,
-      [pk],
-    );
-    const colls: { root: string; coll: string; can_read: boolean; can_write: boolean }[] = await this.ds.query(
-      `SELECT r.path AS root, c.name AS coll, g.can_read, g.can_write FROM collection_grants g
-         JOIN collections c ON c.pk = g.collection_pk JOIN api_roots r ON r.pk = c.api_root_pk
-        WHERE g.principal_pk = $1 ORDER BY r.path, c.name`,
-      [pk],
-    );
-    return [
-      ...roots.map((g) => ({ apiRoot: g.root, collection: undefined, role: g.role, read: true, write: g.role !== 'read' })),
-      ...colls.map((g) => ({ apiRoot: g.root, collection: g.coll, role: undefined, read: g.can_read, write: g.can_write })),
-    ];
   }
 }

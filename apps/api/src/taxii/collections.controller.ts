@@ -37,7 +37,7 @@ export class CollectionsController {
   list(@Req() req: FastifyRequest, @Res() reply: FastifyReply): void {
     const { principal, root } = ctxOf(req);
     if (root === undefined) throw new Error('tenancy hook did not resolve the API root');
-    const list = this.catalog.visibleCollections(root, principal.pk).map(({ collection, access }) => collectionJson(collection, access));
+    const list = this.catalog.access.visibleCollections(root, principal).map(({ collection, access }) => collectionJson(collection, access));
     sendTaxii(reply, 200, JSON.stringify(list.length > 0 ? { collections: list } : {}));
   }
 
@@ -87,8 +87,9 @@ export class CollectionsController {
   /** E3 */
   @Get('status/:statusId/')
   async status(@Req() req: FastifyRequest, @Param('statusId') id: string, @Res() reply: FastifyReply): Promise<void> {
-    const ctx = ctxOf(req);
-    const isAdmin = ctx.root !== undefined && this.catalog.roleOn(ctx.root.pk, ctx.principal.pk) === 'admin';
-    send(reply, await this.taxii.status(ctx, id, isAdmin));
+    const { principal, root } = ctxOf(req);
+    if (root === undefined) throw new Error('tenancy hook did not resolve the API root');
+    const mayRead = (ownerPk: number) => this.catalog.access.authorize(principal, { kind: 'status', root, ownerPk }, 'read-status').allowed;
+    send(reply, await this.taxii.status(root, id, mayRead));
   }
 }

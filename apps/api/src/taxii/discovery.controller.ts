@@ -18,7 +18,7 @@ export class DiscoveryController {
   @Get('taxii2/')
   discovery(@Req() req: FastifyRequest, @Res() reply: FastifyReply): void {
     const { principal } = ctxOf(req);
-    const roots = this.catalog.visibleRoots(principal.pk).map((r) => `${this.config.publicBaseUrl}/${encodeURIComponent(r.path)}/`);
+    const roots = this.catalog.access.visibleRoots(principal).map((r) => `${this.config.publicBaseUrl}/${encodeURIComponent(r.path)}/`);
     const body = {
       title: this.config.serverTitle,
       ...(this.config.serverDescription !== undefined && { description: this.config.serverDescription }),

@@ -13,6 +13,7 @@ import {
   statusToJson,
   unprocessable,
   validateStixObject,
+  type ApiRootInfo,
   type CollectionInfo,
   type Endpoint,
   type CursorState,
@@ -115,9 +116,8 @@ export class TaxiiService {
     return this.observers.audit;
   }
 
-  /** Get Objects, Get Object Manifests, Get an Object, Get Object Versions. */
+  /** Get Objects, Get Object Manifests, Get an Object, Get Object Versions (the read grant was enforced by the tenancy hook). */
   async list(ctx: Required<TaxiiContext>, endpoint: ListEndpoint, query: RawQuery, objectId?: string): Promise<TaxiiResponse> {
-    if (!ctx.access.read) throw new DomainError('Forbidden', 'You may not read this collection');
     const q = parseListQuery(query, endpoint, this.paging.maxPageSize);
     const scope = `${endpoint}:${ctx.collection.id}:${objectId ?? ''}`;
     const principal = String(ctx.principal.pk);
@@ -216,9 +216,11 @@ export class TaxiiService {
     return { status: 202, body: JSON.stringify(statusToJson(status, formatTaxiiTimestamp)), headers: {}, objects: status.successes.length };
   }
 
-  /** Delete an Object: every version without filters, the selected ones with match[version]/match[spec_version]. */
+  /**
+   * Delete an Object: every version without filters, the selected ones with match[version]/match[spec_version]
+   * (the delete grant was enforced by the tenancy hook).
+   */
   async delete(ctx: Required<TaxiiContext>, objectId: string, query: RawQuery): Promise<TaxiiResponse> {
-    if (!ctx.access.read || !ctx.access.write) throw new DomainError('Forbidden', 'Deleting requires both read and write access to this collection');
     const q = parseListQuery(query, 'delete', this.paging.maxPageSize);
     if (!(await this.store.objectExists(ctx.collection.pk, objectId))) throw notFound('No object with this id in this collection');
     const n = await this.store.deleteObject(ctx.collection.pk, objectId, q.filter);
@@ -227,10 +229,11 @@ export class TaxiiService {
     return { status: 200, body: undefined, headers: {} };
   }
 
-  async status(ctx: TaxiiContext, statusId: string, isAdmin: boolean): Promise<TaxiiResponse> {
-    if (ctx.root === undefined || !isUuid(statusId)) throw notFound();
-    const s = await this.store.getStatus(ctx.root.pk, statusId.toLowerCase());
-    if (s === undefined || (s.principalPk !== ctx.principal.pk && !isAdmin)) throw notFound();
+  /** Get a Status; `mayRead` is libs/auth's decision for a status created by a given principal. */
+  async status(root: ApiRootInfo, statusId: string, mayRead: (ownerPk: number) => boolean): Promise<TaxiiResponse> {
+    if (!isUuid(statusId)) throw notFound();
+    const s = await this.store.getStatus(root.pk, statusId.toLowerCase());
+    if (s === undefined || !mayRead(s.principalPk)) throw notFound();
     return { status: 200, body: JSON.stringify(statusToJson(s, formatTaxiiTimestamp)), headers: {} };
   }
 }
@@ -296,7 +299,21 @@ function envelopeObjects(body: unknown): unknown[] {
   const objects = (body as Record<string, unknown>)['objects'];
   if (!Array.isArray(objects)) throw unprocessable('The envelope has no "objects" list');
   if (objects.length === 0) throw unprocessable('The envelope\'s "objects" list is empty');
+  refuseNonObjects(objects);
   return objects;
+}
+
+/**
+ * 422 naming the first item of `objects` that is not a JSON object (a number, string, null or list):
+ * such an envelope cannot be processed at all, so nothing of it is stored. Items that are objects but
+ * not valid STIX are per-object failures in the status instead.
+ */
+function refuseNonObjects(objects: readonly unknown[]): void {
+  const index = objects.findIndex((o) => typeof o !== 'object' || o === null || Array.isArray(o));
+  if (index === -1) return;
+  const item = objects[index];
+  const kind = item === null ? 'null' : Array.isArray(item) ? 'a list' : `a ${typeof item}`;
+  throw unprocessable(`"objects"[${index}] is ${kind}, not a JSON object; every item of the envelope's "objects" list must be a STIX object`, { index });
 }
 
 export type { CollectionInfo };

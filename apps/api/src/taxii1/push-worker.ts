@@ -167,16 +167,18 @@ export class PushWorker {
   }
 
   /**
-   * Where a subscription's content goes, checked at delivery time: the subscriber must still exist,
-   * be enabled and read the collection, and the address must still be allowed.
+   * Where a subscription's content goes, checked at delivery time: the subscriber must still exist
+   * and libs/auth must still let it read the collection (the reason goes into the delivery's last
+   * error and the log line), and the address must still be allowed.
    */
   private target(sub: SubscriptionRow): { collection: CollectionInfo; address: NonNullable<SubscriptionRow['push']> } {
     if (sub.push === undefined) throw new Error('the subscription has no push parameters');
     const collection = this.catalog.collectionByPk(sub.collectionPk);
-    const principal = this.catalog.byPk(sub.principalPk);
-    if (collection === undefined || principal === undefined || principal.disabled || !this.catalog.access(collection, principal.pk).read) {
-      throw new Error('the subscriber may no longer read the collection');
-    }
+    if (collection === undefined) throw new Error('the collection no longer exists');
+    const principal = this.catalog.access.byPk(sub.principalPk);
+    if (principal === undefined) throw new Error('the subscriber no longer exists');
+    const decision = this.catalog.access.authorize(principal, { kind: 'collection', collection }, 'read');
+    if (!decision.allowed) throw new Error(`the subscriber may no longer read the collection (${decision.reason})`);
     const problem = addressProblem(new URL(sub.push.address), this.policy);
     if (problem !== undefined) throw new Error(problem);
     return { collection, address: sub.push };

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { looksLikeJwt, parseAuthorization, type AccessLimiter, type CredentialVerifier, type JwtIssuer } from '@taxiway/auth';
+import type { Authenticator, Decision, Refusal } from '@taxiway/auth';
 import type { Config } from '@taxiway/config';
 import type { ApiRootInfo, CollectionInfo, PrincipalInfo } from '@taxiway/domain';
 import type { ApiMetrics } from '@taxiway/metrics';
@@ -19,22 +19,20 @@ import {
   versionOfBinding,
   versionOfServices,
   type StatusMessage,
-  type StatusType,
   type Taxii1Request,
   type Taxii1Version,
 } from '@taxiway/taxii1';
 import type { CatalogService } from '../catalog/catalog.service';
 import { readBounded } from '../http/body';
-import { certificatePrincipal } from '../tenancy/client-cert';
+import { requestFacts } from '../tenancy/request-facts';
+import { TAXII1_ANSWER_HTTP, TAXII1_OPTIONS_HTTP, taxii1LoginError, type Taxii1MessageCode } from './taxii1-error.map';
 import { Taxii1Status, toContentBlock, type PollAnswer, type Taxii1Answer, type Taxii1Service, type Taxii1ServiceName } from './taxii1.service';
 
 export interface Taxii1HttpDeps {
   readonly service: Taxii1Service;
   readonly store: SqlTaxii1Store;
   readonly catalog: CatalogService;
-  readonly verifier: CredentialVerifier;
-  readonly limiter: AccessLimiter;
-  readonly jwt: JwtIssuer;
+  readonly auth: Authenticator;
   readonly config: Config;
   readonly metrics: ApiMetrics | undefined;
 }
@@ -65,12 +63,11 @@ interface Negotiated {
   readonly https: boolean;
 }
 
-/** A failure before the message could be read: answered in `version`, with an HTTP status. */
+/** A failure before the message could be read: answered in `version`, under the status's HTTP status. */
 class EarlyAnswer extends Error {
   constructor(
     readonly version: Taxii1Version,
     readonly status: Taxii1Status,
-    readonly httpStatus = 200,
   ) {
     super(status.message);
   }
@@ -81,7 +78,8 @@ class EarlyAnswer extends Error {
  * collection-management,inbox,poll}/`, a collection's own inbox at `/taxii1/{root}/inbox/{name}/`,
  * and the JWT login at `/taxii1/auth` (also `/management/auth`, OpenTAXII's path that cabby users
  * have configured). Every answer is a TAXII message with the X-TAXII headers, HTTP 200 for every
- * TAXII-level outcome (cabby does not read the body of any other status).
+ * TAXII-level outcome (cabby does not read the body of any other status); the few transport
+ * refusals and the login errors take the HTTP status of their code in taxii1-error.map.ts.
  */
 export function installTaxii1(fastify: FastifyInstance, deps: Taxii1HttpDeps): void {
   for (const name of SERVICE_NAMES) {
@@ -99,19 +97,24 @@ export function installTaxii1(fastify: FastifyInstance, deps: Taxii1HttpDeps): v
 
 async function noService(req: FastifyRequest, reply: FastifyReply): Promise<void> {
   const version = sniffVersion(req.headers, req.body);
-  const status = new Taxii1Status('NOT_FOUND', 'There is no TAXII service at this address; discovery is at /taxii1/{api-root}/discovery/');
-  await sendAnswer(reply.code(404), { version, https: transportIsHttps(req), answer: status.toMessage(), inResponseTo: '0' });
+  const status = new Taxii1Status('NO_SERVICE', 'There is no TAXII service at this address; discovery is at /taxii1/{api-root}/discovery/');
+  await sendAnswer(reply.code(status.httpStatus), { version, https: transportIsHttps(req), answer: status.toMessage(), inResponseTo: '0' });
 }
 
 /** OPTIONS, as OpenTAXII answers it: the services take POST. */
 async function options(_req: FastifyRequest, reply: FastifyReply): Promise<void> {
-  await reply.code(204).header('allow', 'POST, OPTIONS').send();
+  await reply.code(TAXII1_OPTIONS_HTTP).header('allow', 'POST, OPTIONS').send();
 }
 
 async function notPost(req: FastifyRequest, reply: FastifyReply): Promise<void> {
   const version = sniffVersion(req.headers, undefined);
-  const status = new Taxii1Status('BAD_MESSAGE', 'TAXII 1.x services take HTTP POST only');
-  await sendAnswer(reply.code(405).header('allow', 'POST'), { version, https: transportIsHttps(req), answer: status.toMessage(), inResponseTo: '0' });
+  const status = new Taxii1Status('METHOD_NOT_ALLOWED', 'TAXII 1.x services take HTTP POST only');
+  await sendAnswer(reply.code(status.httpStatus).header('allow', 'POST'), {
+    version,
+    https: transportIsHttps(req),
+    answer: status.toMessage(),
+    inResponseTo: '0',
+  });
 }
 
 /** What one exchange answers, and with what HTTP status; `message` names the request for the metrics. */
@@ -140,22 +143,29 @@ async function outcome(req: FastifyRequest, deps: Taxii1HttpDeps, service: Taxii
     neg = negotiate(req);
   } catch (e) {
     if (!(e instanceof EarlyAnswer)) throw e;
-    return { version: e.version, https: transportIsHttps(req), http: e.httpStatus, answer: e.status.toMessage(), inResponseTo: '0', message: 'unknown' };
+    return { version: e.version, https: transportIsHttps(req), http: e.status.httpStatus, answer: e.status.toMessage(), inResponseTo: '0', message: 'unknown' };
   }
   const auth = await authenticate(req, deps);
   if (auth.principal === undefined) {
     // An unauthenticated message is not parsed: its id is looked for in its first bytes only.
     const peeked = peekMessageId(req.body);
     const version = answerVersion(neg.accepted, peeked);
-    return { version, https: neg.https, inResponseTo: inResponseTo(peeked, version), http: 200, answer: auth.refusal.toMessage(), message: 'unknown' };
+    return {
+      version,
+      https: neg.https,
+      inResponseTo: inResponseTo(peeked, version),
+      http: auth.refusal.httpStatus,
+      answer: auth.refusal.toMessage(),
+      message: 'unknown',
+    };
   }
   const read = readMessage(req.body, neg.version, deps.config);
   const answer = answerVersion(neg.accepted, read.messageId);
   const base = { version: answer, https: neg.https, inResponseTo: inResponseTo(read.messageId, answer) };
-  if (read.msg === undefined) return { ...base, http: read.http, answer: read.status.toMessage(), message: 'unknown' };
+  if (read.msg === undefined) return { ...base, http: read.status.httpStatus, answer: read.status.toMessage(), message: 'unknown' };
   // Answered in another version than asked (X-TAXII-Accept): the exchange follows the answer's rules.
   const msg = { ...read.msg, version: answer };
-  return { ...base, http: 200, answer: await handle(req, deps, { service, msg, principal: auth.principal }), message: read.msg.kind };
+  return { ...base, http: TAXII1_ANSWER_HTTP, answer: await handle(req, deps, { service, msg, principal: auth.principal }), message: read.msg.kind };
 }
 
 /** The message_id attribute in the first 4 KiB of a body, without parsing it (for refusals before reading). */
@@ -173,21 +183,21 @@ function inResponseTo(messageId: string | undefined, answer: Taxii1Version): str
 
 type Read =
   | { readonly msg: Taxii1Request; readonly messageId: string }
-  | { readonly msg?: undefined; readonly status: Taxii1Status; readonly http: number; readonly messageId: string | undefined };
+  | { readonly msg?: undefined; readonly status: Taxii1Status; readonly messageId: string | undefined };
 
-/** The request's message, or the BAD_MESSAGE it earns (HTTP 413 for a body over the limit). */
+/** The request's message, or the BAD_MESSAGE it earns (TOO_LARGE for a body over the limit). */
 function readMessage(body: unknown, version: Taxii1Version, config: Config): Read {
   if (!Buffer.isBuffer(body)) {
     const tooLarge = typeof body === 'object' && body !== null && (body as Partial<TooLarge>).tooLarge === true;
     const message = tooLarge ? `The message exceeds this API root's limit of ${(body as TooLarge).limit} bytes` : 'The request has no body';
-    return { status: new Taxii1Status('BAD_MESSAGE', message), http: tooLarge ? 413 : 200, messageId: undefined };
+    return { status: new Taxii1Status(tooLarge ? 'TOO_LARGE' : 'BAD_MESSAGE', message), messageId: undefined };
   }
   try {
     const msg = parseRequest(body, version, { maxDepth: config.taxii1.maxDepth, maxElements: config.taxii1.maxElements });
     return { msg, messageId: msg.messageId };
   } catch (e) {
     if (!(e instanceof BadMessage)) throw e;
-    return { status: new Taxii1Status('BAD_MESSAGE', e.message), http: 200, messageId: e.messageId };
+    return { status: new Taxii1Status('BAD_MESSAGE', e.message), messageId: e.messageId };
   }
 }
 
@@ -213,7 +223,7 @@ async function handle(
 function failureAnswer(e: unknown, log: FastifyBaseLogger, requestId: string): StatusMessage {
   if (e instanceof Taxii1Status) return e.toMessage();
   log.error({ err: e, req_id: requestId }, 'TAXII 1.x request failed');
-  return { kind: 'status', type: 'FAILURE', message: `The server could not process the message (error id ${requestId})` };
+  return new Taxii1Status('FAILURE', `The server could not process the message (error id ${requestId})`).toMessage();
 }
 
 function answerLabel(a: Taxii1Answer): string {
@@ -230,14 +240,17 @@ function count(deps: Taxii1HttpDeps, l: { root: string; version: Taxii1Version; 
 /** The API root at `path` if the principal may use it; NOT_FOUND alike for missing and foreign roots. */
 function visibleRoot(catalog: CatalogService, path: string, principal: PrincipalInfo): ApiRootInfo {
   const root = catalog.rootByPath(path);
-  if (root === undefined || !catalog.rootVisible(root, principal.pk)) throw new Taxii1Status('NOT_FOUND', `There is no API root ${path}`, [['ITEM', path]]);
+  if (root === undefined || !catalog.access.authorize(principal, { kind: 'root', root }, 'see').visible) {
+    throw new Taxii1Status('NOT_FOUND', `There is no API root ${path}`, [['ITEM', path]]);
+  }
   return root;
 }
 
 function ownInbox(deps: Taxii1HttpDeps, root: ApiRootInfo, principal: PrincipalInfo, name: string): CollectionInfo {
-  const found = deps.catalog.visibleCollection(root, name, principal.pk);
-  if (found === undefined) throw new Taxii1Status('NOT_FOUND', `There is no collection ${name}`, [['ITEM', name]]);
-  return found.collection;
+  const collection = deps.catalog.collectionByName(root, name);
+  const seen: Decision | undefined = collection && deps.catalog.access.authorize(principal, { kind: 'collection', collection }, 'see');
+  if (collection === undefined || seen?.visible !== true) throw new Taxii1Status('NOT_FOUND', `There is no collection ${name}`, [['ITEM', name]]);
+  return collection;
 }
 
 // --- headers ---
@@ -278,8 +291,8 @@ const SUPPORTED_BINDINGS: readonly (readonly [string, string])[] = [
  */
 function negotiate(req: FastifyRequest): Negotiated {
   const version = messageVersion(req);
-  const refuse = (type: StatusType, message: string, details: readonly (readonly [string, string])[] = SUPPORTED_BINDINGS, http = 200): EarlyAnswer =>
-    new EarlyAnswer(version, new Taxii1Status(type, message, details), http);
+  const refuse = (code: Taxii1MessageCode, message: string, details: readonly (readonly [string, string])[] = SUPPORTED_BINDINGS): EarlyAnswer =>
+    new EarlyAnswer(version, new Taxii1Status(code, message, details));
   const accepted = acceptedVersions(header(req, 'x-taxii-accept'), version);
   if (accepted.length === 0) throw refuse('UNSUPPORTED_MESSAGE', 'X-TAXII-Accept names no message binding this server writes');
   const protocol = header(req, 'x-taxii-protocol')?.trim() ?? PROTOCOL_HTTP;
@@ -294,17 +307,16 @@ function negotiate(req: FastifyRequest): Negotiated {
   return { version, accepted, https: transportIsHttps(req) };
 }
 
-/** Content-Type must be XML; Accept must admit it (406 otherwise). */
+/** Content-Type must be XML; Accept must admit it (NOT_ACCEPTABLE otherwise). */
 function checkMedia(
   req: FastifyRequest,
-  refuse: (type: StatusType, message: string, details?: readonly (readonly [string, string])[], http?: number) => EarlyAnswer,
+  refuse: (code: Taxii1MessageCode, message: string, details?: readonly (readonly [string, string])[]) => EarlyAnswer,
 ): void {
   const contentType = header(req, 'content-type')?.split(';')[0]?.trim().toLowerCase() ?? 'application/xml';
   if (contentType !== 'application/xml' && contentType !== 'text/xml') {
     throw refuse('UNSUPPORTED_MESSAGE', `Content-Type ${contentType} is not the XML message binding's application/xml`);
   }
-  if (!acceptsXml(header(req, 'accept')))
-    throw refuse('UNSUPPORTED_MESSAGE', 'Accept does not admit application/xml, the only media type of the answer', [], 406);
+  if (!acceptsXml(header(req, 'accept'))) throw refuse('NOT_ACCEPTABLE', 'Accept does not admit application/xml, the only media type of the answer', []);
 }
 
 /** The version X-TAXII-Content-Type and X-TAXII-Services agree on; UNSUPPORTED_MESSAGE otherwise. */
@@ -354,57 +366,18 @@ function acceptsXml(accept: string | undefined): boolean {
 
 type AuthResult = { readonly principal: PrincipalInfo; readonly refusal?: undefined } | { readonly principal?: undefined; readonly refusal: Taxii1Status };
 
-/** Basic, API key (Bearer/Token or as the Basic password) or a token from the JWT login; throttled like TAXII 2.1. */
+/** libs/auth's outcome as TAXII 1.x renders it: UNAUTHORIZED, or RETRY with the wait for the throttles. */
 async function authenticate(req: FastifyRequest, deps: Taxii1HttpDeps): Promise<AuthResult> {
-  const now = Date.now();
-  const raw = header(req, 'authorization');
-  const bearer = /^bearer\s+(\S+)$/i.exec(raw?.trim() ?? '')?.[1];
-  const found =
-    bearer !== undefined && looksLikeJwt(bearer) ? { principal: jwtPrincipal(deps, bearer, now), username: undefined } : await verified(req, deps, raw, now);
-  if ('refusal' in found) return found;
-  if (found.principal === undefined) {
-    deps.limiter.recordFailure(req.ip, found.username, now);
-    return { refusal: new Taxii1Status('UNAUTHORIZED', 'The credentials were not accepted') };
+  const outcome = await deps.auth.authenticate(requestFacts(req));
+  return outcome.ok ? { principal: outcome.principal } : { refusal: refusalStatus(outcome.refusal) };
+}
+
+function refusalStatus(r: Refusal): Taxii1Status {
+  if (r.reason === 'missing') {
+    return new Taxii1Status('UNAUTHORIZED', 'This server requires authentication (a client certificate, HTTP Basic, an API key or a JWT from /taxii1/auth)');
   }
-  const take = deps.limiter.takeRequest(found.principal, now);
-  if (!take.ok) return { refusal: retry('This client has exceeded its request rate', take.retryAfterMs) };
-  return { principal: found.principal };
-}
-
-/** The enabled principal a token from the login endpoint names. */
-function jwtPrincipal(deps: Taxii1HttpDeps, token: string, now: number): PrincipalInfo | undefined {
-  const claims = deps.jwt.verify(token, now);
-  const p = claims === undefined ? undefined : deps.catalog.byName(claims.sub);
-  return p !== undefined && !p.disabled ? p : undefined;
-}
-
-/** Checks Basic or API-key credentials, unless this address or user is throttled after failures. */
-async function verified(
-  req: FastifyRequest,
-  deps: Taxii1HttpDeps,
-  raw: string | undefined,
-  now: number,
-): Promise<{ readonly principal: PrincipalInfo | undefined; readonly username: string | undefined } | { readonly refusal: Taxii1Status }> {
-  const cred = parseAuthorization(raw);
-  if (cred === undefined) {
-    // Without credentials in the header, a verified client certificate authenticates.
-    const principal = certificatePrincipal(req, (n) => deps.catalog.byName(n));
-    if (principal !== undefined) return { principal, username: undefined };
-    return {
-      refusal: new Taxii1Status(
-        'UNAUTHORIZED',
-        'This server requires authentication (a client certificate, HTTP Basic, an API key or a JWT from /taxii1/auth)',
-      ),
-    };
-  }
-  const username = cred.kind === 'basic' ? cred.username : undefined;
-  const allowed = deps.limiter.authAllowed(req.ip, username, now);
-  if (!allowed.ok) return { refusal: retry('Too many failed authentication attempts; try again later', allowed.retryAfterMs) };
-  return { principal: await deps.verifier.verify(cred, now), username };
-}
-
-function retry(message: string, afterMs: number): Taxii1Status {
-  return new Taxii1Status('RETRY', message, [['ESTIMATED_WAIT', String(Math.max(1, Math.ceil(afterMs / 1000)))]]);
+  if (r.reason === 'rejected') return new Taxii1Status('UNAUTHORIZED', r.message);
+  return new Taxii1Status('RETRY', r.message, [['ESTIMATED_WAIT', String(r.retryAfterSeconds ?? 1)]]);
 }
 
 // --- answers ---
@@ -464,35 +437,26 @@ async function* streamPoll(
 // --- JWT login ---
 
 /**
- * cabby `--jwt-auth`: POST `{"username","password"}` (or a form), answer `{"token": …}`. The
- * password is checked like HTTP Basic, with the same failure throttling.
+ * cabby `--jwt-auth`: POST `{"username","password"}` (or a form), answer `{"token": …}`. libs/auth
+ * checks the password like HTTP Basic, with the same cache and throttles, and binds the token to the
+ * principal's current credentials.
  */
 async function login(req: FastifyRequest, reply: FastifyReply, deps: Taxii1HttpDeps): Promise<void> {
   const body = req.body;
   const creds = Buffer.isBuffer(body) ? loginCredentials(body, header(req, 'content-type')) : undefined;
   if (creds === undefined) {
-    await reply.code(400).header('content-type', 'application/json').send({ error: 'Send {"username": …, "password": …} as JSON or a form' });
+    const e = taxii1LoginError('LOGIN_MALFORMED');
+    await reply.code(e.status).header('content-type', 'application/json').send(e.body);
     return;
   }
-  const now = Date.now();
-  const allowed = deps.limiter.authAllowed(req.ip, creds.username, now);
-  if (!allowed.ok) {
-    await reply
-      .code(429)
-      .header('retry-after', String(Math.ceil(allowed.retryAfterMs / 1000)))
-      .send({ error: 'Too many failed authentication attempts' });
+  const result = await deps.auth.login(requestFacts(req), creds.username, creds.password);
+  if ('refusal' in result) {
+    const e = taxii1LoginError(result.refusal.reason === 'rejected' ? 'LOGIN_REJECTED' : 'LOGIN_THROTTLED', result.refusal.message);
+    if (result.refusal.retryAfterSeconds !== undefined) void reply.header('retry-after', String(result.refusal.retryAfterSeconds));
+    await reply.code(e.status).header('content-type', 'application/json').send(e.body);
     return;
   }
-  const principal = await deps.verifier.verify({ kind: 'basic', username: creds.username, password: creds.password }, now);
-  if (principal === undefined) {
-    deps.limiter.recordFailure(req.ip, creds.username, now);
-    await reply.code(401).header('content-type', 'application/json').send({ error: 'The credentials were not accepted' });
-    return;
-  }
-  await reply
-    .header('content-type', 'application/json')
-    .header('cache-control', 'no-store')
-    .send({ token: deps.jwt.issue(principal.name, now) });
+  await reply.header('content-type', 'application/json').header('cache-control', 'no-store').send({ token: result.token });
 }
 
 function loginCredentials(body: Buffer, contentType: string | undefined): { username: string; password: string } | undefined {

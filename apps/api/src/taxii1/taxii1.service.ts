@@ -30,17 +30,27 @@ import {
 } from '@taxiway/taxii1';
 import type { CatalogService } from '../catalog/catalog.service';
 import { addressProblem } from './push-address';
+import { taxii1HttpStatus, taxii1StatusType, type Taxii1MessageCode } from './taxii1-error.map';
 import type { SharingMeter } from '../taxii/taxii.service';
 
-/** A TAXII-level failure, answered as a Status Message (HTTP 200). */
+/**
+ * A TAXII-level failure, answered as a Status Message. Its code (a status type, or a transport
+ * refusal such as TOO_LARGE) gives the status type and the HTTP status (taxii1-error.map.ts).
+ */
 export class Taxii1Status extends Error {
+  readonly type: StatusType;
+  /** The HTTP status the Status Message is sent under. */
+  readonly httpStatus: number;
+
   constructor(
-    readonly type: StatusType,
+    readonly code: Taxii1MessageCode,
     message: string,
     readonly details: readonly (readonly [string, string])[] = [],
   ) {
     super(message);
     this.name = 'Taxii1Status';
+    this.type = taxii1StatusType(code);
+    this.httpStatus = taxii1HttpStatus(code);
   }
 
   toMessage(): StatusMessage {
@@ -159,7 +169,7 @@ export class Taxii1Service {
 
   private collectionInformation(version: Taxii1Version, call: Taxii1Call): CollectionInformationResponse {
     const collections: CollectionRecord[] = [];
-    for (const { collection, access } of this.catalog.visibleCollections(call.root, call.principal.pk)) {
+    for (const { collection, access } of this.catalog.access.visibleCollections(call.root, call.principal)) {
       // A 1.0 feed must offer polling or push (XSD); a write-only drop box offers neither to its writer.
       if (version === '1.0' && !access.read) continue;
       collections.push(this.collectionRecord(version, call.root, collection, access));
@@ -187,17 +197,20 @@ export class Taxii1Service {
 
   // --- collections by name ---
 
-  /** The collection named in a message, if the caller can see it; NOT_FOUND otherwise (others' collections look missing). */
-  private visible(call: Taxii1Call, name: string): { collection: CollectionInfo; access: Access } {
-    const found = this.catalog.visibleCollection(call.root, name, call.principal.pk);
-    if (found === undefined) throw new Taxii1Status('NOT_FOUND', `There is no collection ${name}`, [['ITEM', name]]);
-    return found;
+  /**
+   * The collection named in a message, if libs/auth lets the caller `operation` it: NOT_FOUND for one
+   * it may not see (others' collections look missing), UNAUTHORIZED for one it sees but may not use so.
+   */
+  private permitted(call: Taxii1Call, name: string, operation: 'read' | 'write'): CollectionInfo {
+    const collection = this.catalog.collectionByName(call.root, name);
+    const decision = collection === undefined ? undefined : this.catalog.access.authorize(call.principal, { kind: 'collection', collection }, operation);
+    if (collection === undefined || decision?.visible !== true) throw new Taxii1Status('NOT_FOUND', `There is no collection ${name}`, [['ITEM', name]]);
+    if (!decision.allowed) throw new Taxii1Status('UNAUTHORIZED', `You may not ${operation === 'read' ? 'read' : 'add content to'} collection ${name}`);
+    return collection;
   }
 
   private readable(call: Taxii1Call, name: string): CollectionInfo {
-    const v = this.visible(call, name);
-    if (!v.access.read) throw new Taxii1Status('UNAUTHORIZED', `You may not read collection ${name}`);
-    return v.collection;
+    return this.permitted(call, name, 'read');
   }
 
   // --- subscriptions ---
@@ -505,7 +518,7 @@ export class Taxii1Service {
    * write to. Any name the caller may not write to refuses the whole message.
    */
   private destinations(msg: InboxMessage, call: Taxii1Call): CollectionInfo[] {
-    const writable = this.catalog.visibleCollections(call.root, call.principal.pk).filter((v) => v.access.write);
+    const writable = this.catalog.access.visibleCollections(call.root, call.principal).filter((v) => v.access.write);
     const acceptable = (names: string[]): (readonly [string, string])[] => names.map((n) => ['ACCEPTABLE_DESTINATION', n] as const);
     if (call.inboxCollection !== undefined) {
       const own = call.inboxCollection;

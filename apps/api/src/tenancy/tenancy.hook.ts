@@ -1,21 +1,22 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { AccessLimiter, CredentialVerifier, parseAuthorization, type Credential, type Take } from '@taxiway/auth';
-import { DomainError, negotiateAccept, notFound, type Access, type ApiRootInfo, type CollectionInfo, type PrincipalInfo } from '@taxiway/domain';
+import type { Authenticator, Decision, Operation, Refusal } from '@taxiway/auth';
+import { DomainError, negotiateAccept, notFound, type ApiRootInfo, type PrincipalInfo } from '@taxiway/domain';
 import { readTaxiiBody } from '../http/body';
 import type { CatalogService } from '../catalog/catalog.service';
-import { certificatePrincipal } from './client-cert';
 import { isTaxii1Path, readRawBody, TAXII1_DEFAULT_LIMIT } from '../taxii1/taxii1.http';
+import { requestFacts } from './request-facts';
 import './request-context';
 
 const PUBLIC_PREFIXES = ['/healthz', '/readyz', '/metrics'];
 
 /**
- * Runs in Fastify's onRequest phase, before any body byte is read: authenticates (401), checks the
- * Accept header (406), resolves the API root and collection the caller may see (404 for what does
- * not exist and for what belongs to someone else alike), and, for Add Objects, checks the write
- * grant (403). The body parser then enforces the root's max_content_length while streaming.
+ * Runs in Fastify's onRequest phase, before any body byte is read: authenticates through libs/auth
+ * (401, or 429 when throttled), checks the Accept header (406), resolves the API root and collection
+ * and asks libs/auth whether the caller may do what the route does (404 for what it may not see,
+ * exactly as for what does not exist; 403 for what it sees but may not do). The body parser then
+ * enforces the root's max_content_length while streaming.
  */
-export function installTenancy(app: FastifyInstance, catalog: CatalogService, verifier: CredentialVerifier, limiter: AccessLimiter): void {
+export function installTenancy(app: FastifyInstance, catalog: CatalogService, auth: Authenticator): void {
   app.decorateRequest('taxii', null);
   app.decorateRequest('taxiiObjects', undefined);
   app.decorateRequest('taxiiBodyBytes', undefined);
@@ -23,14 +24,11 @@ export function installTenancy(app: FastifyInstance, catalog: CatalogService, ve
   app.addHook('onRequest', async (req: FastifyRequest) => {
     // TAXII 1.x authenticates in its own handler: its refusals are TAXII messages, not JSON errors.
     if (isPublicPath(req.url) || isTaxii1Path(req.url)) return;
-    const cred = parseAuthorization(req.headers.authorization);
-    // Credentials in the header win; without them a verified client certificate authenticates.
-    const principal = cred === undefined ? certificatePrincipal(req, (n) => catalog.byName(n)) : await authenticate(req, cred, verifier, limiter);
-    if (principal === undefined) throw unauthenticated(cred);
-    refuseIfLimited(limiter.takeRequest(principal, Date.now()), 'This client has exceeded its request rate');
-    req.taxii = { principal };
+    const outcome = await auth.authenticate(requestFacts(req));
+    if (!outcome.ok) throw refusalError(outcome.refusal);
+    req.taxii = { principal: outcome.principal };
     negotiateAccept(req.headers.accept, { allowStix: isManifestRoute(req) });
-    bindTarget(req, catalog, principal);
+    bindTarget(req, catalog, outcome.principal);
   });
 
   // One body parser for every content type: the route decides what it accepts.
@@ -54,26 +52,10 @@ function isPublicPath(path: string): boolean {
   return PUBLIC_PREFIXES.some((p) => path === p || path.startsWith(p + '/') || path.startsWith(p + '?'));
 }
 
-/**
- * Verifies credentials unless this address or username is throttled after too many failures (429);
- * records a failure when they do not verify.
- */
-async function authenticate(req: FastifyRequest, cred: Credential, verifier: CredentialVerifier, limiter: AccessLimiter): Promise<PrincipalInfo | undefined> {
-  const username = cred.kind === 'basic' ? cred.username : undefined;
-  refuseIfLimited(limiter.authAllowed(req.ip, username, Date.now()), 'Too many failed authentication attempts; try again later');
-  const principal = await verifier.verify(cred);
-  if (principal === undefined) limiter.recordFailure(req.ip, username, Date.now());
-  return principal;
-}
-
-/** 429 with the seconds until the bucket has a token again (rendered as Retry-After). */
-function refuseIfLimited(take: Take, message: string): void {
-  if (!take.ok) throw new DomainError('TooManyRequests', message, { retry_after_seconds: Math.max(1, Math.ceil(take.retryAfterMs / 1000)) });
-}
-
-/** 401: no credentials at all, or credentials that did not verify. */
-function unauthenticated(cred: Credential | undefined): DomainError {
-  return new DomainError('Unauthenticated', cred === undefined ? 'This server requires authentication' : 'The credentials were not accepted');
+/** A refusal as TAXII 2.1 renders it: 401 for missing or wrong credentials, 429 with Retry-After for the throttles. */
+function refusalError(r: Refusal): DomainError {
+  if (r.reason === 'missing' || r.reason === 'rejected') return new DomainError('Unauthenticated', r.message);
+  return new DomainError('TooManyRequests', r.message, { retry_after_seconds: r.retryAfterSeconds ?? 1 });
 }
 
 /** Get Object Manifests may also answer in the STIX media type. */
@@ -82,9 +64,37 @@ function isManifestRoute(req: FastifyRequest): boolean {
   return routeUrl.endsWith('/manifest/') || routeUrl.endsWith('/manifest');
 }
 
+/** What each collection route does, by method and route template suffix. */
+const OPERATIONS: readonly { readonly method: string; readonly suffix: RegExp; readonly operation: Operation }[] = [
+  { method: 'GET', suffix: /\/:collectionId\/?$/, operation: 'see' },
+  { method: 'POST', suffix: /\/objects\/?$/, operation: 'write' },
+  { method: 'DELETE', suffix: /\/objects\/:objectId\/?$/, operation: 'delete' },
+  { method: 'GET', suffix: /\/(manifest|objects|objects\/:objectId|versions)\/?$/, operation: 'read' },
+];
+
+const FORBIDDEN: Record<Operation, string> = {
+  see: 'You may not see this collection',
+  read: 'You may not read this collection',
+  write: 'You may not add objects to this collection',
+  delete: 'Deleting requires both read and write access to this collection',
+  'read-status': 'You may not read this status',
+};
+
+function operationOf(req: FastifyRequest): Operation {
+  const route = req.routeOptions.url ?? '';
+  return OPERATIONS.find((o) => o.method === req.method && o.suffix.test(route))?.operation ?? 'read';
+}
+
+/** 404 for what the caller may not know exists, 403 for what it sees but may not do. */
+function enforce(decision: Decision, operation: Operation): void {
+  if (!decision.visible) throw notFound();
+  if (!decision.allowed) throw new DomainError('Forbidden', FORBIDDEN[operation]);
+}
+
 /**
- * Resolves the API root and collection named in the route (404 unless the principal may see them),
- * records them on the request, and, for Add Objects, checks the write grant (403).
+ * Resolves the API root and collection named in the route, records them on the request, and
+ * enforces libs/auth's decision for what the route does (statuses are decided once their creator
+ * is known, in the service).
  */
 function bindTarget(req: FastifyRequest, catalog: CatalogService, principal: PrincipalInfo): void {
   const params = (req.params ?? {}) as Record<string, string | undefined>;
@@ -97,22 +107,15 @@ function bindTarget(req: FastifyRequest, catalog: CatalogService, principal: Pri
     return;
   }
   const collection = catalog.findCollection(root, collId);
-  const access = grantedAccess(catalog, collection, principal);
-  if (collection === undefined || access === undefined) throw notFound();
-  req.taxii = { principal, root, collection, access };
-  if (req.method === 'POST' && !access.write) throw new DomainError('Forbidden', 'You may not add objects to this collection');
+  if (collection === undefined) throw notFound();
+  const operation = operationOf(req);
+  enforce(catalog.access.authorize(principal, { kind: 'collection', collection }, operation), operation);
+  req.taxii = { principal, root, collection, access: catalog.access.access(collection, principal) };
 }
 
 /** The API root at `rootPath`; 404 if there is none or the principal may not see it. */
 function visibleRoot(catalog: CatalogService, rootPath: string, principal: PrincipalInfo): ApiRootInfo {
   const root = catalog.rootByPath(rootPath);
-  if (root === undefined || !catalog.rootVisible(root, principal.pk)) throw notFound();
+  if (root === undefined || !catalog.access.authorize(principal, { kind: 'root', root }, 'see').visible) throw notFound();
   return root;
-}
-
-/** The principal's access to the collection; undefined if there is no such collection or neither read nor write is granted. */
-function grantedAccess(catalog: CatalogService, collection: CollectionInfo | undefined, principal: PrincipalInfo): Access | undefined {
-  if (collection === undefined) return undefined;
-  const access = catalog.access(collection, principal.pk);
-  return access.read || access.write ? access : undefined;
 }
