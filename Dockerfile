@@ -33,6 +33,6 @@ COPY --from=build --chown=root:root /src/libs libs
 RUN find apps libs -name '*.ts' ! -name '*.d.ts' -delete && rm -rf apps/*/test libs/*/test \
  && groupadd --system --gid 10001 taxiway && useradd --system --uid 10001 --gid taxiway --no-create-home taxiway
 USER 10001:10001
-EXPOSE 8080 8081
+EXPOSE 8080 8081 9464
 # The root filesystem can be read-only: nothing is written outside /tmp (and the PGlite data dir, unused with DATABASE_URL).
 CMD ["node", "apps/api/dist/main.js"]

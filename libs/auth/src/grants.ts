@@ -167,6 +167,8 @@ export class AccessIndex {
   private readonly groupRoles: Map<string, Role>;
   private readonly groupGrants: Map<string, GroupCollectionGrant>;
   private readonly collectionsByRoot: Map<number, CollectionInfo[]>;
+  /** Each principal's groups, sorted once (so "the first group that denies" is stable). */
+  private readonly groups: Map<number, readonly string[]>;
 
   constructor(private readonly snapshot: CatalogSnapshot) {
     const s = snapshot;
@@ -180,6 +182,7 @@ export class AccessIndex {
     this.groupRoles = new Map(s.groupRootGrants.map((g) => [`${g.apiRootPk}:${g.group}`, g.role]));
     this.groupGrants = new Map(s.groupCollectionGrants.map((g) => [`${g.collectionPk}:${g.group}`, g]));
     this.collectionsByRoot = groupBy(s.collections, (c) => c.apiRootPk);
+    this.groups = new Map(s.principals.map((p) => [p.pk, [...(p.groups ?? [])].sort()]));
   }
 
   // --- the directory authentication reads ---
@@ -205,7 +208,7 @@ export class AccessIndex {
   // --- grants ---
 
   private groupsOf(principal: PrincipalInfo): readonly string[] {
-    return [...(principal.groups ?? [])].sort();
+    return this.groups.get(principal.pk) ?? [];
   }
 
   /** Roles on the root: the principal's own and its groups'. */

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Authenticator, Decision, Refusal } from '@taxiway/auth';
+import type { Authenticator, Refusal } from '@taxiway/auth';
 import type { Config } from '@taxiway/config';
 import type { ApiRootInfo, CollectionInfo, PrincipalInfo } from '@taxiway/domain';
 import type { ApiMetrics } from '@taxiway/metrics';
@@ -248,8 +248,8 @@ function visibleRoot(catalog: CatalogService, path: string, principal: Principal
 
 function ownInbox(deps: Taxii1HttpDeps, root: ApiRootInfo, principal: PrincipalInfo, name: string): CollectionInfo {
   const collection = deps.catalog.collectionByName(root, name);
-  const seen: Decision | undefined = collection && deps.catalog.access.authorize(principal, { kind: 'collection', collection }, 'see');
-  if (collection === undefined || seen?.visible !== true) throw new Taxii1Status('NOT_FOUND', `There is no collection ${name}`, [['ITEM', name]]);
+  const visible = collection !== undefined && deps.catalog.access.authorize(principal, { kind: 'collection', collection }, 'see').visible;
+  if (!visible) throw new Taxii1Status('NOT_FOUND', `There is no collection ${name}`, [['ITEM', name]]);
   return collection;
 }
 
