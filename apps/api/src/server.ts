@@ -88,12 +88,13 @@ export async function createTaxiwayServer(config: Config, opts: ServerOptions = 
 
   const adapter = createAdapter(config, opts);
   const fastify = adapter.getInstance();
+  fastify.server.headersTimeout = config.http.headersTimeoutMs;
   const catalog = new CatalogService(catalogStore, fastify.log);
   await catalog.reload();
   await catalog.watch(embedded === undefined ? databaseUrl : undefined, 30_000);
   const metrics = new ApiMetrics({ perCollection: config.metricsPerCollection, perPrincipal: config.metricsPerPrincipal });
   const auth = createAuthenticator(authSettings(config, await catalogStore.secret('taxii1-jwt-hmac')), () => catalog.access, attemptObserver(config, metrics));
-  installTenancy(fastify, catalog, auth);
+  installTenancy(fastify, catalog, auth, config.http);
   logResponses(fastify);
   if (config.metricsEnabled) installHttpMetrics(fastify, metrics);
   const taxii1Store = new SqlTaxii1Store(ds);
@@ -213,6 +214,9 @@ function createAdapter(config: Config, opts: ServerOptions): FastifyAdapter {
     routerOptions: { ignoreTrailingSlash: true },
     // The real limit is each API root's max_content_length, enforced while streaming (http/body.ts).
     bodyLimit: Number.MAX_SAFE_INTEGER,
+    // Time bounds of a request (HTTP_*_TIMEOUT_SECONDS); the body's minimum rate is enforced while it streams.
+    requestTimeout: config.http.requestTimeoutMs,
+    connectionTimeout: config.http.idleTimeoutMs,
   });
 }
 

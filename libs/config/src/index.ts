@@ -60,6 +60,23 @@ export interface Config {
   readonly serverContact: string | undefined;
   /** TAXII 1.x services (settings in Taxii1Config). */
   readonly taxii1: Taxii1Config;
+  /** Time and rate bounds of every HTTP request. */
+  readonly http: HttpLimits;
+}
+
+/** What a connection may cost in time: every bound ends the request with an answer, never a hang. */
+export interface HttpLimits {
+  /** All request headers must have arrived within this. */
+  readonly headersTimeoutMs: number;
+  /** The whole request (headers and body) must have arrived within this. */
+  readonly requestTimeoutMs: number;
+  /** A connection with no traffic at all for this long is closed. */
+  readonly idleTimeoutMs: number;
+  /** A body arriving slower than this (bytes/s, averaged) once `bodyGraceMs` have passed is cut off (408); 0 = no minimum. */
+  readonly bodyMinBytesPerSecond: number;
+  readonly bodyGraceMs: number;
+  /** Past a root's max_content_length, this many more bytes are read and discarded before the 413. */
+  readonly bodyDiscardBytes: number;
 }
 
 export interface TlsConfig {
@@ -223,6 +240,18 @@ function parseMetricsToken(env: Env): string | undefined {
   return token;
 }
 
+function httpLimits(env: Env): HttpLimits {
+  const seconds = (name: string, dflt: number, max: number): number => int(env, name, { dflt, min: 1, max }) * 1000;
+  return Object.freeze({
+    headersTimeoutMs: seconds('HTTP_HEADERS_TIMEOUT_SECONDS', 20, 600),
+    requestTimeoutMs: seconds('HTTP_REQUEST_TIMEOUT_SECONDS', 600, 86_400),
+    idleTimeoutMs: seconds('HTTP_IDLE_TIMEOUT_SECONDS', 60, 86_400),
+    bodyMinBytesPerSecond: int(env, 'BODY_MIN_BYTES_PER_SECOND', { dflt: 65_536, min: 0, max: 1_000_000_000 }),
+    bodyGraceMs: seconds('BODY_GRACE_SECONDS', 10, 3600),
+    bodyDiscardBytes: int(env, 'BODY_DISCARD_BYTES', { dflt: 8 * 1024 * 1024, min: 0, max: 1024 * 1024 * 1024 }),
+  });
+}
+
 function parseCursorSecret(env: Env): string | undefined {
   const secret = str(env, 'CURSOR_SECRET');
   if (secret !== undefined && secret.length < 16) throw new ConfigError('CURSOR_SECRET must be at least 16 characters');
@@ -275,5 +304,6 @@ export function loadConfig(env: Env = process.env, argv: readonly string[] = pro
     serverDescription: strOr(env, 'SERVER_DESCRIPTION', 'Multi-tenant TAXII 2.1 server'),
     serverContact: str(env, 'SERVER_CONTACT'),
     taxii1: Object.freeze(taxii1Config(env)),
+    http: httpLimits(env),
   });
 }

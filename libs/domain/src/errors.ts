@@ -12,6 +12,7 @@ export const ERROR_CODES = [
   'MethodNotAllowed',
   'NotAcceptable',
   'PayloadTooLarge',
+  'RequestTimeout',
   'UnsupportedMediaType',
   'Unprocessable',
   'TooManyRequests',

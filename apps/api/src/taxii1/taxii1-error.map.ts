@@ -30,6 +30,7 @@ export const TAXII1_ERROR_MAP = {
   UNSUPPORTED_PROTOCOL: { type: 'UNSUPPORTED_PROTOCOL', status: 200 },
   UNSUPPORTED_QUERY: { type: 'UNSUPPORTED_QUERY', status: 200 },
   TOO_LARGE: { type: 'BAD_MESSAGE', status: 413 },
+  TOO_SLOW: { type: 'BAD_MESSAGE', status: 408 },
   NOT_ACCEPTABLE: { type: 'UNSUPPORTED_MESSAGE', status: 406 },
   METHOD_NOT_ALLOWED: { type: 'BAD_MESSAGE', status: 405 },
   NO_SERVICE: { type: 'NOT_FOUND', status: 404 },

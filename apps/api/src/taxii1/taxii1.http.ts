@@ -23,7 +23,7 @@ import {
   type Taxii1Version,
 } from '@taxiway/taxii1';
 import type { CatalogService } from '../catalog/catalog.service';
-import { readBounded } from '../http/body';
+import { readBody, readPrefix, type BodyPolicy, type BodyRead } from '../http/body';
 import { requestFacts } from '../tenancy/request-facts';
 import { TAXII1_ANSWER_HTTP, TAXII1_OPTIONS_HTTP, taxii1LoginError, type Taxii1MessageCode } from './taxii1-error.map';
 import { Taxii1Status, toContentBlock, type PollAnswer, type Taxii1Answer, type Taxii1Service, type Taxii1ServiceName } from './taxii1.service';
@@ -37,14 +37,17 @@ export interface Taxii1HttpDeps {
   readonly metrics: ApiMetrics | undefined;
 }
 
-/** A body refused for its size before it was read whole. */
-export interface TooLarge {
-  readonly tooLarge: true;
-  readonly limit: number;
-}
+/** A body not read whole: over the limit, or arriving too slowly. */
+export type BodyProblem = Exclude<BodyRead, { kind: 'ok' }>;
 
-/** Body limit of the JWT login endpoint, and of a TAXII 1.x request to an API root that does not exist. */
+/** Body limit of a TAXII 1.x request to an API root that does not exist. */
 export const TAXII1_DEFAULT_LIMIT = 1024 * 1024;
+
+/** Body limit of the JWT login endpoint: a username and a password. */
+const LOGIN_LIMIT = 16 * 1024;
+
+/** Of an unauthenticated caller's message only this much is read: enough to find its message id. */
+const PEEK_BYTES = 4096;
 
 /** Paths served by this module: the tenancy hook leaves their authentication and errors to it. */
 export function isTaxii1Path(url: string): boolean {
@@ -82,6 +85,11 @@ class EarlyAnswer extends Error {
  * refusals and the login errors take the HTTP status of their code in taxii1-error.map.ts.
  */
 export function installTaxii1(fastify: FastifyInstance, deps: Taxii1HttpDeps): void {
+  // Authenticated before any body byte is read: an unauthenticated caller's body is never buffered.
+  fastify.decorateRequest('taxii1Auth', null);
+  fastify.addHook('onRequest', async (req: FastifyRequest) => {
+    if (req.url.startsWith('/taxii1/') && !isLoginPath(req.url)) req.taxii1Auth = await authenticate(req, deps);
+  });
   for (const name of SERVICE_NAMES) {
     fastify.post(`/taxii1/:apiRoot/${name}`, (req, reply) => exchange(req, reply, deps, name));
     fastify.route({ method: ['GET', 'PUT', 'DELETE', 'PATCH'], url: `/taxii1/:apiRoot/${name}`, handler: notPost });
@@ -145,7 +153,7 @@ async function outcome(req: FastifyRequest, deps: Taxii1HttpDeps, service: Taxii
     if (!(e instanceof EarlyAnswer)) throw e;
     return { version: e.version, https: transportIsHttps(req), http: e.status.httpStatus, answer: e.status.toMessage(), inResponseTo: '0', message: 'unknown' };
   }
-  const auth = await authenticate(req, deps);
+  const auth = req.taxii1Auth ?? (await authenticate(req, deps));
   if (auth.principal === undefined) {
     // An unauthenticated message is not parsed: its id is looked for in its first bytes only.
     const peeked = peekMessageId(req.body);
@@ -187,11 +195,7 @@ type Read =
 
 /** The request's message, or the BAD_MESSAGE it earns (TOO_LARGE for a body over the limit). */
 function readMessage(body: unknown, version: Taxii1Version, config: Config): Read {
-  if (!Buffer.isBuffer(body)) {
-    const tooLarge = typeof body === 'object' && body !== null && (body as Partial<TooLarge>).tooLarge === true;
-    const message = tooLarge ? `The message exceeds this API root's limit of ${(body as TooLarge).limit} bytes` : 'The request has no body';
-    return { status: new Taxii1Status(tooLarge ? 'TOO_LARGE' : 'BAD_MESSAGE', message), messageId: undefined };
-  }
+  if (!Buffer.isBuffer(body)) return { status: bodyProblemStatus(body), messageId: undefined };
   try {
     const msg = parseRequest(body, version, { maxDepth: config.taxii1.maxDepth, maxElements: config.taxii1.maxElements });
     return { msg, messageId: msg.messageId };
@@ -199,6 +203,15 @@ function readMessage(body: unknown, version: Taxii1Version, config: Config): Rea
     if (!(e instanceof BadMessage)) throw e;
     return { status: new Taxii1Status('BAD_MESSAGE', e.message), messageId: e.messageId };
   }
+}
+
+function bodyProblemStatus(body: unknown): Taxii1Status {
+  const problem = typeof body === 'object' && body !== null ? (body as Partial<BodyProblem>) : undefined;
+  if (problem?.kind === 'too-large') return new Taxii1Status('TOO_LARGE', `The message exceeds this API root's limit of ${problem.limit} bytes`);
+  if (problem?.kind === 'too-slow') {
+    return new Taxii1Status('TOO_SLOW', `The message arrived slower than ${problem.minBytesPerSecond} bytes/s and was cut off`);
+  }
+  return new Taxii1Status('BAD_MESSAGE', 'The request has no body');
 }
 
 /** Runs the exchange for an authenticated caller; any failure becomes a Status Message. */
@@ -366,6 +379,13 @@ function acceptsXml(accept: string | undefined): boolean {
 
 type AuthResult = { readonly principal: PrincipalInfo; readonly refusal?: undefined } | { readonly principal?: undefined; readonly refusal: Taxii1Status };
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The TAXII 1.x authentication outcome, from the onRequest hook (before any body byte is read). */
+    taxii1Auth: AuthResult | null;
+  }
+}
+
 /** libs/auth's outcome as TAXII 1.x renders it: UNAUTHORIZED, or RETRY with the wait for the throttles. */
 async function authenticate(req: FastifyRequest, deps: Taxii1HttpDeps): Promise<AuthResult> {
   const outcome = await deps.auth.authenticate(requestFacts(req));
@@ -477,9 +497,24 @@ function loginCredentials(body: Buffer, contentType: string | undefined): { user
   }
 }
 
-/** Reads a TAXII 1.x (or login) body as bytes, refusing more than `limit` without buffering it. */
-export async function readRawBody(req: FastifyRequest, payload: NodeJS.ReadableStream, limit: number): Promise<Buffer | TooLarge> {
+function isLoginPath(url: string): boolean {
+  const path = url.split('?')[0] ?? url;
+  return path === '/taxii1/auth' || path === '/taxii1/auth/' || path === '/management/auth' || path === '/management/auth/';
+}
+
+/**
+ * Reads a TAXII 1.x (or login) body as bytes, never holding more than the limit (`policy`, the API
+ * root's max_content_length; 16 KiB for the login). Of a caller the onRequest hook did not
+ * authenticate only the first 4 KiB are read (for its message id); the connection then closes.
+ */
+export async function readTaxii1Body(req: FastifyRequest, payload: NodeJS.ReadableStream, policy: BodyPolicy): Promise<Buffer | BodyProblem> {
+  if (req.taxii1Auth?.refusal !== undefined) return readPrefix(req, payload, PEEK_BYTES, 2000);
+  const p = isLoginPath(req.url) ? { ...policy, limit: LOGIN_LIMIT } : policy;
   const declared = header(req, 'content-length');
-  if (declared !== undefined && Number(declared) > limit) return { tooLarge: true, limit };
-  return (await readBounded(req, payload, limit)) ?? { tooLarge: true, limit };
+  if (declared !== undefined && Number(declared) > p.limit + p.discardBytes) {
+    req.taxiiCloseConnection = true;
+    return { kind: 'too-large', limit: p.limit };
+  }
+  const read = await readBody(req, payload, p);
+  return read.kind === 'ok' ? read.bytes : read;
 }

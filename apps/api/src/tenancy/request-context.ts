@@ -15,5 +15,7 @@ declare module 'fastify' {
     taxiiObjects: number | undefined;
     /** Bytes of the request body, once read. */
     taxiiBodyBytes: number | undefined;
+    /** The body was not read whole (too large, too slow, or not read for an unauthenticated caller): close after answering. */
+    taxiiCloseConnection: boolean;
   }
 }

@@ -1,9 +1,10 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Authenticator, Decision, Operation, Refusal } from '@taxiway/auth';
 import { DomainError, negotiateAccept, notFound, type ApiRootInfo, type PrincipalInfo } from '@taxiway/domain';
-import { readTaxiiBody } from '../http/body';
+import type { HttpLimits } from '@taxiway/config';
+import { readTaxiiBody, type BodyPolicy } from '../http/body';
 import type { CatalogService } from '../catalog/catalog.service';
-import { isTaxii1Path, readRawBody, TAXII1_DEFAULT_LIMIT } from '../taxii1/taxii1.http';
+import { isTaxii1Path, readTaxii1Body, TAXII1_DEFAULT_LIMIT } from '../taxii1/taxii1.http';
 import { requestFacts } from './request-facts';
 import './request-context';
 
@@ -16,10 +17,15 @@ const PUBLIC_PREFIXES = ['/healthz', '/readyz', '/metrics'];
  * exactly as for what does not exist; 403 for what it sees but may not do). The body parser then
  * enforces the root's max_content_length while streaming.
  */
-export function installTenancy(app: FastifyInstance, catalog: CatalogService, auth: Authenticator): void {
+export function installTenancy(app: FastifyInstance, catalog: CatalogService, auth: Authenticator, limits: HttpLimits): void {
   app.decorateRequest('taxii', null);
   app.decorateRequest('taxiiObjects', undefined);
   app.decorateRequest('taxiiBodyBytes', undefined);
+  app.decorateRequest('taxiiCloseConnection', false);
+  // A body that was not read whole leaves bytes on the connection: close it after the answer.
+  app.addHook('onSend', async (req, reply) => {
+    if (req.taxiiCloseConnection) void reply.header('connection', 'close');
+  });
 
   app.addHook('onRequest', async (req: FastifyRequest) => {
     // TAXII 1.x authenticates in its own handler: its refusals are TAXII messages, not JSON errors.
@@ -33,11 +39,17 @@ export function installTenancy(app: FastifyInstance, catalog: CatalogService, au
 
   // One body parser for every content type: the route decides what it accepts.
   app.removeAllContentTypeParsers();
+  const policy = (limit: number): BodyPolicy => ({
+    limit,
+    minBytesPerSecond: limits.bodyMinBytesPerSecond,
+    graceMs: limits.bodyGraceMs,
+    discardBytes: limits.bodyDiscardBytes,
+  });
   app.addContentTypeParser('*', async (req: FastifyRequest, payload: NodeJS.ReadableStream) => {
-    if (isTaxii1Path(req.url)) return readRawBody(req, payload, taxii1Limit(catalog, req));
+    if (isTaxii1Path(req.url)) return readTaxii1Body(req, payload, policy(taxii1Limit(catalog, req)));
     const limit = req.taxii?.root?.maxContentLength;
     if (limit === undefined) throw new DomainError('MethodNotAllowed', 'This resource takes no request body');
-    return readTaxiiBody(req, payload, limit);
+    return readTaxiiBody(req, payload, policy(limit));
   });
 }
 
