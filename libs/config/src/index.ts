@@ -20,6 +20,8 @@ export interface Config {
   readonly dbPoolSize: number;
   readonly defaultPageSize: number;
   readonly maxPageSize: number;
+  /** Objects one Add Objects envelope may hold; more is refused (413) before any is validated. */
+  readonly maxObjectsPerEnvelope: number;
   readonly cursorTtlSeconds: number;
   /** Optional shared secret for `next` tokens; without it one is generated and kept in the database. */
   readonly cursorSecret: string | undefined;
@@ -100,6 +102,8 @@ export interface Taxii1Config {
   /** Bounds of an accepted XML message (the size bound is the API root's max_content_length). */
   readonly maxDepth: number;
   readonly maxElements: number;
+  /** Content blocks one Inbox message may hold; more is refused (BAD_MESSAGE) before any is stored. */
+  readonly maxBlocksPerMessage: number;
   /** Lifetime of tokens from the JWT login endpoint. */
   readonly jwtTtlSeconds: number;
   /** Push delivery to subscribers' inboxes. */
@@ -202,6 +206,7 @@ function taxii1Config(env: Env): Taxii1Config {
     resultTtlSeconds: int(env, 'TAXII1_RESULT_TTL_SECONDS', { dflt: 86400, min: 60 }),
     maxDepth: int(env, 'TAXII1_MAX_DEPTH', { dflt: 100, min: 8, max: 10_000 }),
     maxElements: int(env, 'TAXII1_MAX_ELEMENTS', { dflt: 250_000, min: 100, max: 100_000_000 }),
+    maxBlocksPerMessage: int(env, 'TAXII1_MAX_BLOCKS_PER_MESSAGE', { dflt: 50_000, min: 1, max: 10_000_000 }),
     jwtTtlSeconds: int(env, 'TAXII1_JWT_TTL_SECONDS', { dflt: 3600, min: 60, max: 30 * 86400 }),
     pushEnabled: bool(env, 'TAXII1_PUSH_ENABLED', true),
     pushRetryBaseMs: retryBase,
@@ -280,6 +285,7 @@ export function loadConfig(env: Env = process.env, argv: readonly string[] = pro
     dbPoolSize: int(env, 'DB_POOL_SIZE', { dflt: 10, min: 1, max: 1000 }),
     defaultPageSize,
     maxPageSize,
+    maxObjectsPerEnvelope: int(env, 'MAX_OBJECTS_PER_ENVELOPE', { dflt: 100_000, min: 1, max: 10_000_000 }),
     cursorTtlSeconds: int(env, 'CURSOR_TTL_SECONDS', { dflt: 86400, min: 60 }),
     cursorSecret,
     statusRetentionHours: int(env, 'STATUS_RETENTION_HOURS', { dflt: 48, min: 24 }),

@@ -7,7 +7,7 @@ const LIBTAXII_ROOT = `xmlns:taxii="${NS10}" xmlns:taxii_11="${NS11}" xmlns:tdq=
 const b = (s: string): Buffer => Buffer.from(s, 'utf8');
 
 describe('parseRequest (1.1)', () => {
-  it('reads a pretty-printed libtaxii inbox message, content kept as sent and its inherited namespaces recorded', () => {
+  it('reads a pretty-printed libtaxii inbox message, content kept as sent, and records only the inherited namespaces it uses', () => {
     const content = `\n      <stix:STIX_Package xmlns:stix="http://stix.mitre.org/stix-1" id="x"/>\n    `;
     const m = parseRequest(
       b(`<taxii_11:Inbox_Message ${LIBTAXII_ROOT} message_id="a1b2">
@@ -25,7 +25,25 @@ describe('parseRequest (1.1)', () => {
     expect(m).toMatchObject({ kind: 'inbox', messageId: 'a1b2', destinations: ['feed-a'], recordCount: { count: 1, partial: false } });
     if (m.kind !== 'inbox') throw new Error('not an inbox message');
     expect(m.blocks[0]).toMatchObject({ binding: 'urn:stix.mitre.org:xml:1.2', subtype: 'urn:x:s', content, timestampLabelUs: 1795334465417866 });
-    expect(m.blocks[0]!.contentNs['tdq']).toBe('http://taxii.mitre.org/query/taxii_default_query-1');
+    // Declared on the envelope, not used by the content: not copied into the block (issue 12).
+    expect(m.blocks[0]!.contentNs['tdq']).toBeUndefined();
+  });
+
+  it('keeps an inherited declaration the content uses, in a name or in a QName value', () => {
+    const m = parseRequest(
+      b(
+        `<taxii_11:Inbox_Message xmlns:taxii_11="${NS11}" xmlns:ind="urn:ind" xmlns:xsi="urn:xsi" xmlns:unused="urn:u" message_id="q"><taxii_11:Content_Block><taxii_11:Content_Binding binding_id="urn:b"/><taxii_11:Content><x xsi:type="ind:T"/></taxii_11:Content></taxii_11:Content_Block></taxii_11:Inbox_Message>`,
+      ),
+      '1.1',
+    );
+    if (m.kind !== 'inbox') throw new Error('not an inbox message');
+    expect(m.blocks[0]!.contentNs).toEqual({ ind: 'urn:ind', xsi: 'urn:xsi' });
+  });
+
+  it('refuses a content block whose namespace declarations would outweigh it', () => {
+    const uri = `urn:${'u'.repeat(8000)}`;
+    const msg = `<taxii_11:Inbox_Message xmlns:taxii_11="${NS11}" xmlns:p="${uri}" message_id="amp"><taxii_11:Content_Block><taxii_11:Content_Binding binding_id="urn:b"/><taxii_11:Content><p:x/></taxii_11:Content></taxii_11:Content_Block></taxii_11:Inbox_Message>`;
+    expect(() => parseRequest(b(msg), '1.1')).toThrow(/exceed its own size/);
   });
 
   it('reads a large message whose every Content re-declares namespaces (what a Taxiway push sends)', () => {
@@ -33,7 +51,8 @@ describe('parseRequest (1.1)', () => {
     const m = parseRequest(b(`<taxii_11:Inbox_Message xmlns:taxii_11="${NS11}" message_id="big">${block.repeat(2000)}</taxii_11:Inbox_Message>`), '1.1');
     if (m.kind !== 'inbox') throw new Error('not an inbox message');
     expect(m.blocks.length).toBe(2000);
-    expect(m.blocks[1999]!.contentNs).toMatchObject({ stix: 'urn:s', tdq: 'urn:q' });
+    // Each block keeps what it declares and uses; the unused re-declarations are not stored.
+    expect(m.blocks[1999]!.contentNs).toEqual({ stix: 'urn:s' });
   });
 
   it('reads poll requests with parameters or a subscription id, and fulfilment requests', () => {

@@ -43,6 +43,10 @@ const EH: Particle = ['Extended_Headers', 0, 1];
 const SIGNATURE: Particle = [SIG, 0, 1];
 
 /** Reads the body of a TAXII 1.x request of the given version into a message, validating it. */
+/** What a content block's namespace declarations may add to its size (bytes). */
+export const NS_ALLOWANCE = 4096;
+const UNPREFIXED_ELEMENT = /<[A-Za-z_][\w.-]*[\s/>]/;
+
 export function parseRequest(body: Buffer, version: Taxii1Version, limits?: XmlLimits): Taxii1Request {
   let root: XmlElement;
   let text: string;
@@ -473,13 +477,36 @@ class Reader {
     const binding = this.bindings([bindingEl])[0]!;
     if (binding.subtypes.length > 1) throw this.bad('A content block names at most one subtype');
     const content = parts.get('Content')![0]!;
+    const text = this.source.slice(content.innerStart, content.innerEnd);
     return {
       binding: binding.id,
       subtype: binding.subtypes[0],
-      content: this.source.slice(content.innerStart, content.innerEnd),
-      contentNs: scopeOf(content),
+      content: text,
+      contentNs: this.usedScope(scopeOf(content), text),
       timestampLabelUs: this.label(parts.get('Timestamp_Label')?.[0]),
       message: this.text(parts.get('Message')?.[0]),
     };
+  }
+
+  /**
+   * The declarations in scope at a content block that its text can use: those whose prefix it names
+   * (`p:` in an element or attribute name or in a QName value such as xsi:type="p:T"), and the
+   * default namespace if it has an unprefixed element. What is kept is stored and served with every
+   * block, so the rest of the envelope's declarations are not copied into each one, and what is kept
+   * may not exceed the block's own size by more than NS_ALLOWANCE.
+   */
+  private usedScope(scope: Record<string, string>, text: string): Record<string, string> {
+    const used: Record<string, string> = {};
+    let bytes = 0;
+    for (const [prefix, uri] of Object.entries(scope)) {
+      const named = prefix === '' ? UNPREFIXED_ELEMENT.test(text) : text.includes(`${prefix}:`);
+      if (!named) continue;
+      used[prefix] = uri;
+      bytes += prefix.length + uri.length + 10;
+    }
+    if (bytes > text.length + NS_ALLOWANCE) {
+      throw this.bad(`The namespace declarations a content block uses (${bytes} bytes) exceed its own size by more than ${NS_ALLOWANCE} bytes`);
+    }
+    return used;
   }
 }

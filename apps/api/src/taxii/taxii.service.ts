@@ -95,6 +95,8 @@ function failureCounts(failures: readonly StatusDetail[]): Record<IngestFailureR
 export interface PagingSettings {
   readonly defaultPageSize: number;
   readonly maxPageSize: number;
+  /** Objects one envelope may hold (413 past it, before any is validated). */
+  readonly maxObjectsPerEnvelope: number;
   /** Record reads in the audit log too (writes are always recorded). */
   readonly auditReads: boolean;
 }
@@ -183,7 +185,7 @@ export class TaxiiService {
   /** Add Objects: stores the valid objects of the envelope and answers 202 with a complete status. */
   async add(ctx: Required<TaxiiContext>, body: unknown): Promise<TaxiiResponse> {
     const requestTimestampUs = nowUs();
-    const objects = envelopeObjects(body);
+    const objects = envelopeObjects(body, this.paging.maxObjectsPerEnvelope);
     const valid: { index: number; record: StixRecord }[] = [];
     const invalid: { index: number; detail: StatusDetail }[] = [];
     objects.forEach((o, index) => {
@@ -293,12 +295,17 @@ function render(endpoint: ListEndpoint, view: PageView, next: string | undefined
   return `${head},"${endpoint === 'versions' ? 'versions' : 'objects'}":[${view.json}]}`;
 }
 
-/** The `objects` list of a TAXII envelope (a STIX bundle is accepted too); otherwise 422. */
-function envelopeObjects(body: unknown): unknown[] {
+/** The `objects` list of a TAXII envelope (a STIX bundle is accepted too); otherwise 422, or 413 past the cap. */
+function envelopeObjects(body: unknown, maxObjects: number): unknown[] {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw unprocessable('The request body must be a TAXII envelope: {"objects": [...]}');
   const objects = (body as Record<string, unknown>)['objects'];
   if (!Array.isArray(objects)) throw unprocessable('The envelope has no "objects" list');
   if (objects.length === 0) throw unprocessable('The envelope\'s "objects" list is empty');
+  if (objects.length > maxObjects) {
+    throw new DomainError('PayloadTooLarge', `The envelope holds ${objects.length} objects; this server takes at most ${maxObjects} per request`, {
+      max_objects: maxObjects,
+    });
+  }
   refuseNonObjects(objects);
   return objects;
 }

@@ -477,6 +477,10 @@ export class Taxii1Service {
   // --- inbox ---
 
   private async inbox(msg: InboxMessage, call: Taxii1Call): Promise<StatusMessage> {
+    const max = this.config.taxii1.maxBlocksPerMessage;
+    if (msg.blocks.length > max) {
+      throw new Taxii1Status('BAD_MESSAGE', `The message holds ${msg.blocks.length} content blocks; this server takes at most ${max} per message`);
+    }
     const targets = this.destinations(msg, call);
     let added;
     try {
