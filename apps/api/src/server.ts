@@ -29,6 +29,7 @@ import { MetricsSharingMeter } from './metrics/sharing-meter';
 import { CatalogService } from './catalog/catalog.service';
 import type { Readiness } from './health/health.controller';
 import { TaxiiExceptionFilter } from './http/taxii-exception.filter';
+import { boundLine, errSerializer } from './http/log-bounds';
 import { TaxiiService, type SharingMeter } from './taxii/taxii.service';
 import { CATALOG, CONFIG, READINESS, TAXII_SERVICE } from './taxii/tokens';
 import { installTenancy } from './tenancy/tenancy.hook';
@@ -91,7 +92,7 @@ export async function createTaxiwayServer(config: Config, opts: ServerOptions = 
   fastify.server.headersTimeout = config.http.headersTimeoutMs;
   const catalog = new CatalogService(catalogStore, fastify.log);
   await catalog.reload();
-  await catalog.watch(embedded === undefined ? databaseUrl : undefined, 30_000);
+  await catalog.watch(embedded === undefined ? databaseUrl : undefined, 30_000, config.database.connectTimeoutMs);
   const metrics = new ApiMetrics({ perCollection: config.metricsPerCollection, perPrincipal: config.metricsPerPrincipal });
   const auth = createAuthenticator(authSettings(config, await catalogStore.secret('taxii1-jwt-hmac')), () => catalog.access, attemptObserver(config, metrics));
   installTenancy(fastify, catalog, auth, config.http);
@@ -189,7 +190,10 @@ async function openDatabase(config: Config): Promise<Database> {
     embedded = await startEmbeddedDatabase(config.dataDir === ':memory:' ? undefined : config.dataDir);
     databaseUrl = embedded.url;
   }
-  const ds = createDataSource(databaseUrl, embedded === undefined ? config.dbPoolSize : 1);
+  const ds = createDataSource(databaseUrl, embedded === undefined ? config.dbPoolSize : 1, {
+    connectMs: config.database.connectTimeoutMs,
+    statementMs: config.database.statementTimeoutMs,
+  });
   await ds.initialize();
   await migrate(ds);
   return { ds, url: databaseUrl, embedded };
@@ -208,7 +212,7 @@ async function cursorKeyOf(config: Config, catalogStore: SqlCatalogStore): Promi
 function createAdapter(config: Config, opts: ServerOptions): FastifyAdapter {
   return new FastifyAdapter({
     ...(config.tls !== undefined && { https: httpsOptions(config.tls) }),
-    logger: opts.logger ?? { level: config.logLevel },
+    logger: loggerOptions(opts.logger ?? { level: config.logLevel }),
     genReqId: () => randomUUID(),
     logController: new LogController({ disableRequestLogging: true }),
     routerOptions: { ignoreTrailingSlash: true },
@@ -218,6 +222,16 @@ function createAdapter(config: Config, opts: ServerOptions): FastifyAdapter {
     requestTimeout: config.http.requestTimeoutMs,
     connectionTimeout: config.http.idleTimeoutMs,
   });
+}
+
+/**
+ * pino with the bounds of http/log-bounds.ts: errors are logged without statements or parameters,
+ * and no line is longer than MAX_LOG_LINE.
+ */
+function loggerOptions(logger: NonNullable<ServerOptions['logger']>): boolean | Record<string, unknown> {
+  if (logger === false) return false;
+  const base = logger === true ? {} : logger;
+  return { ...base, serializers: { err: errSerializer }, hooks: { streamWrite: boundLine } };
 }
 
 /**

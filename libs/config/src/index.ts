@@ -18,6 +18,8 @@ export interface Config {
   /** YAML file of ApiRoot/Collection/Principal documents applied at start. */
   readonly configFile: string | undefined;
   readonly dbPoolSize: number;
+  /** How long to wait for the database before answering 503 (DB_CONNECT_TIMEOUT_SECONDS, DB_STATEMENT_TIMEOUT_SECONDS). */
+  readonly database: { readonly connectTimeoutMs: number; readonly statementTimeoutMs: number };
   readonly defaultPageSize: number;
   readonly maxPageSize: number;
   /** Objects one Add Objects envelope may hold; more is refused (413) before any is validated. */
@@ -283,6 +285,10 @@ export function loadConfig(env: Env = process.env, argv: readonly string[] = pro
     dataDir: strOr(env, 'TAXIWAY_DATA_DIR', './data/pglite'),
     configFile: configFilePath(env, argv),
     dbPoolSize: int(env, 'DB_POOL_SIZE', { dflt: 10, min: 1, max: 1000 }),
+    database: Object.freeze({
+      connectTimeoutMs: int(env, 'DB_CONNECT_TIMEOUT_SECONDS', { dflt: 5, min: 1, max: 600 }) * 1000,
+      statementTimeoutMs: int(env, 'DB_STATEMENT_TIMEOUT_SECONDS', { dflt: 60, min: 1, max: 86_400 }) * 1000,
+    }),
     defaultPageSize,
     maxPageSize,
     maxObjectsPerEnvelope: int(env, 'MAX_OBJECTS_PER_ENVELOPE', { dflt: 100_000, min: 1, max: 10_000_000 }),

@@ -30,7 +30,17 @@ export const MIGRATIONS = [
 /** Key of the session advisory lock that serializes migrations across replicas and the Helm Job. */
 const MIGRATION_LOCK = 0x7a78_0001;
 
-export function createDataSource(url: string, poolSize: number): DataSource {
+/** How long the server waits for the database before answering 503 (never a hang). */
+export interface DatabaseTimeouts {
+  /** A new connection must be established within this. */
+  readonly connectMs: number;
+  /** A statement must answer within this: enforced by PostgreSQL (statement_timeout) and, for a server that stopped answering at all, by the client (2 s later). */
+  readonly statementMs: number;
+}
+
+export const DEFAULT_DATABASE_TIMEOUTS: DatabaseTimeouts = { connectMs: 5000, statementMs: 60_000 };
+
+export function createDataSource(url: string, poolSize: number, timeouts: DatabaseTimeouts = DEFAULT_DATABASE_TIMEOUTS): DataSource {
   return new DataSource({
     type: 'postgres',
     url,
@@ -42,7 +52,16 @@ export function createDataSource(url: string, poolSize: number): DataSource {
     logging: false,
     // pg parses the whole URL itself (TypeORM's parser drops query parameters such as sslmode or a
     // unix-socket host=/run/postgresql).
-    extra: { connectionString: url, max: poolSize, idleTimeoutMillis: 30_000 },
+    extra: {
+      connectionString: url,
+      max: poolSize,
+      idleTimeoutMillis: 30_000,
+      connectionTimeoutMillis: timeouts.connectMs,
+      statement_timeout: timeouts.statementMs,
+      query_timeout: timeouts.statementMs + 2000,
+      keepAlive: true,
+      application_name: 'taxiway',
+    },
   });
 }
 
@@ -51,6 +70,8 @@ export async function migrate(ds: DataSource): Promise<string[]> {
   const qr = ds.createQueryRunner();
   await qr.connect();
   try {
+    // A migration of a large table may run longer than a request may: no statement timeout here.
+    await qr.query('SET statement_timeout = 0');
     await qr.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
     try {
       const exec = new MigrationExecutor(ds, qr);
@@ -59,15 +80,21 @@ export async function migrate(ds: DataSource): Promise<string[]> {
       return done.map((m) => m.name);
     } finally {
       await qr.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
+      await qr.query('RESET statement_timeout');
     }
   } finally {
     await qr.release();
   }
 }
 
-/** True when every known migration is applied (readiness). */
-export async function migrationsAtHead(ds: DataSource): Promise<boolean> {
-  const rows: { name: string }[] = await ds.query(`SELECT name FROM taxiway_migrations`);
+/** True when every known migration is applied (readiness); rejects if the database does not answer within `timeoutMs`. */
+export async function migrationsAtHead(ds: DataSource, timeoutMs = 2000): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('Query read timeout (readiness)')), timeoutMs);
+  });
+  const query: Promise<{ name: string }[]> = ds.query(`SELECT name FROM taxiway_migrations`);
+  const rows = await Promise.race([query, timeout]).finally(() => clearTimeout(timer));
   const applied = new Set(rows.map((r) => r.name));
   return MIGRATIONS.every((m) => applied.has(m.name));
 }

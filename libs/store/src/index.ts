@@ -6,3 +6,5 @@ export * from './object-store';
 export * from './admin-store';
 export * from './audit-store';
 export * from './taxii1-store';
+export * from './availability';
+export * from './catalog-listener';

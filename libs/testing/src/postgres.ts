@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +15,19 @@ export interface PgServer {
   /** Creates an empty database and returns its URL. */
   createDatabase(name: string): Promise<string>;
   stop(): Promise<void>;
+  /** Fault injection, on a server these helpers started (undefined for DATABASE_URL). */
+  readonly faults?: PgFaults;
+}
+
+/** What fault tests do to a real PostgreSQL. */
+export interface PgFaults {
+  /** Shuts the server down (fast mode: connections are terminated). */
+  down(): Promise<void>;
+  /** Starts it again on the same port and data. */
+  up(): Promise<void>;
+  /** SIGSTOP to the postmaster and every backend: connections stay open and nothing answers. */
+  freeze(): Promise<void>;
+  thaw(): Promise<void>;
 }
 
 export function findPgBin(): string | undefined {
@@ -130,6 +143,8 @@ export async function startPostgres(opts: StartOptions = {}): Promise<PgServer> 
   const port = await freePort();
   asPostgresUser(join(bin, 'pg_ctl'), ['-D', data, '-l', join(dir, 'server.log'), '-w', '-t', '60', '-o', serverSettings(port, dir, opts), 'start']);
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
+  const start = (): void =>
+    asPostgresUser(join(bin, 'pg_ctl'), ['-D', data, '-l', join(dir, 'server.log'), '-w', '-t', '60', '-o', serverSettings(port, dir, opts), 'start']);
   return {
     url,
     createDatabase: async (name) => {
@@ -137,5 +152,22 @@ export async function startPostgres(opts: StartOptions = {}): Promise<PgServer> 
       return withDatabase(url, name);
     },
     stop: () => asPromise(() => stopLocalServer(bin, data, dir)),
+    faults: {
+      down: () => asPromise(() => asPostgresUser(join(bin, 'pg_ctl'), ['-D', data, '-m', 'fast', '-w', 'stop'])),
+      up: () => asPromise(start),
+      freeze: () => asPromise(() => signalAll(data, 'STOP')),
+      thaw: () => asPromise(() => signalAll(data, 'CONT')),
+    },
   };
+}
+
+/** Sends a signal to the postmaster of `data` and all its children. */
+function signalAll(data: string, signal: 'STOP' | 'CONT'): void {
+  const pid = readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]?.trim() ?? '';
+  if (!/^\d+$/.test(pid)) throw new Error(`no postmaster pid in ${data}`);
+  const children = spawnSync('pgrep', ['-P', pid], { encoding: 'utf8' })
+    .stdout.split('\n')
+    .filter((p) => /^\d+$/.test(p.trim()));
+  // Children first, so none is left running by a postmaster that stopped before signalling them.
+  for (const p of [...children, pid]) process.kill(Number(p), `SIG${signal}`);
 }

@@ -1,8 +1,7 @@
-import { Client } from 'pg';
 import type { FastifyBaseLogger } from 'fastify';
 import { AccessIndex } from '@taxiway/auth';
 import type { ApiRootInfo, CatalogSnapshot, CatalogStore, CollectionInfo } from '@taxiway/domain';
-import { CATALOG_CHANNEL } from '@taxiway/store';
+import { CatalogListener } from '@taxiway/store';
 
 const EMPTY: CatalogSnapshot = {
   roots: [],
@@ -26,7 +25,7 @@ export class CatalogService {
   private rootsByPk = new Map<number, ApiRootInfo>();
   private collectionsByPk = new Map<number, CollectionInfo>();
   private collectionsByRoot = new Map<number, CollectionInfo[]>();
-  private listenClient: Client | undefined;
+  private listener: CatalogListener | undefined;
   private timer: NodeJS.Timeout | undefined;
   loaded = false;
 
@@ -59,27 +58,33 @@ export class CatalogService {
     return this.index;
   }
 
-  /** Subscribes to change notifications (PostgreSQL server only) and starts the periodic reload. */
-  async watch(databaseUrl: string | undefined, periodMs: number): Promise<void> {
+  /**
+   * Subscribes to change notifications (PostgreSQL server only; the listener reconnects with backoff
+   * after a database restart and reloads on reconnect) and starts the periodic reload.
+   */
+  async watch(databaseUrl: string | undefined, periodMs: number, connectTimeoutMs: number): Promise<void> {
+    const reload = (why: string): void => {
+      this.reload().catch((err: unknown) => this.log.error({ err: errorSummary(err), why }, 'catalog reload failed'));
+    };
     if (databaseUrl !== undefined) {
-      const client = new Client({ connectionString: databaseUrl });
-      client.on('error', (err) => this.log.warn({ err }, 'catalog listener failed; relying on periodic reload'));
-      await client.connect();
-      client.on('notification', () => {
-        this.reload().catch((err: unknown) => this.log.error({ err }, 'catalog reload failed'));
+      this.listener = new CatalogListener(databaseUrl, {
+        onChange: () => reload('notify'),
+        onReconnect: () => {
+          this.log.info('catalog listener reconnected; reloading');
+          reload('reconnect');
+        },
+        onError: (err, retryInMs) => this.log.warn({ err: errorSummary(err), retry_in_ms: retryInMs }, 'catalog listener lost its connection'),
+        connectTimeoutMs,
       });
-      await client.query(`LISTEN ${CATALOG_CHANNEL}`);
-      this.listenClient = client;
+      await this.listener.start();
     }
-    this.timer = setInterval(() => {
-      this.reload().catch((err: unknown) => this.log.error({ err }, 'catalog reload failed'));
-    }, periodMs);
+    this.timer = setInterval(() => reload('periodic'), periodMs);
     this.timer.unref();
   }
 
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
-    await this.listenClient?.end().catch(() => undefined);
+    await this.listener?.stop();
   }
 
   rootByPk(pk: number): ApiRootInfo | undefined {
@@ -104,4 +109,10 @@ export class CatalogService {
     const lower = idOrAlias.toLowerCase();
     return (this.collectionsByRoot.get(root.pk) ?? []).find((c) => c.id === lower || c.alias === idOrAlias);
   }
+}
+
+/** An error as a log line carries it: its message and code, never statement parameters. */
+function errorSummary(err: unknown): { message: string; code?: string } {
+  const e = err as { message?: unknown; code?: unknown };
+  return { message: String(e?.message ?? err).slice(0, 500), ...(typeof e?.code === 'string' && { code: e.code }) };
 }

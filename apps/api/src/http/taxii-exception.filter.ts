@@ -1,6 +1,7 @@
 import { Catch, HttpException, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError, isDomainError, type ErrorCode } from '@taxiway/domain';
+import { databaseUnavailable } from '@taxiway/store';
 import { allowedMethods } from './routes';
 import { codeForStatus, TAXII_ERROR_MAP } from './taxii-error.map';
 import { sendTaxii } from './media';
@@ -12,13 +13,26 @@ interface Rendered {
   readonly code: ErrorCode;
   readonly description: string;
   readonly details?: Readonly<Record<string, unknown>>;
+  /** Seconds for Retry-After (429, 503). */
+  readonly retryAfter?: number;
 }
+
+/** How long a client is told to wait when the database is unavailable. */
+const DATABASE_RETRY_SECONDS = 5;
 
 const SERVER_FAILED = 'The server failed to process the request';
 
 /** Maps any thrown value to the status, TAXII error code and description of its error resource. */
 function classify(err: unknown, req: FastifyRequest): Rendered {
   if (isDomainError(err)) return classifyDomainError(err);
+  if (databaseUnavailable(err)) {
+    return {
+      status: 503,
+      code: 'Unavailable',
+      description: 'The database is unavailable or did not answer in time; retry shortly',
+      retryAfter: DATABASE_RETRY_SECONDS,
+    };
+  }
   if (err instanceof HttpException) return classifyHttpException(err, req);
   return classifyFastifyError(err as FastifyErrorShape);
 }
@@ -83,13 +97,14 @@ export class TaxiiExceptionFilter implements ExceptionFilter {
     const reply = ctx.getResponse<FastifyReply>();
     const r = classify(err, req);
     const { title } = TAXII_ERROR_MAP[r.code];
-    const log = { error_id: req.id, status: r.status, error_code: r.code, method: req.method, url: req.url };
-    if (r.status >= 500) req.log.error({ ...log, err }, 'request failed');
+    const log = { error_id: req.id, status: r.status, error_code: r.code, method: req.method, url: req.url.slice(0, 2048) };
+    if (r.status === 503) req.log.warn({ ...log, err }, 'request refused: database unavailable');
+    else if (r.status >= 500) req.log.error({ ...log, err }, 'request failed');
     else req.log.info({ ...log, reason: r.description }, 'request refused');
     if (reply.sent) return;
     if (r.status === 401) void reply.header('www-authenticate', WWW_AUTHENTICATE);
     if (r.status === 405) void reply.header('allow', (allowedMethods(req.url) ?? []).join(', '));
-    if (r.status === 429) void reply.header('retry-after', String(retryAfterSeconds(r)));
+    if (r.status === 429 || r.status === 503) void reply.header('retry-after', String(retryAfterSeconds(r)));
     const body = {
       title,
       description: r.description,
@@ -106,6 +121,6 @@ export { DomainError };
 
 /** Seconds for Retry-After: what the limiter said, at least 1. */
 function retryAfterSeconds(r: Rendered): number {
-  const v = r.details?.['retry_after_seconds'];
+  const v = r.retryAfter ?? r.details?.['retry_after_seconds'];
   return typeof v === 'number' && v >= 1 ? v : 1;
 }

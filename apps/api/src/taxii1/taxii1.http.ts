@@ -4,7 +4,7 @@ import type { Authenticator, Refusal } from '@taxiway/auth';
 import type { Config } from '@taxiway/config';
 import type { ApiRootInfo, CollectionInfo, PrincipalInfo } from '@taxiway/domain';
 import type { ApiMetrics } from '@taxiway/metrics';
-import type { SqlTaxii1Store, StoredBlock } from '@taxiway/store';
+import { databaseUnavailable, type SqlTaxii1Store, type StoredBlock } from '@taxiway/store';
 import {
   BadMessage,
   MESSAGE_BINDING,
@@ -235,6 +235,10 @@ async function handle(
 
 function failureAnswer(e: unknown, log: FastifyBaseLogger, requestId: string): StatusMessage {
   if (e instanceof Taxii1Status) return e.toMessage();
+  if (databaseUnavailable(e)) {
+    log.warn({ err: e, req_id: requestId }, 'TAXII 1.x request refused: database unavailable');
+    return new Taxii1Status('RETRY', 'The database is unavailable or did not answer in time; retry shortly', [['ESTIMATED_WAIT', '5']]).toMessage();
+  }
   log.error({ err: e, req_id: requestId }, 'TAXII 1.x request failed');
   return new Taxii1Status('FAILURE', `The server could not process the message (error id ${requestId})`).toMessage();
 }
