@@ -3,7 +3,7 @@ import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { DataSource } from 'typeorm';
 import { createAuthenticator, type Authenticator, type AuthSettings } from '@taxiway/auth';
 import type { Config, TlsConfig } from '@taxiway/config';
@@ -21,6 +21,7 @@ import {
   type EmbeddedDatabase,
 } from '@taxiway/store';
 import type { Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { ApiMetrics } from '@taxiway/metrics';
 import { AppModule } from './app.module';
 import { installHttpMetrics, metricsText, startMetricsServer, type ScrapeHook } from './metrics/http-metrics';
@@ -28,7 +29,8 @@ import { MeteredObjectStore } from './metrics/metered-store';
 import { MetricsSharingMeter } from './metrics/sharing-meter';
 import { CatalogService } from './catalog/catalog.service';
 import type { Readiness } from './health/health.controller';
-import { TaxiiExceptionFilter } from './http/taxii-exception.filter';
+import { frameworkErrorJson, TaxiiExceptionFilter } from './http/taxii-exception.filter';
+import { sendTaxii } from './http/media';
 import { boundLine, errSerializer } from './http/log-bounds';
 import { TaxiiService, type SharingMeter } from './taxii/taxii.service';
 import { CATALOG, CONFIG, READINESS, TAXII_SERVICE } from './taxii/tokens';
@@ -152,6 +154,8 @@ export async function createTaxiwayServer(config: Config, opts: ServerOptions = 
     metricsUrl: () => metricsUrl,
     async listen() {
       await app.listen({ port: config.port, host: config.host });
+      const warning = transportWarning(config);
+      if (warning !== undefined) fastify.log.warn(warning);
       if (config.metricsPort !== 0 && config.metricsEnabled) {
         const started = await startMetricsServer(metrics, scrapeHooks, config.metricsHost, config.metricsPort);
         metricsServer = started.server;
@@ -215,13 +219,52 @@ function createAdapter(config: Config, opts: ServerOptions): FastifyAdapter {
     logger: loggerOptions(opts.logger ?? { level: config.logLevel }),
     genReqId: () => randomUUID(),
     logController: new LogController({ disableRequestLogging: true }),
-    routerOptions: { ignoreTrailingSlash: true },
+    // STIX ids are at most ~290 characters (a type of up to 250, "--", a UUID): every storable id is addressable.
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 512 },
+    frameworkErrors: (err: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
+      const status = typeof err.statusCode === 'number' && err.statusCode >= 400 ? err.statusCode : 400;
+      sendTaxii(reply, status, frameworkErrorJson(status, err.message, String(req.id)));
+    },
+    clientErrorHandler: answerClientError,
     // The real limit is each API root's max_content_length, enforced while streaming (http/body.ts).
     bodyLimit: Number.MAX_SAFE_INTEGER,
     // Time bounds of a request (HTTP_*_TIMEOUT_SECONDS); the body's minimum rate is enforced while it streams.
     requestTimeout: config.http.requestTimeoutMs,
     connectionTimeout: config.http.idleTimeoutMs,
   });
+}
+
+/**
+ * Said at start when credentials could travel in clear text: TLS does not end here, no proxy is
+ * trusted to have ended it, and the server listens beyond loopback.
+ */
+export function transportWarning(config: Config): string | undefined {
+  const loopback = ['127.0.0.1', '::1', 'localhost'].includes(config.host);
+  if (config.tls !== undefined || config.trustedProxies.length > 0 || loopback) return undefined;
+  return `TLS does not end at this server and TRUSTED_PROXIES is empty: unless a TLS-terminating proxy is in front of ${config.host}:${config.port}, Basic passwords and API keys travel in clear text (set TLS_CERT_FILE/TLS_KEY_FILE, or TRUSTED_PROXIES for the ingress)`;
+}
+
+/**
+ * A request Node's HTTP parser refused (malformed, headers over the size bound: 431, headers too
+ * slow: 408), answered as a TAXII error resource on the raw socket, which then closes.
+ */
+function answerClientError(err: Error & { code?: string }, socket: Duplex): void {
+  const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const reason = status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request';
+  const description =
+    status === 431
+      ? 'The request headers are larger than this server accepts'
+      : status === 408
+        ? 'The request did not arrive in time'
+        : 'The request is not valid HTTP';
+  const body = frameworkErrorJson(status, description, randomUUID());
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\ncontent-type: ${TAXII_MEDIA_TYPE}\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
 }
 
 /**

@@ -174,9 +174,12 @@ function argValue(argv: readonly string[], flag: string): string | undefined {
   return undefined;
 }
 
-/** PUBLIC_BASE_URL without trailing slashes (default: localhost on `port`); must be absolute, without query or fragment. */
-function parsePublicBaseUrl(env: Env, port: number): string {
-  const base = strOr(env, 'PUBLIC_BASE_URL', `http://localhost:${port}`).replace(/\/+$/, '');
+/**
+ * PUBLIC_BASE_URL without trailing slashes (default: localhost on `port`, https when TLS ends at the
+ * server); must be absolute, without query or fragment.
+ */
+function parsePublicBaseUrl(env: Env, port: number, tls: boolean): string {
+  const base = strOr(env, 'PUBLIC_BASE_URL', `${tls ? 'https' : 'http'}://localhost:${port}`).replace(/\/+$/, '');
   let parsed: URL;
   try {
     parsed = new URL(base);
@@ -272,7 +275,8 @@ function configFilePath(env: Env, argv: readonly string[]): string | undefined {
 
 export function loadConfig(env: Env = process.env, argv: readonly string[] = process.argv.slice(2)): Config {
   const port = int(env, 'PORT', { dflt: 8080, min: 0, max: 65535 });
-  const base = parsePublicBaseUrl(env, port);
+  const tls = tlsConfig(env);
+  const base = parsePublicBaseUrl(env, port, tls !== undefined);
   const maxPageSize = int(env, 'MAX_PAGE_SIZE', { dflt: 10000, min: 1, max: 1_000_000 });
   const defaultPageSize = int(env, 'DEFAULT_PAGE_SIZE', { dflt: Math.min(1000, maxPageSize), min: 1, max: maxPageSize });
   const cursorSecret = parseCursorSecret(env);
@@ -280,7 +284,7 @@ export function loadConfig(env: Env = process.env, argv: readonly string[] = pro
     host: strOr(env, 'HOST', '0.0.0.0'),
     port,
     publicBaseUrl: base,
-    tls: tlsConfig(env),
+    tls,
     databaseUrl: str(env, 'DATABASE_URL'),
     dataDir: strOr(env, 'TAXIWAY_DATA_DIR', './data/pglite'),
     configFile: configFilePath(env, argv),

@@ -70,11 +70,14 @@ export function collectionAccepts(accepted: readonly string[], specVersion: stri
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
+/** A string as a status resource can hold it: bounded, and no U+0000 (PostgreSQL stores none). */
+const printable = (s: string, max: number): string => s.slice(0, max).split('\u0000').join('\uFFFD');
+
 function fail(id: unknown, version: unknown, message: string): Validation {
   return {
     ok: false,
-    id: typeof id === 'string' && id !== '' ? id.slice(0, 300) : '(missing id)',
-    version: typeof version === 'string' ? version.slice(0, 64) : '',
+    id: typeof id === 'string' && id !== '' ? printable(id, 300) : '(missing id)',
+    version: typeof version === 'string' ? printable(version, 64) : '',
     message,
   };
 }
@@ -134,6 +137,44 @@ function modifiedProblem(modifiedUs: number | undefined, createdUs: number | und
   return undefined;
 }
 
+/** How deeply an object's properties may nest (STIX objects nest a handful of levels). */
+export const MAX_OBJECT_DEPTH = 64;
+
+/**
+ * Why an object cannot be stored whatever its STIX validity: nesting deeper than MAX_OBJECT_DEPTH
+ * (it would exhaust the database's parser stack), or a U+0000 in any key or string (PostgreSQL's
+ * text and jsonb cannot hold it). One iterative pass, linear in the object's size.
+ */
+function storableProblem(obj: Record<string, unknown>): string | undefined {
+  const stack: { v: unknown; depth: number }[] = [{ v: obj, depth: 1 }];
+  while (stack.length > 0) {
+    const { v, depth } = stack.pop()!;
+    const problem = valueProblem(v, depth);
+    if (problem !== undefined) return problem;
+    if (typeof v === 'object' && v !== null) {
+      for (const x of Array.isArray(v) ? v : Object.values(v)) stack.push({ v: x, depth: depth + 1 });
+    }
+  }
+  return undefined;
+}
+
+const NUL_PROBLEM = 'contains U+0000 (NUL), which cannot be stored';
+
+/** What is wrong with one value itself (not its children): a NUL in it or in its keys, or its depth. */
+function valueProblem(v: unknown, depth: number): string | undefined {
+  if (typeof v === 'string') return v.includes('\u0000') ? NUL_PROBLEM : undefined;
+  if (typeof v !== 'object' || v === null) return undefined;
+  if (depth > MAX_OBJECT_DEPTH) return `nests deeper than ${MAX_OBJECT_DEPTH} levels`;
+  return !Array.isArray(v) && Object.keys(v).some((k) => k.includes('\u0000')) ? NUL_PROBLEM : undefined;
+}
+
+/** Why the object's spec_version cannot be stored in the collection; undefined if it can. */
+function specVersionCheck(obj: Record<string, unknown>, type: string, collectionMediaTypes: readonly string[]): string | undefined {
+  const specVersion = declaredSpecVersion(obj, type);
+  if (!isWellFormedSpecVersion(specVersion)) return specVersionProblem(specVersion);
+  return specVersionRefusal(specVersion, collectionMediaTypes);
+}
+
 /**
  * Validates one object of a posted envelope and turns it into a storable record. Never throws: an
  * invalid object becomes a failure entry for the status resource, and the envelope's valid objects
@@ -148,11 +189,10 @@ export function validateStixObject(obj: unknown, collectionMediaTypes: readonly 
   const type = str(obj['type']);
   if (!isWellFormedType(type)) return fail(id, versionText, typeProblem(type));
   if (!isIdOfType(id, type)) return fail(id, versionText, idProblem(id, type));
+  const unstorable = storableProblem(obj) ?? specVersionCheck(obj, type, collectionMediaTypes);
+  if (unstorable !== undefined) return fail(id, versionText, unstorable);
 
-  const specVersion = declaredSpecVersion(obj, type);
-  if (!isWellFormedSpecVersion(specVersion)) return fail(id, versionText, specVersionProblem(specVersion));
-  const refusal = specVersionRefusal(specVersion, collectionMediaTypes);
-  if (refusal !== undefined) return fail(id, versionText, refusal);
+  const specVersion = declaredSpecVersion(obj, type) as string;
 
   const createdUs = optionalTimestampUs(created);
   if (Number.isNaN(createdUs)) return fail(id, versionText, 'malformed "created" timestamp');

@@ -37,9 +37,17 @@ async function readWithinLimit(req: FastifyRequest, payload: NodeJS.ReadableStre
   return body.bytes;
 }
 
+/** Refuses invalid UTF-8 instead of replacing it (JSON text is UTF-8, RFC 8259 §8.1). */
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+
 /** An Add Objects body as JSON, parsed with prototype-poisoning protection; 400 if empty or not JSON. */
 function parseJson(body: Buffer): unknown {
-  const text = body.toString('utf8');
+  let text: string;
+  try {
+    text = UTF8.decode(body);
+  } catch {
+    throw badRequest('The request body is not valid UTF-8');
+  }
   if (text.trim() === '') throw badRequest('The request body is empty; send a TAXII envelope');
   try {
     return sjson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });

@@ -96,7 +96,6 @@ export class TaxiiExceptionFilter implements ExceptionFilter {
     const req = ctx.getRequest<FastifyRequest>();
     const reply = ctx.getResponse<FastifyReply>();
     const r = classify(err, req);
-    const { title } = TAXII_ERROR_MAP[r.code];
     const log = { error_id: req.id, status: r.status, error_code: r.code, method: req.method, url: req.url.slice(0, 2048) };
     if (r.status === 503) req.log.warn({ ...log, err }, 'request refused: database unavailable');
     else if (r.status >= 500) req.log.error({ ...log, err }, 'request failed');
@@ -105,19 +104,34 @@ export class TaxiiExceptionFilter implements ExceptionFilter {
     if (r.status === 401) void reply.header('www-authenticate', WWW_AUTHENTICATE);
     if (r.status === 405) void reply.header('allow', (allowedMethods(req.url) ?? []).join(', '));
     if (r.status === 429 || r.status === 503) void reply.header('retry-after', String(retryAfterSeconds(r)));
-    const body = {
-      title,
-      description: r.description,
-      error_id: String(req.id),
-      error_code: r.code,
-      http_status: String(r.status),
-      ...(r.details !== undefined && { details: r.details }),
-    };
-    sendTaxii(reply, r.status, JSON.stringify(body));
+    sendTaxii(reply, r.status, taxiiErrorJson(r, String(req.id)));
   }
 }
 
 export { DomainError };
+
+/** The TAXII 2.1 error resource of an outcome (title from the one error table). */
+export function taxiiErrorJson(r: Pick<Rendered, 'code' | 'description' | 'details'> & { status: number }, errorId: string): string {
+  return JSON.stringify({
+    title: TAXII_ERROR_MAP[r.code].title,
+    description: r.description,
+    error_id: errorId,
+    error_code: r.code,
+    http_status: String(r.status),
+    ...(r.details !== undefined && { details: r.details }),
+  });
+}
+
+/**
+ * Errors of the HTTP layer itself, before any route (a malformed request line or header, headers
+ * too large, a URL Fastify cannot decode, a path parameter over the length bound), as TAXII error
+ * resources with the status the layer chose. `clientError` has only the socket: the answer is
+ * written raw and the connection closed.
+ */
+export function frameworkErrorJson(status: number, message: string, errorId: string): string {
+  const code = codeForStatus(status);
+  return taxiiErrorJson({ status, code, description: message.slice(0, 300) }, errorId);
+}
 
 /** Seconds for Retry-After: what the limiter said, at least 1. */
 function retryAfterSeconds(r: Rendered): number {

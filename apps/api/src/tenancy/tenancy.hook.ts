@@ -8,7 +8,7 @@ import { isTaxii1Path, readTaxii1Body, TAXII1_DEFAULT_LIMIT } from '../taxii1/ta
 import { requestFacts } from './request-facts';
 import './request-context';
 
-const PUBLIC_PREFIXES = ['/healthz', '/readyz', '/metrics'];
+const PUBLIC_PATHS = ['/healthz', '/readyz', '/metrics'];
 
 /**
  * Runs in Fastify's onRequest phase, before any body byte is read: authenticates through libs/auth
@@ -59,9 +59,10 @@ function taxii1Limit(catalog: CatalogService, req: FastifyRequest): number {
   return (root === undefined ? undefined : catalog.rootByPath(root)?.maxContentLength) ?? TAXII1_DEFAULT_LIMIT;
 }
 
-/** Health and metrics endpoints, served without authentication. */
-function isPublicPath(path: string): boolean {
-  return PUBLIC_PREFIXES.some((p) => path === p || path.startsWith(p + '/') || path.startsWith(p + '?'));
+/** Health and metrics endpoints, served without authentication: these exact paths only. */
+function isPublicPath(url: string): boolean {
+  const path = (url.split('?')[0] ?? url).replace(/(.)\/$/, '$1');
+  return PUBLIC_PATHS.includes(path);
 }
 
 /** A refusal as TAXII 2.1 renders it: 401 for missing or wrong credentials, 429 with Retry-After for the throttles. */
@@ -110,6 +111,8 @@ function enforce(decision: Decision, operation: Operation): void {
  */
 function bindTarget(req: FastifyRequest, catalog: CatalogService, principal: PrincipalInfo): void {
   const params = (req.params ?? {}) as Record<string, string | undefined>;
+  // No root, collection or object name holds a NUL (nor could the database store one): nothing is there.
+  if (Object.values(params).some((v) => v?.includes('\u0000') === true)) throw notFound();
   const rootPath = params['apiRoot'];
   if (rootPath === undefined) return;
   const root = visibleRoot(catalog, rootPath, principal);
