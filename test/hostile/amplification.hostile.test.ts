@@ -81,6 +81,29 @@ describe.each<BackendName>(['postgresql', 'pglite'])('no amplification (%s)', (b
     expect((await alice.get(`/big/collections/${BIG_COLL}/objects/${ids[0]}/`)).status).toBe(404);
   });
 
+  it('answers tiny bodies that ask for huge work at once: too many objects 413, non-objects 422, with bounded cost', async () => {
+    const alice = client(s.url, basic('alice'));
+    for (const [body, code] of [
+      [`{"objects":[${Array(5_000_000).fill('0').join(',')}]}`, 413],
+      [`{"objects":[${Array(700_000).fill('{}').join(',')}]}`, 413],
+      [`{"objects":[${Array(900).fill('0').join(',')}]}`, 422],
+    ] as const) {
+      const lag = monitorEventLoopDelay({ resolution: 10 });
+      lag.enable();
+      const rss0 = process.memoryUsage().rss;
+      const t0 = performance.now();
+      const r = await alice.post(`/big/collections/${BIG_COLL}/objects/`, body);
+      const ms = performance.now() - t0;
+      lag.disable();
+      expect(r.status).toBe(code);
+      // An error resource, not a 65 MB status.
+      expect(r.text.length).toBeLessThan(2000);
+      expect(ms).toBeLessThan(5000);
+      expect((process.memoryUsage().rss - rss0) / 1024 / 1024).toBeLessThan(500);
+      expect(lag.max / 1e6).toBeLessThan(1500);
+    }
+  });
+
   it('refuses an Inbox message of more than TAXII1_MAX_BLOCKS_PER_MESSAGE blocks, storing none', async () => {
     const before = await s.server.dataSource.query(`SELECT count(*)::int AS n FROM content_blocks`);
     const block = '<taxii_11:Content_Block><taxii_11:Content_Binding binding_id="urn:x"/><taxii_11:Content><y/></taxii_11:Content></taxii_11:Content_Block>';
