@@ -1,48 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DesiredState } from '@taxiway/domain';
-import { indicator, STATE } from '../../apps/api/test/fixture';
+import { indicator } from '../../apps/api/test/fixture';
+import { BIG_COLL, HOSTILE_STATE } from './fixture';
 import { basic, client, startServer, type BackendName, type RunningServer } from '../support/server';
 import { NS11, poll, post, status } from '../support/taxii1';
 
 // Depth: hostile input (issue 12): small requests that would cost the server far more than the caller.
 
-const BIG_COLL = 'b1b1b1b1-0000-4000-8000-000000000001';
-const STATE_WITH_BIG: DesiredState = {
-  ...STATE,
-  apiRoots: [
-    ...STATE.apiRoots,
-    {
-      name: 'big',
-      path: 'big',
-      title: 'Big',
-      description: undefined,
-      maxContentLength: 100 * 1024 * 1024,
-      deletionPolicy: 'Retain',
-      grants: [{ principal: 'alice', role: 'write' }],
-    },
-  ],
-  collections: [
-    ...STATE.collections,
-    {
-      name: 'big',
-      apiRoot: 'big',
-      id: BIG_COLL,
-      alias: undefined,
-      title: 'Big',
-      description: undefined,
-      mediaTypes: ['application/stix+json;version=2.1'],
-      deletionPolicy: 'Delete',
-      grants: [],
-    },
-  ],
-};
-
 describe.each<BackendName>(['postgresql', 'pglite'])('no amplification (%s)', (backend) => {
   let s: RunningServer;
   beforeAll(async () => {
-    s = await startServer(STATE_WITH_BIG, { backend, env: { MAX_OBJECTS_PER_ENVELOPE: '1000', TAXII1_MAX_BLOCKS_PER_MESSAGE: '20000' } });
+    s = await startServer(HOSTILE_STATE, { backend, env: { MAX_OBJECTS_PER_ENVELOPE: '1000', TAXII1_MAX_BLOCKS_PER_MESSAGE: '20000' } });
   });
   afterAll(async () => {
     await s?.close();

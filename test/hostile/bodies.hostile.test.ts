@@ -1,29 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DesiredState } from '@taxiway/domain';
-import { RW, STATE } from '../../apps/api/test/fixture';
+import { RW } from '../../apps/api/test/fixture';
+import { BIG, HOSTILE_STATE } from './fixture';
 import { chunks, rawRequest } from '../support/raw-http';
 import { basic, startServer, TAXII, type BackendName, type RunningServer } from '../support/server';
 import { headersFor } from '../support/taxii1';
 
 // Depth: hostile input (issue 12). Each case asserts the answer and what it cost the server.
-
-const BIG = 100 * 1024 * 1024;
-/** tenant-a as shipped (50,000-byte limit), plus a root with the default 100 MiB limit. */
-const HOSTILE_STATE: DesiredState = {
-  ...STATE,
-  apiRoots: [
-    ...STATE.apiRoots,
-    {
-      name: 'big',
-      path: 'big',
-      title: 'Big',
-      description: undefined,
-      maxContentLength: BIG,
-      deletionPolicy: 'Retain',
-      grants: [{ principal: 'alice', role: 'write' }],
-    },
-  ],
-};
 
 const MiB = 1024 * 1024;
 
