@@ -26,6 +26,9 @@ export class CatalogService {
   private collectionsByPk = new Map<number, CollectionInfo>();
   private collectionsByRoot = new Map<number, CollectionInfo[]>();
   private listener: CatalogListener | undefined;
+  /** Reloads started, and the start order of the one installed. */
+  private started = 0;
+  private installed = 0;
   private timer: NodeJS.Timeout | undefined;
   loaded = false;
 
@@ -34,8 +37,17 @@ export class CatalogService {
     private readonly log: FastifyBaseLogger,
   ) {}
 
+  /**
+   * Loads the catalogue and installs it, unless a reload that started later has already installed a
+   * newer one: reloads overlap (NOTIFY, the periodic timer, an explicit apply), and an earlier, slower
+   * one must not put back the state before a change.
+   */
   async reload(): Promise<void> {
-    this.install(await this.store.loadCatalog());
+    const ticket = ++this.started;
+    const snapshot = await this.store.loadCatalog();
+    if (ticket < this.installed) return;
+    this.installed = ticket;
+    this.install(snapshot);
   }
 
   install(s: CatalogSnapshot): void {
