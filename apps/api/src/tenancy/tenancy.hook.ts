@@ -28,7 +28,7 @@ export function installTenancy(app: FastifyInstance, catalog: CatalogService, au
   });
 
   app.addHook('onRequest', async (req: FastifyRequest) => {
-    // TAXII 1.x authenticates in its own handler: its refusals are TAXII messages, not JSON errors.
+    // TAXII 1.x authenticates in its own onRequest hook (taxii1.http.ts): its refusals are TAXII messages, not JSON errors.
     if (isPublicPath(req.url) || isTaxii1Path(req.url)) return;
     const outcome = await auth.authenticate(requestFacts(req));
     if (!outcome.ok) throw refusalError(outcome.refusal);
