@@ -83,6 +83,9 @@ RETURNING o.stix_id, o.version_us, o.date_added_us, o.unversioned,
           -- whether the object had versions before this statement (its own rows are not visible here)
           EXISTS (SELECT 1 FROM objects b WHERE b.collection_pk = o.collection_pk AND b.stix_id = o.stix_id) AS had_versions`;
 
+/** JSON bytes per INSERT statement of an envelope's objects. */
+const INSERT_BATCH_BYTES = 8 * 1024 * 1024;
+
 /**
  * Takes the collection's write lock before the INSERT, so that the INSERT's snapshot (taken when the
  * statement starts) already contains everything committed by writers that held the lock before us.
@@ -356,7 +359,29 @@ export class SqlObjectStore implements ObjectStore {
     return splitByQuota(entries, (e) => existing.has(versionKey(e.record.id, e.record.versionUs)), max - used);
   }
 
+  /**
+   * Inserts the records in statements of about INSERT_BATCH_BYTES of JSON each, in envelope order:
+   * each statement allocates the next positions of the collection's timeline (under the lock this
+   * transaction holds), and no single statement's parameters make the client build one string of
+   * the whole envelope, which would hold up the event loop.
+   */
   private async insert(em: EntityManager, collectionPk: number, records: readonly StixRecord[]): Promise<InsertedRow[]> {
+    const out: InsertedRow[] = [];
+    let start = 0;
+    while (start < records.length) {
+      let end = start;
+      let bytes = 0;
+      while (end < records.length && (end === start || bytes + (records[end]?.raw.length ?? 0) <= INSERT_BATCH_BYTES)) {
+        bytes += records[end]?.raw.length ?? 0;
+        end++;
+      }
+      for (const row of await this.insertBatch(em, collectionPk, records.slice(start, end))) out.push(row);
+      start = end;
+    }
+    return out;
+  }
+
+  private async insertBatch(em: EntityManager, collectionPk: number, records: readonly StixRecord[]): Promise<InsertedRow[]> {
     const n = records.length;
     const ids = new Array<string>(n),
       vus = new Array<number | null>(n),

@@ -79,6 +79,28 @@ describe.each(BACKENDS)('object store on $name', (backend) => {
     for (let i = 1; i < rows.length; i++) expect(rows[i]!.dateAddedUs).toBeGreaterThan(rows[i - 1]!.dateAddedUs);
   });
 
+  it('stores an envelope larger than one INSERT batch in order, with one timeline and the latest version of each object', async () => {
+    const pad = 'p'.repeat(400_000);
+    const ids = Array.from({ length: 30 }, () => uid());
+    // 60 versions of 400 KB (24 MB: three statements), the two versions of each object 30 apart.
+    const objs = [
+      ...ids.map((id) => indicator(id, '2024-01-01T00:00:00.000Z', { description: pad })),
+      ...ids.map((id) => indicator(id, '2024-02-01T00:00:00.000Z', { description: pad })),
+    ];
+    const before = (await b.ds.query<{ object_count: number }[]>(`SELECT object_count FROM collections WHERE pk = $1`, [coll.pk]))[0]!.object_count;
+    const status = await add(objs);
+    expect(status.successes).toHaveLength(60);
+    const after = (await b.ds.query<{ object_count: number }[]>(`SELECT object_count FROM collections WHERE pk = $1`, [coll.pk]))[0]!.object_count;
+    expect(after - before).toBe(60);
+    const rows = (await all(coll)).filter((r) => ids.includes(r.id));
+    expect(rows.map((r) => r.id)).toEqual(ids);
+    expect(rows.every((r) => r.version === '2024-02-01T00:00:00.000Z')).toBe(true);
+    const versions = (await all(coll, {}, undefined, ALL_VERSIONS)).filter((r) => ids.includes(r.id));
+    const added = versions.map((r) => r.dateAddedUs);
+    expect([...added].sort((x, y) => x - y)).toEqual(added);
+    expect(new Set(added).size).toBe(60);
+  });
+
   it('stores an exactly re-posted version once and reports it as a success; different content is a conflict', async () => {
     const id = uid();
     const o = indicator(id, '2021-02-01T00:00:00.000Z');

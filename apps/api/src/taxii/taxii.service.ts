@@ -186,13 +186,7 @@ export class TaxiiService {
   async add(ctx: Required<TaxiiContext>, body: unknown): Promise<TaxiiResponse> {
     const requestTimestampUs = nowUs();
     const objects = envelopeObjects(body, this.paging.maxObjectsPerEnvelope);
-    const valid: { index: number; record: StixRecord }[] = [];
-    const invalid: { index: number; detail: StatusDetail }[] = [];
-    objects.forEach((o, index) => {
-      const v = validateStixObject(o, ctx.collection.mediaTypes);
-      if (v.ok) valid.push({ index, record: v.record });
-      else invalid.push({ index, detail: { id: v.id, version: v.version, message: v.message } });
-    });
+    const { valid, invalid } = await validateInSlices(objects, ctx.collection.mediaTypes);
     const status = await this.store.addObjects({
       statusId: randomUUID(),
       apiRootPk: ctx.root.pk,
@@ -238,6 +232,38 @@ export class TaxiiService {
     if (s === undefined || !mayRead(s.principalPk)) throw notFound();
     return { status: 200, body: JSON.stringify(statusToJson(s, formatTaxiiTimestamp)), headers: {} };
   }
+}
+
+/** Bytes of objects validated (and serialized) between two yields to the event loop. */
+const VALIDATION_SLICE_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Validates and serializes an envelope's objects in slices of about VALIDATION_SLICE_BYTES, yielding
+ * to the event loop between slices, so a large envelope does not hold up every other request for
+ * the whole of its validation.
+ */
+async function validateInSlices(
+  objects: readonly unknown[],
+  mediaTypes: readonly string[],
+): Promise<{ valid: { index: number; record: StixRecord }[]; invalid: { index: number; detail: StatusDetail }[] }> {
+  const valid: { index: number; record: StixRecord }[] = [];
+  const invalid: { index: number; detail: StatusDetail }[] = [];
+  let slice = 0;
+  for (let index = 0; index < objects.length; index++) {
+    const v = validateStixObject(objects[index], mediaTypes);
+    if (v.ok) {
+      valid.push({ index, record: v.record });
+      slice += v.record.raw.length;
+    } else {
+      invalid.push({ index, detail: { id: v.id, version: v.version, message: v.message } });
+      slice += 200;
+    }
+    if (slice >= VALIDATION_SLICE_BYTES) {
+      slice = 0;
+      await new Promise((r) => setImmediate(r));
+    }
+  }
+  return { valid, invalid };
 }
 
 /** Objects and Get an Object return full objects; manifests and versions only metadata. */
