@@ -97,7 +97,7 @@ export async function createTaxiwayServer(config: Config, opts: ServerOptions = 
   await catalog.watch(embedded === undefined ? databaseUrl : undefined, 30_000, config.database.connectTimeoutMs);
   const metrics = new ApiMetrics({ perCollection: config.metricsPerCollection, perPrincipal: config.metricsPerPrincipal });
   const auth = createAuthenticator(authSettings(config, await catalogStore.secret('taxii1-jwt-hmac')), () => catalog.access, attemptObserver(config, metrics));
-  installTenancy(fastify, catalog, auth, config.http);
+  installTenancy(fastify, catalog, auth, { ...config.http, maxObjectsPerEnvelope: config.maxObjectsPerEnvelope });
   logResponses(fastify);
   if (config.metricsEnabled) installHttpMetrics(fastify, metrics);
   const taxii1Store = new SqlTaxii1Store(ds);

@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import sjson from 'secure-json-parse';
+import { decodeUtf8, parseEnvelope, TooManyObjects } from './envelope';
 import { badRequest, checkContentType, DomainError } from '@taxiway/domain';
 
 /**
@@ -13,7 +13,7 @@ export async function readTaxiiBody(req: FastifyRequest, payload: NodeJS.Readabl
   const takesBody = req.method === 'POST';
   if (takesBody) checkContentType(req.headers['content-type']);
   const body = await readWithinLimit(req, payload, policy);
-  return takesBody ? parseJson(body) : refuseContent(req.method, body);
+  return takesBody ? await parseJson(body, policy.maxObjects) : refuseContent(req.method, body);
 }
 
 /** The body's bytes; 413 for a declared or actual size above the limit, 408 for a body that arrives too slowly. */
@@ -37,21 +37,23 @@ async function readWithinLimit(req: FastifyRequest, payload: NodeJS.ReadableStre
   return body.bytes;
 }
 
-/** Refuses invalid UTF-8 instead of replacing it (JSON text is UTF-8, RFC 8259 §8.1). */
-const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
-
-/** An Add Objects body as JSON, parsed with prototype-poisoning protection; 400 if empty or not JSON. */
-function parseJson(body: Buffer): unknown {
+/**
+ * An Add Objects body as JSON: decoded (invalid UTF-8 is refused, not replaced: RFC 8259 §8.1) and
+ * parsed a slice at a time (http/envelope.ts), with prototype-poisoning protection; 400 if empty or
+ * not JSON.
+ */
+async function parseJson(body: Buffer, maxObjects: number): Promise<unknown> {
   let text: string;
   try {
-    text = UTF8.decode(body);
+    text = await decodeUtf8(body);
   } catch {
     throw badRequest('The request body is not valid UTF-8');
   }
   if (text.trim() === '') throw badRequest('The request body is empty; send a TAXII envelope');
   try {
-    return sjson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
+    return await parseEnvelope(text, maxObjects);
   } catch (e) {
+    if (e instanceof TooManyObjects) throw new DomainError('PayloadTooLarge', e.message, { max_objects: e.max });
     throw badRequest(`The request body is not valid JSON: ${(e as Error).message.slice(0, 200)}`);
   }
 }
@@ -69,6 +71,8 @@ function refuseContent(method: string, body: Buffer): undefined {
 /** How a body may arrive: at most `limit` bytes, at no less than `minBytesPerSecond` once `graceMs` have passed. */
 export interface BodyPolicy {
   readonly limit: number;
+  /** Objects an Add Objects envelope may hold (refused with 413 before any is parsed). */
+  readonly maxObjects: number;
   readonly minBytesPerSecond: number;
   readonly graceMs: number;
   /**

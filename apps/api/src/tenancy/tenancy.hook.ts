@@ -17,7 +17,12 @@ const PUBLIC_PATHS = ['/healthz', '/readyz', '/metrics'];
  * exactly as for what does not exist; 403 for what it sees but may not do). The body parser then
  * enforces the root's max_content_length while streaming.
  */
-export function installTenancy(app: FastifyInstance, catalog: CatalogService, auth: Authenticator, limits: HttpLimits): void {
+export function installTenancy(
+  app: FastifyInstance,
+  catalog: CatalogService,
+  auth: Authenticator,
+  limits: HttpLimits & { readonly maxObjectsPerEnvelope: number },
+): void {
   app.decorateRequest('taxii', null);
   app.decorateRequest('taxiiObjects', undefined);
   app.decorateRequest('taxiiBodyBytes', undefined);
@@ -41,6 +46,7 @@ export function installTenancy(app: FastifyInstance, catalog: CatalogService, au
   app.removeAllContentTypeParsers();
   const policy = (limit: number): BodyPolicy => ({
     limit,
+    maxObjects: limits.maxObjectsPerEnvelope,
     minBytesPerSecond: limits.bodyMinBytesPerSecond,
     graceMs: limits.bodyGraceMs,
     discardBytes: limits.bodyDiscardBytes,
