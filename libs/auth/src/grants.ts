@@ -239,6 +239,11 @@ export class AccessIndex {
     return collectionAccess({ roles: this.rolesOn(collection.apiRootPk, principal), own, groups });
   }
 
+  /** Every collection of a root, in catalogue order (visible or not: for lookups by id, alias or name). */
+  collectionsOf(root: ApiRootInfo): readonly CollectionInfo[] {
+    return this.collectionsByRoot.get(root.pk) ?? [];
+  }
+
   /** Collections of a root the principal can see (read or write), in catalogue order, with its access. */
   visibleCollections(root: ApiRootInfo, principal: PrincipalInfo): { collection: CollectionInfo; access: CollectionAccess }[] {
     const out: { collection: CollectionInfo; access: CollectionAccess }[] = [];
@@ -284,7 +289,19 @@ export class AccessIndex {
   }
 
   private authorizeCollection(principal: PrincipalInfo, collection: CollectionInfo, operation: Operation): Decision {
+    return this.decideOnCollection(principal, collection, operation).decision;
+  }
+
+  /**
+   * `authorize` on a collection, with the access it was decided from (for can_read/can_write), so a
+   * caller that needs both computes the grants once.
+   */
+  decideOnCollection(principal: PrincipalInfo, collection: CollectionInfo, operation: Operation): { decision: Decision; access: CollectionAccess } {
     const a = this.access(collection, principal);
+    return { decision: principal.disabled ? NOT_VISIBLE('the principal is disabled') : this.collectionDecision(a, operation), access: a };
+  }
+
+  private collectionDecision(a: CollectionAccess, operation: Operation): Decision {
     if (!a.read && !a.write) return NOT_VISIBLE(`no read or write grant (${describeSource(a.readBy)})`);
     const read = `read ${a.read ? 'granted' : 'denied'} by ${describeSource(a.readBy)}`;
     const write = `write ${a.write ? 'granted' : 'denied'} by ${describeSource(a.writeBy)}`;

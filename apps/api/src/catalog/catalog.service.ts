@@ -24,7 +24,6 @@ export class CatalogService {
   private rootsByPath = new Map<string, ApiRootInfo>();
   private rootsByPk = new Map<number, ApiRootInfo>();
   private collectionsByPk = new Map<number, CollectionInfo>();
-  private collectionsByRoot = new Map<number, CollectionInfo[]>();
   private listener: CatalogListener | undefined;
   /** Reloads started, and the start order of the one installed. */
   private started = 0;
@@ -55,13 +54,6 @@ export class CatalogService {
     this.rootsByPath = new Map(s.roots.map((r) => [r.path, r]));
     this.rootsByPk = new Map(s.roots.map((r) => [r.pk, r]));
     this.collectionsByPk = new Map(s.collections.map((c) => [c.pk, c]));
-    const byRoot = new Map<number, CollectionInfo[]>();
-    for (const c of s.collections) {
-      const list = byRoot.get(c.apiRootPk);
-      if (list) list.push(c);
-      else byRoot.set(c.apiRootPk, [c]);
-    }
-    this.collectionsByRoot = byRoot;
     this.loaded = true;
   }
 
@@ -76,7 +68,7 @@ export class CatalogService {
    */
   async watch(databaseUrl: string | undefined, periodMs: number, connectTimeoutMs: number): Promise<void> {
     const reload = (why: string): void => {
-      this.reload().catch((err: unknown) => this.log.error({ err: errorSummary(err), why }, 'catalog reload failed'));
+      this.reload().catch((err: unknown) => this.log.error({ err, why }, 'catalog reload failed'));
     };
     if (databaseUrl !== undefined) {
       this.listener = new CatalogListener(databaseUrl, {
@@ -85,7 +77,7 @@ export class CatalogService {
           this.log.info('catalog listener reconnected; reloading');
           reload('reconnect');
         },
-        onError: (err, retryInMs) => this.log.warn({ err: errorSummary(err), retry_in_ms: retryInMs }, 'catalog listener lost its connection'),
+        onError: (err, retryInMs) => this.log.warn({ err, retry_in_ms: retryInMs }, 'catalog listener lost its connection'),
         connectTimeoutMs,
       });
       await this.listener.start();
@@ -113,18 +105,12 @@ export class CatalogService {
 
   /** A collection of a root by name or alias (TAXII 1.x names collections). */
   collectionByName(root: ApiRootInfo, nameOrAlias: string): CollectionInfo | undefined {
-    return (this.collectionsByRoot.get(root.pk) ?? []).find((c) => c.name === nameOrAlias || c.alias === nameOrAlias);
+    return this.index.collectionsOf(root).find((c) => c.name === nameOrAlias || c.alias === nameOrAlias);
   }
 
   /** A collection by UUID or alias within a root. */
   findCollection(root: ApiRootInfo, idOrAlias: string): CollectionInfo | undefined {
     const lower = idOrAlias.toLowerCase();
-    return (this.collectionsByRoot.get(root.pk) ?? []).find((c) => c.id === lower || c.alias === idOrAlias);
+    return this.index.collectionsOf(root).find((c) => c.id === lower || c.alias === idOrAlias);
   }
-}
-
-/** An error as a log line carries it: its message and code, never statement parameters. */
-function errorSummary(err: unknown): { message: string; code?: string } {
-  const e = err as { message?: unknown; code?: unknown };
-  return { message: String(e?.message ?? err).slice(0, 500), ...(typeof e?.code === 'string' && { code: e.code }) };
 }

@@ -130,8 +130,9 @@ function bindTarget(req: FastifyRequest, catalog: CatalogService, principal: Pri
   const collection = catalog.findCollection(root, collId);
   if (collection === undefined) throw notFound();
   const operation = operationOf(req);
-  enforce(catalog.access.authorize(principal, { kind: 'collection', collection }, operation), operation);
-  req.taxii = { principal, root, collection, access: catalog.access.access(collection, principal) };
+  const { decision, access } = catalog.access.decideOnCollection(principal, collection, operation);
+  enforce(decision, operation);
+  req.taxii = { principal, root, collection, access };
 }
 
 /** The API root at `rootPath`; 404 if there is none or the principal may not see it. */
