@@ -43,12 +43,14 @@ import sys, zipfile
 zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])
 PY
   for b in helm kubectl; do
-    f=$(find "$tmp/layer" -type f -name "$b" | head -n 1)
+    # sed reads all of find's output: `head` could close the pipe early and pipefail would see SIGPIPE.
+    f=$(find "$tmp/layer" -type f -name "$b" | sed -n 1p)
     [ -n "$f" ] || { echo "$b not found in $HELM_PKG" >&2; exit 1; }
     install -m 0755 "$f" "$OUT/$b"
   done
 fi
 "$OUT/kube-apiserver" --version >&2
-"$OUT/etcd" --version | head -n 1 >&2
+etcd_version=$("$OUT/etcd" --version)
+echo "${etcd_version%%$'\n'*}" >&2
 "$OUT/helm" version --short >&2
 echo "$OUT"
