@@ -35,9 +35,13 @@ import { boundLine, errSerializer } from './http/log-bounds';
 import { TaxiiService, type SharingMeter } from './taxii/taxii.service';
 import { CATALOG, CONFIG, READINESS, TAXII_SERVICE } from './taxii/tokens';
 import { installTenancy } from './tenancy/tenancy.hook';
+import { IngestPool } from './ingest/ingest-pool';
 import { PushWorker } from './taxii1/push-worker';
 import { installTaxii1 } from './taxii1/taxii1.http';
 import { Taxii1Service } from './taxii1/taxii1.service';
+
+/** Add Objects bodies up to this size are prepared on the event loop (a few ms); larger ones by an ingest worker. */
+const INGEST_INLINE_BYTES = 256 * 1024;
 
 export interface TaxiwayServer {
   readonly app: NestFastifyApplication;
@@ -97,7 +101,7 @@ export async function createTaxiwayServer(config: Config, opts: ServerOptions = 
   await catalog.watch(embedded === undefined ? databaseUrl : undefined, 30_000, config.database.connectTimeoutMs);
   const metrics = new ApiMetrics({ perCollection: config.metricsPerCollection, perPrincipal: config.metricsPerPrincipal });
   const auth = createAuthenticator(authSettings(config, await catalogStore.secret('taxii1-jwt-hmac')), () => catalog.access, attemptObserver(config, metrics));
-  installTenancy(fastify, catalog, auth, { ...config.http, maxObjectsPerEnvelope: config.maxObjectsPerEnvelope });
+  installTenancy(fastify, catalog, auth, config.http);
   logResponses(fastify);
   if (config.metricsEnabled) installHttpMetrics(fastify, metrics);
   const taxii1Store = new SqlTaxii1Store(ds);
@@ -113,7 +117,8 @@ export async function createTaxiwayServer(config: Config, opts: ServerOptions = 
     maxBatch: 500,
     onError: (err: unknown, dropped: number) => fastify.log.error({ err, dropped }, 'audit flush failed; will retry'),
   });
-  const taxii = new TaxiiService(store, new CursorCodec(cursorKey, config.cursorTtlSeconds), config, { audit, meter });
+  const ingest = new IngestPool({ workers: config.ingestWorkers, inlineBytes: INGEST_INLINE_BYTES });
+  const taxii = new TaxiiService({ objects: store, preparer: ingest }, new CursorCodec(cursorKey, config.cursorTtlSeconds), config, { audit, meter });
   const pushWorker = installTaxii1Services(fastify, {
     store: taxii1Store,
     catalog,
@@ -177,6 +182,7 @@ export async function createTaxiwayServer(config: Config, opts: ServerOptions = 
       clearInterval(purge1);
       await pushWorker?.stop();
       await app.close();
+      await ingest.close();
       await new Promise<void>((r) => (metricsServer === undefined ? r() : metricsServer.close(() => r())));
       await audit.close();
       await catalog.close();

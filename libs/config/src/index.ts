@@ -24,6 +24,8 @@ export interface Config {
   readonly maxPageSize: number;
   /** Objects one Add Objects envelope may hold; more is refused (413) before any is validated. */
   readonly maxObjectsPerEnvelope: number;
+  /** Worker threads that parse and validate Add Objects envelopes off the event loop (0: on it). */
+  readonly ingestWorkers: number;
   readonly cursorTtlSeconds: number;
   /** Optional shared secret for `next` tokens; without it one is generated and kept in the database. */
   readonly cursorSecret: string | undefined;
@@ -296,6 +298,7 @@ export function loadConfig(env: Env = process.env, argv: readonly string[] = pro
     defaultPageSize,
     maxPageSize,
     maxObjectsPerEnvelope: int(env, 'MAX_OBJECTS_PER_ENVELOPE', { dflt: 100_000, min: 1, max: 10_000_000 }),
+    ingestWorkers: int(env, 'INGEST_WORKERS', { dflt: 2, min: 0, max: 64 }),
     cursorTtlSeconds: int(env, 'CURSOR_TTL_SECONDS', { dflt: 86400, min: 60 }),
     cursorSecret,
     statusRetentionHours: int(env, 'STATUS_RETENTION_HOURS', { dflt: 48, min: 24 }),

@@ -10,3 +10,4 @@ export * from './time';
 export * from './versions';
 export * from './desired-state';
 export * from './api-key';
+export * from './pacer';

@@ -1,19 +1,19 @@
 import type { FastifyRequest } from 'fastify';
-import { decodeUtf8, parseEnvelope, TooManyObjects } from './envelope';
 import { badRequest, checkContentType, DomainError } from '@taxiway/domain';
 
 /**
  * Reads a request body on a TAXII 2.1 route. Only Add Objects (POST) takes one: its Content-Type is
- * checked before a byte is read (415) and its JSON parsed. Every other method (Delete an Object) may
+ * checked before a byte is read (415) and its bytes handed to the service, which parses them off the
+ * event loop (ingest/ingest-pool.ts). Every other method (Delete an Object) may
  * carry a Content-Type but must carry no content. For all, a declared Content-Length above the API
  * root's `max_content_length` is refused at once, and the bytes are counted as they arrive so an
  * undeclared (chunked) body is cut off at the limit (413) instead of being buffered whole.
  */
-export async function readTaxiiBody(req: FastifyRequest, payload: NodeJS.ReadableStream, policy: BodyPolicy): Promise<unknown> {
+export async function readTaxiiBody(req: FastifyRequest, payload: NodeJS.ReadableStream, policy: BodyPolicy): Promise<Buffer | undefined> {
   const takesBody = req.method === 'POST';
   if (takesBody) checkContentType(req.headers['content-type']);
   const body = await readWithinLimit(req, payload, policy);
-  return takesBody ? await parseJson(body, policy.maxObjects) : refuseContent(req.method, body);
+  return takesBody ? body : refuseContent(req.method, body);
 }
 
 /** The body's bytes; 413 for a declared or actual size above the limit, 408 for a body that arrives too slowly. */
@@ -38,27 +38,6 @@ async function readWithinLimit(req: FastifyRequest, payload: NodeJS.ReadableStre
 }
 
 /**
- * An Add Objects body as JSON: decoded (invalid UTF-8 is refused, not replaced: RFC 8259 §8.1) and
- * parsed a slice at a time (http/envelope.ts), with prototype-poisoning protection; 400 if empty or
- * not JSON.
- */
-async function parseJson(body: Buffer, maxObjects: number): Promise<unknown> {
-  let text: string;
-  try {
-    text = await decodeUtf8(body);
-  } catch {
-    throw badRequest('The request body is not valid UTF-8');
-  }
-  if (text.trim() === '') throw badRequest('The request body is empty; send a TAXII envelope');
-  try {
-    return await parseEnvelope(text, maxObjects);
-  } catch (e) {
-    if (e instanceof TooManyObjects) throw new DomainError('PayloadTooLarge', e.message, { max_objects: e.max });
-    throw badRequest(`The request body is not valid JSON: ${(e as Error).message.slice(0, 200)}`);
-  }
-}
-
-/**
  * No body for a method that defines none (TAXII 2.1 gives Delete an Object no request body), whatever
  * the Content-Type says. Content there is refused (400), not ignored: a client may mean it to narrow
  * the delete, which only the match[...] parameters do.
@@ -71,8 +50,6 @@ function refuseContent(method: string, body: Buffer): undefined {
 /** How a body may arrive: at most `limit` bytes, at no less than `minBytesPerSecond` once `graceMs` have passed. */
 export interface BodyPolicy {
   readonly limit: number;
-  /** Objects an Add Objects envelope may hold (refused with 413 before any is parsed). */
-  readonly maxObjects: number;
   readonly minBytesPerSecond: number;
   readonly graceMs: number;
   /**

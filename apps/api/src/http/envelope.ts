@@ -1,12 +1,6 @@
 import sjson from 'secure-json-parse';
 
-/** Characters scanned, or element characters parsed, between two yields to the event loop. */
-const SLICE_CHARS = 4 * 1024 * 1024;
-
 const SJSON = { protoAction: 'error', constructorAction: 'error' } as const;
-
-/** What one element's parse costs beyond its characters, in characters' worth. */
-const ELEMENT_OVERHEAD_CHARS = 256;
 
 /** An envelope with more objects than allowed, found while scanning, before any of them was parsed. */
 export class TooManyObjects extends Error {
@@ -14,8 +8,6 @@ export class TooManyObjects extends Error {
     super(`The envelope holds more than ${max} objects; this server takes at most ${max} per request`);
   }
 }
-
-const yieldToLoop = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 /** Where the elements of the top-level `"objects"` array lie in the text, and where the array itself is. */
 interface Split {
@@ -121,10 +113,9 @@ function structural(text: string, st: ScanState, c: number): boolean {
   return ok;
 }
 
-/** Advances the scan by one slice; false when the text cannot be split (the caller parses it whole). */
-function scanSlice(text: string, st: ScanState): boolean {
-  const stop = Math.min(text.length, st.i + SLICE_CHARS);
-  while (st.i < stop) {
+/** Scans the text; false when it cannot be split (the caller parses it whole). */
+function scan(text: string, st: ScanState): boolean {
+  while (st.i < text.length) {
     const c = text.charCodeAt(st.i);
     if (c === QUOTE) {
       const end = stringEnd(text, st.i);
@@ -139,8 +130,8 @@ function scanSlice(text: string, st: ScanState): boolean {
   return true;
 }
 
-/** The elements of the envelope's top-level "objects" array, scanned a slice at a time; undefined if it has none the scanner can follow. */
-async function split(text: string, maxElements: number): Promise<Split | undefined> {
+/** The elements of the envelope's top-level "objects" array; undefined if it has none the scanner can follow. */
+function split(text: string, maxElements: number): Split | undefined {
   const st: ScanState = {
     i: 0,
     depth: 0,
@@ -156,49 +147,31 @@ async function split(text: string, maxElements: number): Promise<Split | undefin
   };
   while (st.i < text.length && isSpace(text.charCodeAt(st.i))) st.i++;
   if (text.charCodeAt(st.i) !== 0x7b) return undefined;
-  while (st.i < text.length) {
-    if (!scanSlice(text, st)) return undefined;
-    if (st.i < text.length) await yieldToLoop();
-  }
+  if (!scan(text, st)) return undefined;
   return st.depth === 0 ? st.split : undefined;
 }
 
 /**
- * Parses a TAXII envelope (or STIX bundle) without holding the event loop for the whole body: the
- * text is scanned for the top-level `objects` array in slices, the rest of the envelope is parsed
- * with the array left empty, and each element is parsed on its own, yielding between slices. What
- * the scanner does not follow (no such array, malformed text) is parsed in one step, which gives
- * the same errors as before. Prototype-poisoning keys are refused everywhere (secure-json-parse).
+ * Parses a TAXII envelope (or STIX bundle): the text is scanned for the top-level `objects` array,
+ * the rest of the envelope is parsed with the array left empty, and each element is parsed on its
+ * own, so the object cap is enforced before any element is parsed and no single parse holds more
+ * than one object. What the scanner does not follow (no such array, malformed text) is parsed in
+ * one step, which gives the same errors. Prototype-poisoning keys are refused everywhere
+ * (secure-json-parse). Synchronous: large envelopes are parsed off the event loop, in an ingest
+ * worker (ingest/ingest-pool.ts).
  */
-export async function parseEnvelope(text: string, maxObjects = Number.MAX_SAFE_INTEGER): Promise<unknown> {
-  const s = await split(text, maxObjects);
+export function parseEnvelope(text: string, maxObjects = Number.MAX_SAFE_INTEGER): unknown {
+  const s = split(text, maxObjects);
   if (s === undefined) return sjson.parse(text, undefined, SJSON);
   const top: unknown = sjson.parse(`${text.slice(0, s.array[0])}[]${text.slice(s.array[1])}`, undefined, SJSON);
   if (typeof top !== 'object' || top === null || Array.isArray(top)) return top;
   const objects: unknown[] = new Array<unknown>(s.starts.length);
-  let budget = 0;
-  for (let k = 0; k < s.starts.length; k++) {
-    const a = s.starts[k]!;
-    const b = s.ends[k]!;
-    objects[k] = sjson.parse(text.slice(a, b), undefined, SJSON);
-    // Each parse has a fixed cost too: millions of tiny elements are sliced as well as a few large ones.
-    budget += b - a + ELEMENT_OVERHEAD_CHARS;
-    if (budget >= SLICE_CHARS) {
-      budget = 0;
-      await yieldToLoop();
-    }
-  }
+  for (let k = 0; k < s.starts.length; k++) objects[k] = sjson.parse(text.slice(s.starts[k], s.ends[k]), undefined, SJSON);
   (top as Record<string, unknown>)['objects'] = objects;
   return top;
 }
 
-/** UTF-8 bytes to text a slice at a time, refusing invalid UTF-8 (throws TypeError). */
-export async function decodeUtf8(bytes: Buffer): Promise<string> {
-  const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
-  let text = '';
-  for (let at = 0; at < bytes.length; at += SLICE_CHARS) {
-    text += decoder.decode(bytes.subarray(at, at + SLICE_CHARS), { stream: true });
-    if (at + SLICE_CHARS < bytes.length) await yieldToLoop();
-  }
-  return text + decoder.decode();
+/** UTF-8 bytes to text, refusing invalid UTF-8 (throws TypeError) rather than replacing it (RFC 8259 §8.1). */
+export function decodeUtf8(bytes: Uint8Array): string {
+  return new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes);
 }

@@ -62,7 +62,7 @@ export class CollectionsController {
 
   /** E8 */
   @Post('collections/:collectionId/objects/')
-  async add(@Req() req: FastifyRequest, @Body() body: unknown, @Res() reply: FastifyReply): Promise<void> {
+  async add(@Req() req: FastifyRequest, @Body() body: Buffer | undefined, @Res() reply: FastifyReply): Promise<void> {
     send(reply, await this.taxii.add(collectionCtx(req), body));
   }
 

@@ -11,8 +11,6 @@ import {
   nowUs,
   parseListQuery,
   statusToJson,
-  unprocessable,
-  validateStixObject,
   type ApiRootInfo,
   type CollectionInfo,
   type Endpoint,
@@ -25,13 +23,13 @@ import {
   type PageRequest,
   type RawQuery,
   type StatusDetail,
-  type StixRecord,
   type VersionSelector,
   type AuditAction,
   type AuditEntry,
   type AuditSink,
 } from '@taxiway/domain';
 import type { TaxiiContext } from '../tenancy/request-context';
+import type { EnvelopePreparer } from '../ingest/ingest-pool';
 
 function auditEntry(
   ctx: Required<TaxiiContext>,
@@ -108,7 +106,7 @@ const isUuid = (s: string): boolean => /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-
 /** The TAXII 2.1 collection operations: parse → store → pre-serialized TAXII body. */
 export class TaxiiService {
   constructor(
-    private readonly store: ObjectStore,
+    private readonly ports: { readonly objects: ObjectStore; readonly preparer: EnvelopePreparer },
     private readonly cursors: CursorCodec,
     private readonly paging: PagingSettings,
     private readonly observers: Observers,
@@ -133,8 +131,8 @@ export class TaxiiService {
       limit: this.pageSize(q.limit, cursor),
       shape: returnsObjects(endpoint) ? 'objects' : 'manifest',
     };
-    const view = returnsObjects(endpoint) ? await this.store.pageJson(request) : rowsView(endpoint, await this.store.page(request));
-    if (isEmptyFirstPageOfObject(view, request) && !(await this.store.objectExists(request.collectionPk, request.objectId))) {
+    const view = returnsObjects(endpoint) ? await this.ports.objects.pageJson(request) : rowsView(endpoint, await this.ports.objects.page(request));
+    if (isEmptyFirstPageOfObject(view, request) && !(await this.ports.objects.objectExists(request.collectionPk, request.objectId))) {
       throw notFound('No object with this id in this collection');
     }
     const next = this.nextToken(view, scope, principal, request);
@@ -183,11 +181,13 @@ export class TaxiiService {
   }
 
   /** Add Objects: stores the valid objects of the envelope and answers 202 with a complete status. */
-  async add(ctx: Required<TaxiiContext>, body: unknown): Promise<TaxiiResponse> {
+  async add(ctx: Required<TaxiiContext>, body: Uint8Array | undefined): Promise<TaxiiResponse> {
     const requestTimestampUs = nowUs();
-    const objects = envelopeObjects(body, this.paging.maxObjectsPerEnvelope);
-    const { valid, invalid } = await validateInSlices(objects, ctx.collection.mediaTypes);
-    const status = await this.store.addObjects({
+    const { valid, invalid } = await this.ports.preparer.prepare(body ?? new Uint8Array(0), {
+      mediaTypes: ctx.collection.mediaTypes,
+      maxObjects: this.paging.maxObjectsPerEnvelope,
+    });
+    const status = await this.ports.objects.addObjects({
       statusId: randomUUID(),
       apiRootPk: ctx.root.pk,
       collectionPk: ctx.collection.pk,
@@ -218,8 +218,8 @@ export class TaxiiService {
    */
   async delete(ctx: Required<TaxiiContext>, objectId: string, query: RawQuery): Promise<TaxiiResponse> {
     const q = parseListQuery(query, 'delete', this.paging.maxPageSize);
-    if (!(await this.store.objectExists(ctx.collection.pk, objectId))) throw notFound('No object with this id in this collection');
-    const n = await this.store.deleteObject(ctx.collection.pk, objectId, q.filter);
+    if (!(await this.ports.objects.objectExists(ctx.collection.pk, objectId))) throw notFound('No object with this id in this collection');
+    const n = await this.ports.objects.deleteObject(ctx.collection.pk, objectId, q.filter);
     if (n === 0) throw notFound('No version of this object matches the filters');
     this.audit.record(auditEntry(ctx, { action: 'delete', endpoint: 'object', objectCount: n, detail: objectId }));
     return { status: 200, body: undefined, headers: {} };
@@ -228,42 +228,10 @@ export class TaxiiService {
   /** Get a Status; `mayRead` is libs/auth's decision for a status created by a given principal. */
   async status(root: ApiRootInfo, statusId: string, mayRead: (ownerPk: number) => boolean): Promise<TaxiiResponse> {
     if (!isUuid(statusId)) throw notFound();
-    const s = await this.store.getStatus(root.pk, statusId.toLowerCase());
+    const s = await this.ports.objects.getStatus(root.pk, statusId.toLowerCase());
     if (s === undefined || !mayRead(s.principalPk)) throw notFound();
     return { status: 200, body: JSON.stringify(statusToJson(s, formatTaxiiTimestamp)), headers: {} };
   }
-}
-
-/** Bytes of objects validated (and serialized) between two yields to the event loop. */
-const VALIDATION_SLICE_BYTES = 4 * 1024 * 1024;
-
-/**
- * Validates and serializes an envelope's objects in slices of about VALIDATION_SLICE_BYTES, yielding
- * to the event loop between slices, so a large envelope does not hold up every other request for
- * the whole of its validation.
- */
-async function validateInSlices(
-  objects: readonly unknown[],
-  mediaTypes: readonly string[],
-): Promise<{ valid: { index: number; record: StixRecord }[]; invalid: { index: number; detail: StatusDetail }[] }> {
-  const valid: { index: number; record: StixRecord }[] = [];
-  const invalid: { index: number; detail: StatusDetail }[] = [];
-  let slice = 0;
-  for (let index = 0; index < objects.length; index++) {
-    const v = validateStixObject(objects[index], mediaTypes);
-    if (v.ok) {
-      valid.push({ index, record: v.record });
-      slice += v.record.raw.length;
-    } else {
-      invalid.push({ index, detail: { id: v.id, version: v.version, message: v.message } });
-      slice += 200;
-    }
-    if (slice >= VALIDATION_SLICE_BYTES) {
-      slice = 0;
-      await new Promise((r) => setImmediate(r));
-    }
-  }
-  return { valid, invalid };
 }
 
 /** Objects and Get an Object return full objects; manifests and versions only metadata. */
@@ -319,34 +287,6 @@ function render(endpoint: ListEndpoint, view: PageView, next: string | undefined
   const head = `{"more":${view.more}${next === undefined ? '' : `,"next":${JSON.stringify(next)}`}`;
   if (view.json === undefined) return head + '}';
   return `${head},"${endpoint === 'versions' ? 'versions' : 'objects'}":[${view.json}]}`;
-}
-
-/** The `objects` list of a TAXII envelope (a STIX bundle is accepted too); otherwise 422, or 413 past the cap. */
-function envelopeObjects(body: unknown, maxObjects: number): unknown[] {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw unprocessable('The request body must be a TAXII envelope: {"objects": [...]}');
-  const objects = (body as Record<string, unknown>)['objects'];
-  if (!Array.isArray(objects)) throw unprocessable('The envelope has no "objects" list');
-  if (objects.length === 0) throw unprocessable('The envelope\'s "objects" list is empty');
-  if (objects.length > maxObjects) {
-    throw new DomainError('PayloadTooLarge', `The envelope holds ${objects.length} objects; this server takes at most ${maxObjects} per request`, {
-      max_objects: maxObjects,
-    });
-  }
-  refuseNonObjects(objects);
-  return objects;
-}
-
-/**
- * 422 naming the first item of `objects` that is not a JSON object (a number, string, null or list):
- * such an envelope cannot be processed at all, so nothing of it is stored. Items that are objects but
- * not valid STIX are per-object failures in the status instead.
- */
-function refuseNonObjects(objects: readonly unknown[]): void {
-  const index = objects.findIndex((o) => typeof o !== 'object' || o === null || Array.isArray(o));
-  if (index === -1) return;
-  const item = objects[index];
-  const kind = item === null ? 'null' : Array.isArray(item) ? 'a list' : `a ${typeof item}`;
-  throw unprocessable(`"objects"[${index}] is ${kind}, not a JSON object; every item of the envelope's "objects" list must be a STIX object`, { index });
 }
 
 export type { CollectionInfo };

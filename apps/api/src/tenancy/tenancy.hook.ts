@@ -21,7 +21,7 @@ export function installTenancy(
   app: FastifyInstance,
   catalog: CatalogService,
   auth: Authenticator,
-  limits: HttpLimits & { readonly maxObjectsPerEnvelope: number },
+  limits: HttpLimits,
 ): void {
   app.decorateRequest('taxii', null);
   app.decorateRequest('taxiiObjects', undefined);
@@ -46,7 +46,6 @@ export function installTenancy(
   app.removeAllContentTypeParsers();
   const policy = (limit: number): BodyPolicy => ({
     limit,
-    maxObjects: limits.maxObjectsPerEnvelope,
     minBytesPerSecond: limits.bodyMinBytesPerSecond,
     graceMs: limits.bodyGraceMs,
     discardBytes: limits.bodyDiscardBytes,
