@@ -1,3 +1,5 @@
+import { joinPaced, Pacer } from './pacer';
+
 /** The TAXII `status` resource (spec D§8.3) as the domain sees it. */
 export interface StatusDetail {
   readonly id: string;
@@ -34,4 +36,27 @@ export function statusToJson(s: StatusResource, formatTs: (us: number) => string
     pending_count: s.pendings.length,
     ...(s.pendings.length > 0 && { pendings: s.pendings }),
   };
+}
+
+/**
+ * The same text as `JSON.stringify(statusToJson(s, formatTs))`, built in slices (a status of 100,000
+ * objects is megabytes of JSON): the event loop is never held for the whole of it.
+ */
+export async function statusJsonText(s: StatusResource, formatTs: (us: number) => string): Promise<string> {
+  const total = s.successes.length + s.failures.length + s.pendings.length;
+  if (total !== s.totalCount) throw new Error(`status ${s.id}: counts do not add up (${total} != ${s.totalCount})`);
+  const pacer = new Pacer();
+  const list = async (name: string, items: readonly StatusDetail[]): Promise<string> =>
+    items.length === 0 ? '' : `,"${name}":${await detailsJson(items, pacer)}`;
+  return (
+    `{"id":${JSON.stringify(s.id)},"status":${JSON.stringify(s.status)},"request_timestamp":${JSON.stringify(formatTs(s.requestTimestampUs))}` +
+    `,"total_count":${s.totalCount},"success_count":${s.successes.length}${await list('successes', s.successes)}` +
+    `,"failure_count":${s.failures.length}${await list('failures', s.failures)}` +
+    `,"pending_count":${s.pendings.length}${await list('pendings', s.pendings)}}`
+  );
+}
+
+/** A list of status details as a JSON array, built in slices. */
+export async function detailsJson(items: readonly StatusDetail[], pacer = new Pacer()): Promise<string> {
+  return `[${await joinPaced(items, (d) => JSON.stringify(d), ',', pacer)}]`;
 }

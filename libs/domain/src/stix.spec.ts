@@ -25,7 +25,7 @@ describe('validateStixObject', () => {
         version: '2018-05-28T12:02:41.312Z',
         mediaType: 'application/stix+json;version=2.1',
       });
-      expect(JSON.parse(v.record.raw)).toEqual(ind);
+      expect(JSON.parse(v.record.raw as string)).toEqual(ind);
     }
   });
   it('uses created as the version of an unversioned object', () => {

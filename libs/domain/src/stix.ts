@@ -10,8 +10,12 @@ export interface StixRecord {
   /** The version as an instant in epoch microseconds; undefined when `version` is. */
   readonly versionUs: number | undefined;
   readonly mediaType: string;
-  /** The object's JSON text, served byte for byte on every read. */
-  readonly raw: string;
+  /**
+   * The object's JSON text, served byte for byte on every read. A large object handed over by an
+   * ingest worker carries it as UTF-8 bytes (moved between threads without a copy, never decoded
+   * on the event loop).
+   */
+  readonly raw: string | Uint8Array;
 }
 
 export type Validation =

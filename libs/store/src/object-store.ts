@@ -3,7 +3,9 @@ import type { Pool } from 'pg';
 import type { DataSource, EntityManager } from 'typeorm';
 import {
   canonicalJson,
+  detailsJson,
   formatTaxiiTimestamp,
+  Pacer,
   type AddRequest,
   type ObjectFilter,
   type ObjectStore,
@@ -31,7 +33,10 @@ interface ExistingRow {
   stix_id: string;
   version_us: number;
   unversioned: boolean;
-  raw: string;
+  /** The stored text, if at most COMPARE_INLINE_CHARS long; else null and only its digest is fetched. */
+  raw: string | null;
+  /** md5 of the stored text, hex. */
+  digest: string;
 }
 
 interface JoinedRow {
@@ -59,7 +64,7 @@ interface ListedRow {
  * commit order and no object can become visible behind a cursor or date-added header a reader
  * already has (ADR 0002). date_added is wall-clock µs, bumped to stay strictly increasing.
  */
-const INSERT_SQL = `
+const insertSql = (raws: string): string => `
 WITH alloc AS (
   UPDATE collections
      SET last_seq = last_seq + $2,
@@ -73,18 +78,36 @@ INSERT INTO objects AS o (collection_pk, stix_id, version_us, seq, date_added_us
 SELECT $1, u.id, COALESCE(u.vus, alloc.added0 + u.ord), alloc.seq0 + u.ord, alloc.added0 + u.ord,
        u.type, u.spec, u.ver, u.vus IS NULL, u.mt, u.raw::text
   FROM alloc,
-       -- The objects' JSON texts arrive as one JSON array: json_array_elements returns each element's
-       -- text verbatim and spares the client escaping every quote into an array literal.
        ROWS FROM (unnest($3::text[]), unnest($4::bigint[]), unnest($5::text[]), unnest($6::text[]), unnest($7::text[]),
-                  unnest($8::text[]), json_array_elements($9::json))
+                  unnest($8::text[]), ${raws})
          WITH ORDINALITY AS u(id, vus, type, spec, ver, mt, raw, ord)
 ON CONFLICT DO NOTHING
 RETURNING o.stix_id, o.version_us, o.date_added_us, o.unversioned,
           -- whether the object had versions before this statement (its own rows are not visible here)
           EXISTS (SELECT 1 FROM objects b WHERE b.collection_pk = o.collection_pk AND b.stix_id = o.stix_id) AS had_versions`;
 
-/** JSON bytes per INSERT statement of an envelope's objects. */
-const INSERT_BATCH_BYTES = 8 * 1024 * 1024;
+/**
+ * The objects' JSON texts arrive as one JSON array: json_array_elements returns each element's text
+ * verbatim and spares the client escaping every quote into an array literal.
+ */
+const INSERT_SQL = insertSql('json_array_elements($9::json)');
+
+/** One object too large for a single statement's parameters: its text is assembled from the staged parts. */
+const INSERT_STAGED_SQL = insertSql(`unnest(ARRAY[(SELECT string_agg(part, '' ORDER BY ord) FROM pg_temp.tw_raw_parts)])`);
+
+const STAGE_SQL = `CREATE TEMP TABLE IF NOT EXISTS tw_raw_parts (ord int NOT NULL, part text NOT NULL) ON COMMIT DROP`;
+
+/**
+ * JSON characters per INSERT statement of an envelope's objects, and per staged part of a larger
+ * object: the client builds each statement's parameters in one step, on the event loop.
+ */
+const INSERT_BATCH_CHARS = 2 * 1024 * 1024;
+
+/** Object ids per statement when looking up stored versions. */
+const EXISTING_IDS_PER_STATEMENT = 5000;
+
+/** Objects whose stored text is longer are compared by digest, never fetched whole to judge a re-post. */
+const COMPARE_INLINE_CHARS = 1024 * 1024;
 
 /**
  * Takes the collection's write lock before the INSERT, so that the INSERT's snapshot (taken when the
@@ -161,14 +184,74 @@ const AGAINST_ENVELOPE: Verdicts = {
   conflict: 'conflict: repeated in this envelope with different content',
 };
 
-const sameContent = (a: string, b: string): boolean => canonicalJson(JSON.parse(a)) === canonicalJson(JSON.parse(b));
+/** A record's JSON text: a string, or UTF-8 bytes for a large object (StixRecord.raw). */
+type Raw = StixRecord['raw'];
+
+const asBytes = (raw: Raw): Buffer => (typeof raw === 'string' ? Buffer.from(raw) : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength));
+const asText = (raw: Raw): string => (typeof raw === 'string' ? raw : asBytes(raw).toString('utf8'));
+
+/**
+ * Whether two JSON texts of one version hold the same content: the same text, or the same canonical
+ * JSON (keys sorted). Texts longer than COMPARE_INLINE_CHARS are compared as text only: parsing them
+ * again would hold the event loop for as long as their ingest took in a worker (ADR 0012).
+ */
+function sameText(a: Raw, b: Raw): boolean {
+  if (typeof a === 'string' && typeof b === 'string' && a === b) return true;
+  if (a.length > COMPARE_INLINE_CHARS || b.length > COMPARE_INLINE_CHARS) return asBytes(a).equals(asBytes(b));
+  return canonicalJson(JSON.parse(asText(a))) === canonicalJson(JSON.parse(asText(b)));
+}
+
+/** Whether a stored version holds the same content as a posted one; a long stored text is compared by digest. */
+async function sameAsStored(prior: ExistingRow, raw: Raw, pacer: Pacer): Promise<boolean> {
+  if (prior.raw !== null) return sameText(prior.raw, raw);
+  return (await md5Paced(raw, pacer)) === prior.digest;
+}
+
+/** The md5 of a text's UTF-8 bytes (as PostgreSQL's md5() computes it), hashed in slices. */
+async function md5Paced(raw: Raw, pacer: Pacer): Promise<string> {
+  const h = createHash('md5');
+  for (const part of rawParts(raw, INSERT_BATCH_CHARS)) {
+    h.update(part);
+    if (pacer.due) await pacer.yield();
+  }
+  return h.digest('hex');
+}
+
+/** A JSON text in consecutive parts of at most `max` characters or bytes, never splitting a character. */
+function rawParts(raw: Raw, max: number): Generator<string | Buffer> {
+  return typeof raw === 'string' ? textParts(raw, max) : byteParts(asBytes(raw), max);
+}
+
+/** A text in consecutive parts of at most `max` UTF-16 units, never splitting a surrogate pair. */
+function* textParts(text: string, max: number): Generator<string> {
+  let at = 0;
+  while (at < text.length) {
+    let end = Math.min(text.length, at + max);
+    const last = text.charCodeAt(end - 1);
+    if (end < text.length && last >= 0xd800 && last <= 0xdbff) end--;
+    yield text.slice(at, end);
+    at = end;
+  }
+}
+
+/** UTF-8 bytes in consecutive parts of at most `max` bytes (views, not copies), never splitting a character. */
+function* byteParts(bytes: Buffer, max: number): Generator<Buffer> {
+  let at = 0;
+  while (at < bytes.length) {
+    let end = Math.min(bytes.length, at + max);
+    // Back off continuation bytes (10xxxxxx): the part ends before the character they belong to.
+    while (end < bytes.length && end > at + 1 && ((bytes[end] ?? 0) & 0xc0) === 0x80) end--;
+    yield bytes.subarray(at, end);
+    at = end;
+  }
+}
 
 function verdict(same: boolean, id: string, version: string, verdicts: Verdicts): Outcome {
   return same ? { ok: true, detail: { id, version, message: verdicts.duplicate } } : { ok: false, detail: { id, version, message: verdicts.conflict } };
 }
 
 /** Exact duplicates inside one envelope are stored once; a second, different copy is a conflict. */
-function splitRepeats(valid: readonly Entry[]): { unique: Entry[]; repeats: Repeat[] } {
+async function splitRepeats(valid: readonly Entry[], pacer: Pacer): Promise<{ unique: Entry[]; repeats: Repeat[] }> {
   const unique: Entry[] = [];
   const firstByKey = new Map<string, StixRecord>();
   const repeats: Repeat[] = [];
@@ -179,11 +262,12 @@ function splitRepeats(valid: readonly Entry[]): { unique: Entry[]; repeats: Repe
       firstByKey.set(key, v.record);
       unique.push(v);
     } else repeats.push({ ...v, first });
+    if (pacer.due) await pacer.yield();
   }
   return { unique, repeats };
 }
 
-function judgeUnique(u: Entry, j: UniqueJudgement): void {
+async function judgeUnique(u: Entry, j: UniqueJudgement, pacer: Pacer): Promise<void> {
   const key = versionKey(u.record.id, u.record.versionUs);
   const reported = u.record.version ?? j.stored.get(key) ?? formatTaxiiTimestamp(j.existing.get(key)?.version_us ?? 0);
   if (j.insertedKeys.has(key)) {
@@ -191,28 +275,89 @@ function judgeUnique(u: Entry, j: UniqueJudgement): void {
     return;
   }
   const prior = j.existing.get(key);
-  const same = prior !== undefined && sameContent(prior.raw, u.record.raw);
+  const same = prior !== undefined && (await sameAsStored(prior, u.record.raw, pacer));
   j.outcome.set(u.index, verdict(same, u.record.id, reported, AGAINST_COLLECTION));
   if (prior !== undefined && prior.unversioned) j.stored.set(key, formatTaxiiTimestamp(prior.version_us));
 }
 
-function judgeRepeats(repeats: readonly Repeat[], stored: ReadonlyMap<string, string>, outcome: Outcomes): void {
+async function judgeRepeats(repeats: readonly Repeat[], stored: ReadonlyMap<string, string>, outcome: Outcomes, pacer: Pacer): Promise<void> {
   for (const r of repeats) {
     const key = versionKey(r.record.id, r.record.versionUs);
     const version = r.record.version ?? stored.get(key) ?? '';
-    outcome.set(r.index, verdict(sameContent(r.first.raw, r.record.raw), r.record.id, version, AGAINST_ENVELOPE));
+    outcome.set(r.index, verdict(sameText(r.first.raw, r.record.raw), r.record.id, version, AGAINST_ENVELOPE));
+    if (pacer.due) await pacer.yield();
   }
 }
 
-/** The status details in envelope order, split into successes and failures. */
-function partition(outcome: Outcomes): { successes: StatusDetail[]; failures: StatusDetail[] } {
+/** The status details in envelope order (positions 0 .. total - 1), split into successes and failures. */
+async function partition(outcome: Outcomes, total: number, pacer: Pacer): Promise<{ successes: StatusDetail[]; failures: StatusDetail[] }> {
   const successes: StatusDetail[] = [];
   const failures: StatusDetail[] = [];
-  for (const i of [...outcome.keys()].sort((a, b) => a - b)) {
+  for (let i = 0; i < total; i++) {
     const o = outcome.get(i);
     if (o) (o.ok ? successes : failures).push(o.detail);
+    if (pacer.due) await pacer.yield();
   }
   return { successes, failures };
+}
+
+/** The keys of the versions inserted, and key -> reported version ('' if versioned, the stored one if not). */
+async function insertedVersions(inserted: readonly InsertedRow[], pacer: Pacer): Promise<{ insertedKeys: Set<string>; stored: Map<string, string> }> {
+  const stored = new Map<string, string>();
+  const insertedKeys = new Set<string>();
+  for (const r of inserted) {
+    const key = versionKey(r.stix_id, r.unversioned ? undefined : r.version_us);
+    insertedKeys.add(key);
+    stored.set(key, r.unversioned ? formatTaxiiTimestamp(r.version_us) : '');
+    if (pacer.due) await pacer.yield();
+  }
+  return { insertedKeys, stored };
+}
+
+/** The records whose version was not inserted (stored already: a duplicate or a conflict). */
+async function notInserted(unique: readonly Entry[], insertedKeys: ReadonlySet<string>, pacer: Pacer): Promise<StixRecord[]> {
+  const out: StixRecord[] = [];
+  for (const u of unique) {
+    if (!insertedKeys.has(versionKey(u.record.id, u.record.versionUs))) out.push(u.record);
+    if (pacer.due) await pacer.yield();
+  }
+  return out;
+}
+
+/** Where the INSERT statement that starts at `start` ends: about INSERT_BATCH_CHARS of JSON, at least one record. */
+function nextBatch(records: readonly StixRecord[], start: number): { end: number; chars: number } {
+  let end = start;
+  let chars = 0;
+  while (end < records.length && (end === start || chars + (records[end]?.raw.length ?? 0) <= INSERT_BATCH_CHARS)) {
+    chars += records[end]?.raw.length ?? 0;
+    end++;
+  }
+  return { end, chars };
+}
+
+/** One envelope's store: the outcome of each position, and the pacer its loops share. */
+interface Run {
+  readonly outcome: Outcomes;
+  readonly pacer: Pacer;
+}
+
+/** An INSERT's per-object columns, as arrays. */
+function columns(records: readonly StixRecord[]): {
+  ids: string[];
+  vus: (number | null)[];
+  types: string[];
+  specs: string[];
+  vers: (string | null)[];
+  mts: string[];
+} {
+  return {
+    ids: records.map((r) => r.id),
+    vus: records.map((r) => r.versionUs ?? null),
+    types: records.map((r) => r.type),
+    specs: records.map((r) => r.specVersion),
+    vers: records.map((r) => r.version ?? null),
+    mts: records.map((r) => r.mediaType),
+  };
 }
 
 /** Counts new rows against the quota and queues them for TAXII 1.x push subscriptions that take STIX 2.1. */
@@ -268,15 +413,23 @@ export class SqlObjectStore implements ObjectStore {
       });
   }
 
+  /**
+   * Stores an envelope's valid objects in one transaction and records its status. Every loop over
+   * the envelope's entries runs in slices of a few milliseconds (Pacer), and every statement's
+   * parameters stay under a few MiB, so a 100,000-object envelope never holds the event loop long.
+   */
   async addObjects(req: AddRequest): Promise<StatusResource> {
+    const pacer = new Pacer();
+    const total = req.valid.length + req.invalid.length;
     const outcome: Outcomes = new Map();
+    const run: Run = { outcome, pacer };
     for (const f of req.invalid) outcome.set(f.index, { ok: false, detail: f.detail });
-    const { unique, repeats } = splitRepeats(req.valid);
+    const { unique, repeats } = await splitRepeats(req.valid, pacer);
 
     const done = await this.ds.transaction(async (em) => {
-      const stored = unique.length > 0 ? await this.storeUnique(em, req.collectionPk, unique, outcome) : new Map<string, string>();
-      judgeRepeats(repeats, stored, outcome);
-      const { successes, failures } = partition(outcome);
+      const stored = unique.length > 0 ? await this.storeUnique(em, req.collectionPk, unique, run) : new Map<string, string>();
+      await judgeRepeats(repeats, stored, outcome, pacer);
+      const { successes, failures } = await partition(outcome, total, pacer);
       await em.query(
         `INSERT INTO statuses (id, api_root_pk, collection_pk, principal_pk, status, request_timestamp_us, total_count, successes, failures, pendings)
          VALUES ($1, $2, $3, $4, 'complete', $5, $6, $7::jsonb, $8::jsonb, '[]'::jsonb)`,
@@ -287,8 +440,8 @@ export class SqlObjectStore implements ObjectStore {
           req.principalPk,
           req.requestTimestampUs,
           outcome.size,
-          JSON.stringify(successes),
-          JSON.stringify(failures),
+          await detailsJson(successes, pacer),
+          await detailsJson(failures, pacer),
         ],
       );
       return { successes, failures };
@@ -297,7 +450,7 @@ export class SqlObjectStore implements ObjectStore {
       id: req.statusId,
       status: 'complete',
       requestTimestampUs: req.requestTimestampUs,
-      totalCount: req.valid.length + req.invalid.length,
+      totalCount: total,
       successes: done.successes,
       failures: done.failures,
       pendings: [],
@@ -308,37 +461,29 @@ export class SqlObjectStore implements ObjectStore {
    * Inserts the envelope's distinct versions and records each one's outcome: stored, a duplicate of the
    * stored version, or a conflict with it. Returns key -> reported version of the stored versions ('' if versioned).
    */
-  private async storeUnique(em: EntityManager, collectionPk: number, all: readonly Entry[], outcome: Outcomes): Promise<Map<string, string>> {
-    const stored = new Map<string, string>();
+  private async storeUnique(em: EntityManager, collectionPk: number, all: readonly Entry[], run: Run): Promise<Map<string, string>> {
     const [quota] = await em.query<QuotaRow[]>(LOCK_SQL, [collectionPk]);
     const { allowed: unique, refused } = await this.withinQuota(em, collectionPk, all, quota);
-    for (const e of refused) outcome.set(e.index, { ok: false, detail: { id: e.record.id, version: e.record.version ?? '', message: quotaMessage(quota) } });
+    for (const e of refused)
+      run.outcome.set(e.index, { ok: false, detail: { id: e.record.id, version: e.record.version ?? '', message: quotaMessage(quota) } });
     const inserted = await this.insert(
       em,
       collectionPk,
       unique.map((u) => u.record),
+      run.pacer,
     );
     if (inserted.length > 0) await countInserted(em, collectionPk, inserted);
     const multi = multiVersionIds(inserted);
     if (multi.length > 0) await em.query(DEMOTE_SQL, [collectionPk, multi]);
     this.noteInserted(inserted.length);
-    const insertedKeys = new Set<string>();
-    for (const r of inserted) {
-      const key = versionKey(r.stix_id, r.unversioned ? undefined : r.version_us);
-      insertedKeys.add(key);
-      stored.set(key, r.unversioned ? formatTaxiiTimestamp(r.version_us) : '');
+    const { insertedKeys, stored } = await insertedVersions(inserted, run.pacer);
+    const conflicted = await notInserted(unique, insertedKeys, run.pacer);
+    const existing = conflicted.length > 0 ? await this.existing(em, collectionPk, conflicted, run.pacer) : new Map<string, ExistingRow>();
+    const judged: UniqueJudgement = { insertedKeys, stored, existing, outcome: run.outcome };
+    for (const u of unique) {
+      await judgeUnique(u, judged, run.pacer);
+      if (run.pacer.due) await run.pacer.yield();
     }
-    const conflicted = unique.filter((u) => !insertedKeys.has(versionKey(u.record.id, u.record.versionUs)));
-    const existing =
-      conflicted.length > 0
-        ? await this.existing(
-            em,
-            collectionPk,
-            conflicted.map((c) => c.record),
-          )
-        : new Map<string, ExistingRow>();
-    const judged: UniqueJudgement = { insertedKeys, stored, existing, outcome };
-    for (const u of unique) judgeUnique(u, judged);
     return stored;
   }
 
@@ -360,55 +505,73 @@ export class SqlObjectStore implements ObjectStore {
   }
 
   /**
-   * Inserts the records in statements of about INSERT_BATCH_BYTES of JSON each, in envelope order:
+   * Inserts the records in statements of about INSERT_BATCH_CHARS of JSON each, in envelope order:
    * each statement allocates the next positions of the collection's timeline (under the lock this
-   * transaction holds), and no single statement's parameters make the client build one string of
-   * the whole envelope, which would hold up the event loop.
+   * transaction holds). A record larger than that is sent in parts to a temporary table first and
+   * assembled by its own statement, so no statement's parameters make the client build one string
+   * of a whole envelope or a whole huge object, which would hold up the event loop.
    */
-  private async insert(em: EntityManager, collectionPk: number, records: readonly StixRecord[]): Promise<InsertedRow[]> {
+  private async insert(em: EntityManager, collectionPk: number, records: readonly StixRecord[], pacer: Pacer): Promise<InsertedRow[]> {
     const out: InsertedRow[] = [];
     let start = 0;
     while (start < records.length) {
-      let end = start;
-      let bytes = 0;
-      while (end < records.length && (end === start || bytes + (records[end]?.raw.length ?? 0) <= INSERT_BATCH_BYTES)) {
-        bytes += records[end]?.raw.length ?? 0;
-        end++;
-      }
-      for (const row of await this.insertBatch(em, collectionPk, records.slice(start, end))) out.push(row);
+      const { end, chars } = nextBatch(records, start);
+      const batch = records.slice(start, end);
+      const rows = chars > INSERT_BATCH_CHARS ? await this.insertStaged(em, collectionPk, batch[0]!, pacer) : await this.insertBatch(em, collectionPk, batch);
+      for (const row of rows) out.push(row);
       start = end;
+      if (pacer.due) await pacer.yield();
     }
     return out;
   }
 
   private async insertBatch(em: EntityManager, collectionPk: number, records: readonly StixRecord[]): Promise<InsertedRow[]> {
-    const n = records.length;
-    const ids = new Array<string>(n),
-      vus = new Array<number | null>(n),
-      typesA = new Array<string>(n),
-      specs = new Array<string>(n);
-    const vers = new Array<string | null>(n),
-      mts = new Array<string>(n),
-      raws = new Array<string>(n);
-    records.forEach((r, i) => {
-      ids[i] = r.id;
-      vus[i] = r.versionUs ?? null;
-      typesA[i] = r.type;
-      specs[i] = r.specVersion;
-      vers[i] = r.version ?? null;
-      mts[i] = r.mediaType;
-      raws[i] = r.raw;
-    });
-    return em.query(INSERT_SQL, [collectionPk, n, ids, vus, typesA, specs, vers, mts, `[${raws.join(',')}]`]);
+    const c = columns(records);
+    return em.query(INSERT_SQL, [
+      collectionPk,
+      records.length,
+      c.ids,
+      c.vus,
+      c.types,
+      c.specs,
+      c.vers,
+      c.mts,
+      `[${records.map((r) => asText(r.raw)).join(',')}]`,
+    ]);
   }
 
-  private async existing(em: EntityManager, collectionPk: number, records: readonly StixRecord[]): Promise<Map<string, ExistingRow>> {
-    const rows: ExistingRow[] = await em.query(
-      `SELECT stix_id, version_us, unversioned, raw FROM objects WHERE collection_pk = $1 AND stix_id = ANY($2::text[])`,
-      [collectionPk, [...new Set(records.map((r) => r.id))]],
-    );
+  /** One object larger than INSERT_BATCH_CHARS: its text goes in parts to a temporary table, then one statement stores it. */
+  private async insertStaged(em: EntityManager, collectionPk: number, record: StixRecord, pacer: Pacer): Promise<InsertedRow[]> {
+    await em.query(STAGE_SQL);
+    await em.query(`DELETE FROM pg_temp.tw_raw_parts`);
+    let ord = 0;
+    // Bytes are sent as a binary parameter: PostgreSQL takes them as the text's UTF-8, nothing is encoded here.
+    for (const part of rawParts(record.raw, INSERT_BATCH_CHARS)) {
+      await em.query(`INSERT INTO pg_temp.tw_raw_parts (ord, part) VALUES ($1, $2)`, [ord++, part]);
+      if (pacer.due) await pacer.yield();
+    }
+    const c = columns([record]);
+    const rows: InsertedRow[] = await em.query(INSERT_STAGED_SQL, [collectionPk, 1, c.ids, c.vus, c.types, c.specs, c.vers, c.mts]);
+    await em.query(`DELETE FROM pg_temp.tw_raw_parts`);
+    return rows;
+  }
+
+  /**
+   * The stored versions of the records' objects, looked up a few thousand ids per statement. The
+   * text of each comes back only if it is short enough to compare here; a longer one by its digest.
+   */
+  private async existing(em: EntityManager, collectionPk: number, records: readonly StixRecord[], pacer = new Pacer()): Promise<Map<string, ExistingRow>> {
+    const ids = [...new Set(records.map((r) => r.id))];
     const out = new Map<string, ExistingRow>();
-    for (const r of rows) out.set(versionKey(r.stix_id, r.unversioned ? undefined : r.version_us), r);
+    for (let at = 0; at < ids.length; at += EXISTING_IDS_PER_STATEMENT) {
+      const rows: ExistingRow[] = await em.query(
+        `SELECT stix_id, version_us, unversioned, CASE WHEN length(raw) <= $3 THEN raw END AS raw, md5(raw) AS digest
+           FROM objects WHERE collection_pk = $1 AND stix_id = ANY($2::text[])`,
+        [collectionPk, ids.slice(at, at + EXISTING_IDS_PER_STATEMENT), COMPARE_INLINE_CHARS],
+      );
+      for (const r of rows) out.set(versionKey(r.stix_id, r.unversioned ? undefined : r.version_us), r);
+      if (pacer.due) await pacer.yield();
+    }
     return out;
   }
 

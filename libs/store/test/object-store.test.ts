@@ -352,4 +352,47 @@ describe.each(BACKENDS)('object store on $name', (backend) => {
     await expect(store.addObjects(bad)).rejects.toThrow();
     expect((await all(coll, {}, undefined, ALL_VERSIONS)).length).toBe(before);
   });
+
+  describe('objects larger than one statement', () => {
+    // Multi-byte characters everywhere, so 2 MiB parts fall inside characters (UTF-16 surrogate pairs and UTF-8 sequences).
+    const big = (id: string, fill: string): Record<string, unknown> =>
+      indicator(id, '2021-03-01T00:00:00.000Z', { description: fill.repeat(Math.ceil((5 * 1024 * 1024) / fill.length)) });
+    const asBytesRecord = (o: Record<string, unknown>): StixRecord => {
+      const r = rec(o);
+      return { ...r, raw: Buffer.from(r.raw as string) };
+    };
+    const addRecords = (records: StixRecord[]): ReturnType<SqlObjectStore['addObjects']> =>
+      store.addObjects({
+        statusId: randomUUID(),
+        apiRootPk: rootPk,
+        collectionPk: coll.pk,
+        principalPk: 1,
+        requestTimestampUs: Date.now() * 1000,
+        valid: records.map((record, index) => ({ index, record })),
+        invalid: [],
+      });
+
+    it('stores a 5 MiB object given as text or as UTF-8 bytes byte for byte, and judges re-posts by content', async () => {
+      const asText = big(uid(), 'a\u{1f600}é✓');
+      const asBytes = big(uid(), '\u{1f600}xé');
+      const first = await addRecords([rec(asText), asBytesRecord(asBytes), rec(indicator(uid(), '2021-03-01T00:00:00.000Z'))]);
+      expect(first.successes.map((d) => d.message)).toEqual([undefined, undefined, undefined]);
+      for (const o of [asText, asBytes]) expect((await all(coll, {}, o['id'] as string))[0]?.raw).toBe(JSON.stringify(o));
+
+      // The same content again (text or bytes) is a duplicate; other content under the same version is a conflict.
+      const changed = { ...asBytes, description: `${String(asBytes['description'])}!` };
+      const again = await addRecords([asBytesRecord(asText), rec(asBytes), asBytesRecord(changed)]);
+      expect(again.successes.map((d) => d.message)).toEqual([expect.stringMatching(/^duplicate/), expect.stringMatching(/^duplicate/)]);
+      expect(again.failures.map((d) => d.message)).toEqual([expect.stringMatching(/^conflict/)]);
+      expect((await all(coll, {}, asBytes['id'] as string))[0]?.raw).toBe(JSON.stringify(asBytes));
+    });
+
+    it('judges a large object repeated in one envelope by its bytes', async () => {
+      const o = big(uid(), 'b✓');
+      const changed = { ...o, description: `${String(o['description'])}?` };
+      const s = await addRecords([asBytesRecord(o), asBytesRecord(o), asBytesRecord(changed)]);
+      expect(s.successes.map((d) => d.message)).toEqual([undefined, expect.stringMatching(/^duplicate: repeated/)]);
+      expect(s.failures.map((d) => d.message)).toEqual([expect.stringMatching(/^conflict: repeated/)]);
+    });
+  });
 });

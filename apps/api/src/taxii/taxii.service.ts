@@ -10,7 +10,7 @@ import {
   notFound,
   nowUs,
   parseListQuery,
-  statusToJson,
+  statusJsonText,
   type ApiRootInfo,
   type CollectionInfo,
   type Endpoint,
@@ -209,7 +209,7 @@ export class TaxiiService {
       objects: status.successes.length,
       failures: failureCounts(status.failures),
     });
-    return { status: 202, body: JSON.stringify(statusToJson(status, formatTaxiiTimestamp)), headers: {}, objects: status.successes.length };
+    return { status: 202, body: await statusJsonText(status, formatTaxiiTimestamp), headers: {}, objects: status.successes.length };
   }
 
   /**
@@ -230,7 +230,7 @@ export class TaxiiService {
     if (!isUuid(statusId)) throw notFound();
     const s = await this.ports.objects.getStatus(root.pk, statusId.toLowerCase());
     if (s === undefined || !mayRead(s.principalPk)) throw notFound();
-    return { status: 200, body: JSON.stringify(statusToJson(s, formatTaxiiTimestamp)), headers: {} };
+    return { status: 200, body: await statusJsonText(s, formatTaxiiTimestamp), headers: {} };
   }
 }
 

@@ -17,12 +17,7 @@ const PUBLIC_PATHS = ['/healthz', '/readyz', '/metrics'];
  * exactly as for what does not exist; 403 for what it sees but may not do). The body parser then
  * enforces the root's max_content_length while streaming.
  */
-export function installTenancy(
-  app: FastifyInstance,
-  catalog: CatalogService,
-  auth: Authenticator,
-  limits: HttpLimits,
-): void {
+export function installTenancy(app: FastifyInstance, catalog: CatalogService, auth: Authenticator, limits: HttpLimits): void {
   app.decorateRequest('taxii', null);
   app.decorateRequest('taxiiObjects', undefined);
   app.decorateRequest('taxiiBodyBytes', undefined);
