@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { statusJsonText, statusToJson, type StatusResource } from './status';
+import { statusJsonBytes, statusToJson, type StatusResource } from './status';
 import { formatTaxiiTimestamp } from './time';
-import { joinPaced, Pacer } from './pacer';
+import { joinPacedBytes, Pacer } from './pacer';
 
 describe('statusToJson', () => {
   it('emits every count, lists whose lengths match, and no empty lists', () => {
@@ -37,8 +37,8 @@ describe('statusToJson', () => {
   });
 });
 
-describe('statusJsonText', () => {
-  it('is the text of statusToJson, built in slices, for small and large statuses', async () => {
+describe('statusJsonBytes', () => {
+  it('is the UTF-8 of statusToJson, built in slices, for small and large statuses', async () => {
     const details = (n: number, message?: string): StatusResource['successes'] =>
       Array.from({ length: n }, (_, i) => ({
         id: `indicator--${i}`,
@@ -60,19 +60,27 @@ describe('statusJsonText', () => {
         failures: details(failed, 'conflict'),
         pendings: [],
       };
-      expect(await statusJsonText(s, formatTaxiiTimestamp)).toBe(JSON.stringify(statusToJson(s, formatTaxiiTimestamp)));
+      expect((await statusJsonBytes(s, formatTaxiiTimestamp)).toString('utf8')).toBe(JSON.stringify(statusToJson(s, formatTaxiiTimestamp)));
     }
   });
 });
 
-describe('Pacer and joinPaced', () => {
+describe('Pacer and joinPacedBytes', () => {
   it('joins as Array.join does, yielding to the event loop while it runs long', async () => {
     const items = Array.from({ length: 300_000 }, (_, i) => i);
     let ticks = 0;
     const timer = setInterval(() => ticks++, 1);
-    const text = await joinPaced(items, (i) => JSON.stringify({ i, s: 'x'.repeat(i % 50) }), ',', new Pacer(2));
+    const bytes = await joinPacedBytes(items, (i) => JSON.stringify({ i, s: 'x'.repeat(i % 50) }), ['', ''], new Pacer(2));
     clearInterval(timer);
-    expect(text).toBe(items.map((i) => JSON.stringify({ i, s: 'x'.repeat(i % 50) })).join(','));
+    expect(bytes.toString('utf8')).toBe(items.map((i) => JSON.stringify({ i, s: 'x'.repeat(i % 50) })).join(','));
     expect(ticks).toBeGreaterThan(0);
+  });
+
+  it('joinPacedBytes is the UTF-8 of prefix + join + suffix, across parts and multi-byte characters', async () => {
+    for (const n of [0, 1, 2, 50_000]) {
+      const items = Array.from({ length: n }, (_, i) => `é${i}✓\u{1f600}`);
+      const bytes = await joinPacedBytes(items, (x) => JSON.stringify(x), ['[', ']'], new Pacer(1));
+      expect(bytes.toString('utf8')).toBe(JSON.stringify(items));
+    }
   });
 });

@@ -1,4 +1,4 @@
-import { joinPaced, Pacer } from './pacer';
+import { joinPacedBytes, Pacer } from './pacer';
 
 /** The TAXII `status` resource (spec D§8.3) as the domain sees it. */
 export interface StatusDetail {
@@ -39,24 +39,28 @@ export function statusToJson(s: StatusResource, formatTs: (us: number) => string
 }
 
 /**
- * The same text as `JSON.stringify(statusToJson(s, formatTs))`, built in slices (a status of 100,000
+ * The UTF-8 of `JSON.stringify(statusToJson(s, formatTs))`, built in slices (a status of 100,000
  * objects is megabytes of JSON): the event loop is never held for the whole of it.
  */
-export async function statusJsonText(s: StatusResource, formatTs: (us: number) => string): Promise<string> {
+export async function statusJsonBytes(s: StatusResource, formatTs: (us: number) => string): Promise<Buffer> {
   const total = s.successes.length + s.failures.length + s.pendings.length;
   if (total !== s.totalCount) throw new Error(`status ${s.id}: counts do not add up (${total} != ${s.totalCount})`);
   const pacer = new Pacer();
-  const list = async (name: string, items: readonly StatusDetail[]): Promise<string> =>
-    items.length === 0 ? '' : `,"${name}":${await detailsJson(items, pacer)}`;
-  return (
-    `{"id":${JSON.stringify(s.id)},"status":${JSON.stringify(s.status)},"request_timestamp":${JSON.stringify(formatTs(s.requestTimestampUs))}` +
-    `,"total_count":${s.totalCount},"success_count":${s.successes.length}${await list('successes', s.successes)}` +
-    `,"failure_count":${s.failures.length}${await list('failures', s.failures)}` +
-    `,"pending_count":${s.pendings.length}${await list('pendings', s.pendings)}}`
-  );
+  const list = async (name: string, items: readonly StatusDetail[]): Promise<Buffer[]> =>
+    items.length === 0 ? [] : [Buffer.from(`,"${name}":`), await detailsJsonBytes(items, pacer)];
+  const head = `{"id":${JSON.stringify(s.id)},"status":${JSON.stringify(s.status)},"request_timestamp":${JSON.stringify(formatTs(s.requestTimestampUs))},"total_count":${s.totalCount}`;
+  return Buffer.concat([
+    Buffer.from(`${head},"success_count":${s.successes.length}`),
+    ...(await list('successes', s.successes)),
+    Buffer.from(`,"failure_count":${s.failures.length}`),
+    ...(await list('failures', s.failures)),
+    Buffer.from(`,"pending_count":${s.pendings.length}`),
+    ...(await list('pendings', s.pendings)),
+    Buffer.from('}'),
+  ]);
 }
 
-/** A list of status details as a JSON array, built in slices. */
-export async function detailsJson(items: readonly StatusDetail[], pacer = new Pacer()): Promise<string> {
-  return `[${await joinPaced(items, (d) => JSON.stringify(d), ',', pacer)}]`;
+/** A list of status details as the UTF-8 of a JSON array, built in slices. */
+export async function detailsJsonBytes(items: readonly StatusDetail[], pacer = new Pacer()): Promise<Buffer> {
+  return joinPacedBytes(items, (d) => JSON.stringify(d), ['[', ']'], pacer);
 }

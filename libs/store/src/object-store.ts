@@ -3,7 +3,7 @@ import type { Pool } from 'pg';
 import type { DataSource, EntityManager } from 'typeorm';
 import {
   canonicalJson,
-  detailsJson,
+  detailsJsonBytes,
   formatTaxiiTimestamp,
   Pacer,
   type AddRequest,
@@ -103,8 +103,8 @@ const STAGE_SQL = `CREATE TEMP TABLE IF NOT EXISTS tw_raw_parts (ord int NOT NUL
  */
 const INSERT_BATCH_CHARS = 2 * 1024 * 1024;
 
-/** Object ids per statement when looking up stored versions. */
-const EXISTING_IDS_PER_STATEMENT = 5000;
+/** Object ids per statement that takes a list of them (an array parameter is escaped in one step). */
+const IDS_PER_STATEMENT = 5000;
 
 /** Objects whose stored text is longer are compared by digest, never fetched whole to judge a re-post. */
 const COMPARE_INLINE_CHARS = 1024 * 1024;
@@ -432,7 +432,7 @@ export class SqlObjectStore implements ObjectStore {
       const { successes, failures } = await partition(outcome, total, pacer);
       await em.query(
         `INSERT INTO statuses (id, api_root_pk, collection_pk, principal_pk, status, request_timestamp_us, total_count, successes, failures, pendings)
-         VALUES ($1, $2, $3, $4, 'complete', $5, $6, $7::jsonb, $8::jsonb, '[]'::jsonb)`,
+         VALUES ($1, $2, $3, $4, 'complete', $5, $6, $7::text::jsonb, $8::text::jsonb, '[]'::jsonb)`,
         [
           req.statusId,
           req.apiRootPk,
@@ -440,8 +440,9 @@ export class SqlObjectStore implements ObjectStore {
           req.principalPk,
           req.requestTimestampUs,
           outcome.size,
-          await detailsJson(successes, pacer),
-          await detailsJson(failures, pacer),
+          // UTF-8 bytes, sent as binary text parameters: megabytes of JSON are never encoded in one step.
+          await detailsJsonBytes(successes, pacer),
+          await detailsJsonBytes(failures, pacer),
         ],
       );
       return { successes, failures };
@@ -473,8 +474,8 @@ export class SqlObjectStore implements ObjectStore {
       run.pacer,
     );
     if (inserted.length > 0) await countInserted(em, collectionPk, inserted);
-    const multi = multiVersionIds(inserted);
-    if (multi.length > 0) await em.query(DEMOTE_SQL, [collectionPk, multi]);
+    const multi = await multiVersionIds(inserted, run.pacer);
+    for (let at = 0; at < multi.length; at += IDS_PER_STATEMENT) await em.query(DEMOTE_SQL, [collectionPk, multi.slice(at, at + IDS_PER_STATEMENT)]);
     this.noteInserted(inserted.length);
     const { insertedKeys, stored } = await insertedVersions(inserted, run.pacer);
     const conflicted = await notInserted(unique, insertedKeys, run.pacer);
@@ -563,11 +564,11 @@ export class SqlObjectStore implements ObjectStore {
   private async existing(em: EntityManager, collectionPk: number, records: readonly StixRecord[], pacer = new Pacer()): Promise<Map<string, ExistingRow>> {
     const ids = [...new Set(records.map((r) => r.id))];
     const out = new Map<string, ExistingRow>();
-    for (let at = 0; at < ids.length; at += EXISTING_IDS_PER_STATEMENT) {
+    for (let at = 0; at < ids.length; at += IDS_PER_STATEMENT) {
       const rows: ExistingRow[] = await em.query(
         `SELECT stix_id, version_us, unversioned, CASE WHEN length(raw) <= $3 THEN raw END AS raw, md5(raw) AS digest
            FROM objects WHERE collection_pk = $1 AND stix_id = ANY($2::text[])`,
-        [collectionPk, ids.slice(at, at + EXISTING_IDS_PER_STATEMENT), COMPARE_INLINE_CHARS],
+        [collectionPk, ids.slice(at, at + IDS_PER_STATEMENT), COMPARE_INLINE_CHARS],
       );
       for (const r of rows) out.set(versionKey(r.stix_id, r.unversioned ? undefined : r.version_us), r);
       if (pacer.due) await pacer.yield();
@@ -726,12 +727,13 @@ function pageWhere(p: Params, req: PageRequest): string {
  * Ids whose `latest` flags may need fixing after an insert: objects that already had versions, and
  * objects with more than one version in this envelope. A new object with one version is latest.
  */
-function multiVersionIds(inserted: readonly InsertedRow[]): string[] {
+async function multiVersionIds(inserted: readonly InsertedRow[], pacer: Pacer): Promise<string[]> {
   const seen = new Set<string>();
   const multi = new Set<string>();
   for (const r of inserted) {
     if (r.had_versions || seen.has(r.stix_id)) multi.add(r.stix_id);
     seen.add(r.stix_id);
+    if (pacer.due) await pacer.yield();
   }
   return [...multi];
 }

@@ -9,7 +9,7 @@ import { badRequest, checkContentType, DomainError } from '@taxiway/domain';
  * root's `max_content_length` is refused at once, and the bytes are counted as they arrive so an
  * undeclared (chunked) body is cut off at the limit (413) instead of being buffered whole.
  */
-export async function readTaxiiBody(req: FastifyRequest, payload: NodeJS.ReadableStream, policy: BodyPolicy): Promise<Buffer | undefined> {
+export async function readTaxiiBody(req: FastifyRequest, payload: NodeJS.ReadableStream, policy: BodyPolicy): Promise<BodyBytes | undefined> {
   const takesBody = req.method === 'POST';
   if (takesBody) checkContentType(req.headers['content-type']);
   const body = await readWithinLimit(req, payload, policy);
@@ -17,7 +17,7 @@ export async function readTaxiiBody(req: FastifyRequest, payload: NodeJS.Readabl
 }
 
 /** The body's bytes; 413 for a declared or actual size above the limit, 408 for a body that arrives too slowly. */
-async function readWithinLimit(req: FastifyRequest, payload: NodeJS.ReadableStream, policy: BodyPolicy): Promise<Buffer> {
+async function readWithinLimit(req: FastifyRequest, payload: NodeJS.ReadableStream, policy: BodyPolicy): Promise<BodyBytes> {
   const limit = policy.limit;
   const declared = req.headers['content-length'];
   // Declared too large beyond what is worth reading and discarding: answered at once.
@@ -42,7 +42,7 @@ async function readWithinLimit(req: FastifyRequest, payload: NodeJS.ReadableStre
  * the Content-Type says. Content there is refused (400), not ignored: a client may mean it to narrow
  * the delete, which only the match[...] parameters do.
  */
-function refuseContent(method: string, body: Buffer): undefined {
+function refuseContent(method: string, body: BodyBytes): undefined {
   if (body.length > 0) throw badRequest(`A ${method} request takes no body; select versions with match[version] or match[spec_version]`);
   return undefined;
 }
@@ -60,11 +60,70 @@ export interface BodyPolicy {
 }
 
 export type BodyRead =
-  | { readonly kind: 'ok'; readonly bytes: Buffer }
+  | { readonly kind: 'ok'; readonly bytes: BodyBytes }
   | { readonly kind: 'too-large'; readonly limit: number }
   | { readonly kind: 'too-slow'; readonly minBytesPerSecond: number };
 
 const RATE_CHECK_MS = 1000;
+
+/** The largest segment a body is kept in. */
+const SEGMENT_BYTES = 1024 * 1024;
+
+/**
+ * A body's bytes in the segments they were copied into as they arrived, each segment with memory of
+ * its own: no single step copies a whole large body (100 MiB: 100 ms of the event loop), and the
+ * segments can be moved to a worker thread without a copy.
+ */
+export class BodyBytes {
+  /** Each segment's memory is its alone (allocUnsafeSlow), so a worker thread may take it over. */
+  readonly owned = true;
+
+  constructor(
+    readonly segments: readonly Buffer[],
+    readonly length: number,
+  ) {}
+
+  /** The body in one buffer (a copy unless it is one segment): for bodies read on the event loop. */
+  whole(): Buffer {
+    return this.segments.length === 1 ? this.segments[0]! : Buffer.concat(this.segments, this.length);
+  }
+}
+
+/** Copies arriving chunks into segments sized by what is still expected (the declared length, else growing). */
+class Segments {
+  private readonly full: Buffer[] = [];
+  private current: Buffer | undefined;
+  private used = 0;
+  private total = 0;
+
+  constructor(private readonly expected: number | undefined) {}
+
+  add(chunk: Buffer): void {
+    let at = 0;
+    while (at < chunk.length) {
+      if (this.current === undefined || this.used === this.current.length) this.next(chunk.length - at);
+      const n = chunk.copy(this.current!, this.used, at);
+      this.used += n;
+      at += n;
+      this.total += n;
+    }
+  }
+
+  done(): BodyBytes {
+    if (this.current !== undefined && this.used > 0) this.full.push(this.current.subarray(0, this.used));
+    this.current = undefined;
+    return new BodyBytes(this.full, this.total);
+  }
+
+  private next(pending: number): void {
+    if (this.current !== undefined) this.full.push(this.current);
+    const left =
+      this.expected !== undefined && this.expected > this.total ? this.expected - this.total : Math.max(pending, Math.min(this.total, SEGMENT_BYTES));
+    // allocUnsafeSlow: memory of its own, never a slice of Node's shared pool (it may be moved to a worker).
+    this.current = Buffer.allocUnsafeSlow(Math.max(1, Math.min(SEGMENT_BYTES, left)));
+    this.used = 0;
+  }
+}
 
 /**
  * The body's bytes as they arrive, never more than `limit` held. A body over the limit is read on
@@ -74,7 +133,8 @@ const RATE_CHECK_MS = 1000;
  */
 export function readBody(req: FastifyRequest, payload: NodeJS.ReadableStream, policy: BodyPolicy): Promise<BodyRead> {
   return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
+    const declared = Number(req.headers['content-length'] ?? NaN);
+    const kept = new Segments(Number.isFinite(declared) ? Math.min(declared, policy.limit) : undefined);
     let size = 0;
     const started = Date.now();
     const finish = (r: BodyRead): void => {
@@ -92,10 +152,10 @@ export function readBody(req: FastifyRequest, payload: NodeJS.ReadableStream, po
     const onData = (chunk: Buffer | string): void => {
       const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
       size += b.length;
-      if (size <= policy.limit) chunks.push(b);
+      if (size <= policy.limit) kept.add(b);
       else if (size > policy.limit + policy.discardBytes) finish({ kind: 'too-large', limit: policy.limit });
     };
-    const onEnd = (): void => finish(size > policy.limit ? { kind: 'too-large', limit: policy.limit } : { kind: 'ok', bytes: Buffer.concat(chunks, size) });
+    const onEnd = (): void => finish(size > policy.limit ? { kind: 'too-large', limit: policy.limit } : { kind: 'ok', bytes: kept.done() });
     const onError = (err: Error): void => {
       clearInterval(timer);
       reject(err);

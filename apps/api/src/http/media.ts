@@ -8,7 +8,7 @@ const EMPTY = Buffer.alloc(0);
  * The body goes out as a Buffer: for string payloads with a JSON-like type Fastify rewrites the
  * header to `version="2.1"; charset=utf-8`, which taxii2-client rejects (it wants the token `version=2.1`).
  */
-export function sendTaxii(reply: FastifyReply, status: number, body: string | undefined): void {
+export function sendTaxii(reply: FastifyReply, status: number, body: string | Buffer | undefined): void {
   reply.code(status).header('content-type', TAXII_MEDIA_TYPE);
-  void reply.send(body === undefined ? EMPTY : Buffer.from(body, 'utf8'));
+  void reply.send(body === undefined ? EMPTY : typeof body === 'string' ? Buffer.from(body, 'utf8') : body);
 }

@@ -10,9 +10,22 @@ export interface PreparedEnvelope {
   readonly invalid: InvalidEntry[];
 }
 
+/**
+ * An Add Objects body: its bytes in segments, as they were read. `owned` says each segment's memory
+ * is its alone: a worker then takes the segments over instead of a copy being made.
+ */
+export interface EnvelopeBody {
+  readonly segments: readonly Uint8Array[];
+  readonly length: number;
+  readonly owned: boolean;
+}
+
+/** A body held in one buffer, as an EnvelopeBody (its memory may be shared: it is copied to a worker). */
+export const bodyOf = (bytes: Uint8Array): EnvelopeBody => ({ segments: [bytes], length: bytes.length, owned: false });
+
 /** Turns an Add Objects body into a PreparedEnvelope, or throws the DomainError that refuses it whole. */
 export interface EnvelopePreparer {
-  prepare(bytes: Uint8Array, opts: PrepareOptions): Promise<PreparedEnvelope>;
+  prepare(body: EnvelopeBody, opts: PrepareOptions): Promise<PreparedEnvelope>;
   close(): Promise<void>;
 }
 
@@ -31,7 +44,7 @@ export interface IngestPoolOptions {
 
 interface Job {
   readonly id: number;
-  readonly bytes: Uint8Array;
+  readonly body: EnvelopeBody;
   readonly opts: PrepareOptions;
   readonly collected: Collector;
   readonly resolve: (p: PreparedEnvelope) => void;
@@ -72,10 +85,10 @@ export class IngestPool implements EnvelopePreparer {
 
   constructor(private readonly opts: IngestPoolOptions) {}
 
-  prepare(bytes: Uint8Array, opts: PrepareOptions): Promise<PreparedEnvelope> {
-    if (bytes.length <= this.opts.inlineBytes || this.opts.workers === 0) return Promise.resolve(prepareInline(bytes, opts));
+  prepare(body: EnvelopeBody, opts: PrepareOptions): Promise<PreparedEnvelope> {
+    if (body.length <= this.opts.inlineBytes || this.opts.workers === 0) return Promise.resolve(prepareInline(concat(body), opts));
     return new Promise((resolve, reject) => {
-      this.queue.push({ id: this.nextId++, bytes, opts, collected: new Collector(), resolve, reject });
+      this.queue.push({ id: this.nextId++, body, opts, collected: new Collector(), resolve, reject });
       this.dispatch();
     });
   }
@@ -93,10 +106,10 @@ export class IngestPool implements EnvelopePreparer {
       if (worker === undefined) return;
       const job = this.queue.shift()!;
       this.busy.set(worker, job);
-      const b = job.bytes;
-      // A body with an ArrayBuffer of its own is moved to the worker; a view into a shared one is copied.
-      const movable = b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.buffer instanceof ArrayBuffer;
-      worker.postMessage({ id: job.id, bytes: b, opts: job.opts }, movable ? [b.buffer] : []);
+      const { segments, owned } = job.body;
+      // Segments with memory of their own are moved to the worker; views into shared memory are copied.
+      const transfer = owned ? segments.map((b) => b.buffer).filter((b): b is ArrayBuffer => b instanceof ArrayBuffer) : [];
+      worker.postMessage({ id: job.id, segments, opts: job.opts }, transfer);
     }
   }
 
@@ -146,6 +159,11 @@ function settle(job: Job, f: () => PreparedEnvelope): void {
 
 const unavailable = (): DomainError =>
   new DomainError('Unavailable', 'The envelope could not be processed (the ingest worker stopped); try again, or send fewer objects per request');
+
+/** The body in one buffer (the worker does this for large bodies; small ones are joined here). */
+export function concat(body: { readonly segments: readonly Uint8Array[]; readonly length: number }): Uint8Array {
+  return body.segments.length === 1 ? body.segments[0]! : Buffer.concat(body.segments, body.length);
+}
 
 /** A small body, on the event loop. */
 function prepareInline(bytes: Uint8Array, opts: PrepareOptions): PreparedEnvelope {

@@ -4,6 +4,7 @@ import type { Access, CollectionInfo, RawQuery } from '@taxiway/domain';
 import type { CatalogService } from '../catalog/catalog.service';
 import { sendTaxii } from '../http/media';
 import { collectionCtx, ctxOf } from './context';
+import type { EnvelopeBody } from '../ingest/ingest-pool';
 import { TaxiiService, type TaxiiResponse } from './taxii.service';
 import { CATALOG, TAXII_SERVICE } from './tokens';
 
@@ -62,7 +63,7 @@ export class CollectionsController {
 
   /** E8 */
   @Post('collections/:collectionId/objects/')
-  async add(@Req() req: FastifyRequest, @Body() body: Buffer | undefined, @Res() reply: FastifyReply): Promise<void> {
+  async add(@Req() req: FastifyRequest, @Body() body: EnvelopeBody | undefined, @Res() reply: FastifyReply): Promise<void> {
     send(reply, await this.taxii.add(collectionCtx(req), body));
   }
 

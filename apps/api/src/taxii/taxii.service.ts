@@ -10,7 +10,7 @@ import {
   notFound,
   nowUs,
   parseListQuery,
-  statusJsonText,
+  statusJsonBytes,
   type ApiRootInfo,
   type CollectionInfo,
   type Endpoint,
@@ -29,7 +29,7 @@ import {
   type AuditSink,
 } from '@taxiway/domain';
 import type { TaxiiContext } from '../tenancy/request-context';
-import type { EnvelopePreparer } from '../ingest/ingest-pool';
+import { bodyOf, type EnvelopeBody, type EnvelopePreparer } from '../ingest/ingest-pool';
 
 function auditEntry(
   ctx: Required<TaxiiContext>,
@@ -57,7 +57,7 @@ function querySummary(query: RawQuery): string | undefined {
 
 export interface TaxiiResponse {
   readonly status: number;
-  readonly body: string | undefined;
+  readonly body: string | Buffer | undefined;
   readonly headers: Readonly<Record<string, string>>;
   /** Objects served or ingested by this request (for the request log). */
   readonly objects?: number;
@@ -181,9 +181,9 @@ export class TaxiiService {
   }
 
   /** Add Objects: stores the valid objects of the envelope and answers 202 with a complete status. */
-  async add(ctx: Required<TaxiiContext>, body: Uint8Array | undefined): Promise<TaxiiResponse> {
+  async add(ctx: Required<TaxiiContext>, body: EnvelopeBody | undefined): Promise<TaxiiResponse> {
     const requestTimestampUs = nowUs();
-    const { valid, invalid } = await this.ports.preparer.prepare(body ?? new Uint8Array(0), {
+    const { valid, invalid } = await this.ports.preparer.prepare(body ?? bodyOf(new Uint8Array(0)), {
       mediaTypes: ctx.collection.mediaTypes,
       maxObjects: this.paging.maxObjectsPerEnvelope,
     });
@@ -209,7 +209,7 @@ export class TaxiiService {
       objects: status.successes.length,
       failures: failureCounts(status.failures),
     });
-    return { status: 202, body: await statusJsonText(status, formatTaxiiTimestamp), headers: {}, objects: status.successes.length };
+    return { status: 202, body: await statusJsonBytes(status, formatTaxiiTimestamp), headers: {}, objects: status.successes.length };
   }
 
   /**
@@ -230,7 +230,7 @@ export class TaxiiService {
     if (!isUuid(statusId)) throw notFound();
     const s = await this.ports.objects.getStatus(root.pk, statusId.toLowerCase());
     if (s === undefined || !mayRead(s.principalPk)) throw notFound();
-    return { status: 200, body: await statusJsonText(s, formatTaxiiTimestamp), headers: {} };
+    return { status: 200, body: await statusJsonBytes(s, formatTaxiiTimestamp), headers: {} };
   }
 }
 

@@ -520,5 +520,5 @@ export async function readTaxii1Body(req: FastifyRequest, payload: NodeJS.Readab
     return { kind: 'too-large', limit: p.limit };
   }
   const read = await readBody(req, payload, p);
-  return read.kind === 'ok' ? read.bytes : read;
+  return read.kind === 'ok' ? read.bytes.whole() : read;
 }
