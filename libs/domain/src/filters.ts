@@ -1,6 +1,6 @@
 import { invalidFilter } from './errors';
 import { isStixId, isStixType } from './stix';
-import { parseRfc3339Us, parseStixTimestampUs } from './time';
+import { parseRfc3339Us, parseStixInstant } from './time';
 
 /** `match[version]`: keywords and exact versions; several values are a union. */
 export interface VersionSelector {
@@ -8,7 +8,8 @@ export interface VersionSelector {
   readonly first: boolean;
   readonly last: boolean;
   /** Exact versions as instants (epoch µs): `...01.000Z` equals `...01Z`. */
-  readonly exact: readonly number[];
+  /** Exact versions, as exact epoch microseconds. */
+  readonly exact: readonly bigint[];
 }
 
 export const LAST_VERSION: VersionSelector = { all: false, first: false, last: true, exact: [] };
@@ -63,14 +64,14 @@ function list(query: RawQuery, name: string): string[] | undefined {
   return values;
 }
 
-const uniqSorted = <T extends string | number>(xs: readonly T[]): T[] => [...new Set(xs)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+const uniqSorted = <T extends string | number | bigint>(xs: readonly T[]): T[] => [...new Set(xs)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 
 export function parseVersionSelector(values: readonly string[]): VersionSelector {
   const seen = new Set<string>();
   let all = false,
     first = false,
     last = false;
-  const exact: number[] = [];
+  const exact: bigint[] = [];
   for (const v of values) {
     if (seen.has(v)) throw invalidFilter(`match[version] repeats ${JSON.stringify(v)}`);
     seen.add(v);
@@ -78,7 +79,7 @@ export function parseVersionSelector(values: readonly string[]): VersionSelector
     else if (v === 'first') first = true;
     else if (v === 'last') last = true;
     else {
-      const us = parseStixTimestampUs(v);
+      const us = parseStixInstant(v);
       if (us === undefined) throw invalidFilter(`match[version] value ${JSON.stringify(v.slice(0, 64))} is not first, last, all or a STIX timestamp`);
       if (exact.includes(us)) throw invalidFilter(`match[version] names the version ${v} twice`);
       exact.push(us);
@@ -177,18 +178,18 @@ export function filterKey(f: ObjectFilter): string {
     f.addedAfterUs ?? null,
     f.ids ?? null,
     f.types ?? null,
-    v === undefined ? null : [v.all, v.first, v.last, v.exact],
+    v === undefined ? null : [v.all, v.first, v.last, v.exact.map(String)],
     f.specVersions ?? null,
   ]);
 }
 
 export function filterFromKey(key: string): ObjectFilter {
-  const [a, i, t, v, s] = JSON.parse(key) as [number | null, string[] | null, string[] | null, [boolean, boolean, boolean, number[]] | null, string[] | null];
+  const [a, i, t, v, s] = JSON.parse(key) as [number | null, string[] | null, string[] | null, [boolean, boolean, boolean, string[]] | null, string[] | null];
   return {
     ...(a !== null && { addedAfterUs: a }),
     ...(i !== null && { ids: i }),
     ...(t !== null && { types: t }),
-    ...(v !== null && { versions: { all: v[0], first: v[1], last: v[2], exact: v[3] } }),
+    ...(v !== null && { versions: { all: v[0], first: v[1], last: v[2], exact: v[3].map((x) => BigInt(x)) } }),
     ...(s !== null && { specVersions: s }),
   };
 }

@@ -1,4 +1,4 @@
-import { parseStixTimestampUs } from './time';
+import { parseStixInstant } from './time';
 
 /** One object version as it is stored: the filter columns plus the original JSON text. */
 export interface StixRecord {
@@ -7,8 +7,8 @@ export interface StixRecord {
   readonly specVersion: string;
   /** `modified`, else `created`, as received; undefined for objects with neither (e.g. SCOs). */
   readonly version: string | undefined;
-  /** The version as an instant in epoch microseconds; undefined when `version` is. */
-  readonly versionUs: number | undefined;
+  /** The version as an instant in exact epoch microseconds (years 0001–9999); undefined when `version` is. */
+  readonly versionUs: bigint | undefined;
   readonly mediaType: string;
   /**
    * The object's JSON text, served byte for byte on every read. A large object handed over by an
@@ -128,15 +128,25 @@ function specVersionRefusal(specVersion: string, collectionMediaTypes: readonly 
   return undefined;
 }
 
-/** An optional timestamp property as epoch µs: undefined when absent, NaN when present but not a STIX timestamp. */
-function optionalTimestampUs(value: unknown): number | undefined {
+/** An optional timestamp property as exact epoch µs: undefined when absent, null when present but not a STIX timestamp. */
+function optionalTimestampUs(value: unknown): bigint | undefined | null {
   if (value === undefined) return undefined;
-  return (typeof value === 'string' ? parseStixTimestampUs(value) : undefined) ?? NaN;
+  return (typeof value === 'string' ? parseStixInstant(value) : undefined) ?? null;
+}
+
+/** The version instant (`modified`, else `created`, else none) in exact µs, or why the timestamps are refused. */
+function versionInstant(created: unknown, modified: unknown): { us: bigint | undefined } | string {
+  const createdUs = optionalTimestampUs(created);
+  if (createdUs === null) return 'malformed "created" timestamp';
+  const modifiedUs = optionalTimestampUs(modified);
+  const problem = modifiedProblem(modifiedUs, createdUs);
+  if (problem !== undefined || modifiedUs === null) return problem ?? 'malformed "modified" timestamp';
+  return { us: modifiedUs ?? createdUs };
 }
 
 /** Why `modified` is refused, given both timestamps as optionalTimestampUs returns them; undefined if it is fine. */
-function modifiedProblem(modifiedUs: number | undefined, createdUs: number | undefined): string | undefined {
-  if (Number.isNaN(modifiedUs)) return 'malformed "modified" timestamp';
+function modifiedProblem(modifiedUs: bigint | undefined | null, createdUs: bigint | undefined): string | undefined {
+  if (modifiedUs === null) return 'malformed "modified" timestamp';
   if (createdUs !== undefined && modifiedUs !== undefined && modifiedUs < createdUs) return '"modified" is earlier than "created"';
   return undefined;
 }
@@ -198,11 +208,8 @@ export function validateStixObject(obj: unknown, collectionMediaTypes: readonly 
 
   const specVersion = declaredSpecVersion(obj, type) as string;
 
-  const createdUs = optionalTimestampUs(created);
-  if (Number.isNaN(createdUs)) return fail(id, versionText, 'malformed "created" timestamp');
-  const modifiedUs = optionalTimestampUs(modified);
-  const timeProblem = modifiedProblem(modifiedUs, createdUs);
-  if (timeProblem !== undefined) return fail(id, versionText, timeProblem);
+  const version = versionInstant(created, modified);
+  if (typeof version === 'string') return fail(id, versionText, version);
   return {
     ok: true,
     record: {
@@ -210,7 +217,7 @@ export function validateStixObject(obj: unknown, collectionMediaTypes: readonly 
       type,
       specVersion,
       version: versionText,
-      versionUs: modifiedUs ?? createdUs,
+      versionUs: version.us,
       mediaType: stixMediaType(specVersion),
       raw: JSON.stringify(obj),
     },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatTaxiiTimestamp, parseRfc3339Us, parseStixTimestampUs } from './time';
+import { formatTaxiiTimestamp, parseRfc3339Us, parseStixInstant, parseStixTimestampUs } from './time';
 
 describe('TAXII timestamps', () => {
   it('formats epoch microseconds with exactly six fractional digits and Z', () => {
@@ -31,4 +31,22 @@ describe('TAXII timestamps', () => {
       expect(parseRfc3339Us(s)).toBeUndefined();
     },
   );
+
+  it('keeps object versions exact to the microsecond over the whole STIX range, years 0001 to 9999', () => {
+    for (const text of [
+      '0001-01-01T00:00:00.000001Z',
+      '1600-02-29T12:34:56.789012Z',
+      '1969-12-31T23:59:59.999999Z',
+      '2500-06-01T00:00:00.000001Z',
+      '9999-12-31T23:59:59.999999Z',
+    ]) {
+      const us = parseStixInstant(text);
+      expect(us).toBeDefined();
+      expect(formatTaxiiTimestamp(us!)).toBe(text);
+    }
+    // One microsecond apart is two versions, however far from 1970.
+    expect(parseStixInstant('0001-01-01T00:00:00.000002Z')! - parseStixInstant('0001-01-01T00:00:00.000001Z')!).toBe(1n);
+    expect(parseStixInstant('9999-12-31T23:59:59.999999Z')! - parseStixInstant('9999-12-31T23:59:59.999998Z')!).toBe(1n);
+    expect(parseStixInstant('2021-01-01T00:00:00+00:00')).toBeUndefined();
+  });
 });

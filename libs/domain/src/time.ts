@@ -1,7 +1,8 @@
 /**
  * Timestamps. TAXII timestamps are emitted with exactly six fractional digits; on input any RFC 3339
- * precision is accepted. Instants are carried as integer microseconds since the epoch (they fit a
- * JavaScript number exactly until the year 2255), never as Date, which keeps only milliseconds.
+ * precision is accepted. Instants are carried as integer microseconds since the epoch, never as
+ * Date, which keeps only milliseconds: as a number for server clock times (exact from 1685 to
+ * 2255), and as a bigint for object versions, which STIX allows from year 0001 to 9999.
  */
 
 /** Groups: 1–6 year, month, day, hour, minute, second; 7 fraction; 8 `Z`; 9–11 offset sign, hours, minutes. */
@@ -52,17 +53,32 @@ function fractionMicros(frac: string | undefined): number {
 
 /** STIX timestamps: RFC 3339, UTC with `Z`, any number of fractional digits. */
 export function parseStixTimestampUs(text: string): number | undefined {
+  const us = parseStixInstant(text);
+  return us === undefined ? undefined : Number(us);
+}
+
+/**
+ * A STIX timestamp (RFC 3339, UTC with `Z`, any number of fractional digits) as exact epoch
+ * microseconds over the whole range STIX allows (years 0001–9999): a number loses microseconds
+ * outside 1685–2255, and two distinct versions would become one.
+ */
+export function parseStixInstant(text: string): bigint | undefined {
   if (text.length < 20 || text[text.length - 1] !== 'Z') return undefined;
-  return parseRfc3339Us(text, { utcOnly: true });
+  const m = RFC3339.exec(text);
+  if (!m || m[8] === undefined) return undefined;
+  const ms = dateTimeMillis(m);
+  return ms === undefined ? undefined : BigInt(ms) * 1000n + BigInt(fractionMicros(m[7]));
 }
 
 const pad = (n: number, w: number): string => String(n).padStart(w, '0');
 
 /** Formats epoch microseconds as `YYYY-MM-DDTHH:MM:SS.ssssssZ`. */
-export function formatTaxiiTimestamp(us: number): string {
-  const ms = Math.floor(us / 1000);
-  const micros = us - ms * 1000;
-  const d = new Date(ms);
+export function formatTaxiiTimestamp(us: number | bigint): string {
+  const big = BigInt(us);
+  // Floor division (BigInt division truncates toward zero; instants before 1970 are negative).
+  const ms = big / 1000n - (big % 1000n < 0n ? 1n : 0n);
+  const micros = Number(big - ms * 1000n);
+  const d = new Date(Number(ms));
   return (
     `${pad(d.getUTCFullYear(), 4)}-${pad(d.getUTCMonth() + 1, 2)}-${pad(d.getUTCDate(), 2)}` +
     `T${pad(d.getUTCHours(), 2)}:${pad(d.getUTCMinutes(), 2)}:${pad(d.getUTCSeconds(), 2)}` +

@@ -5,11 +5,11 @@ import { selectVersions, type VersionRow } from './versions';
 const A = 'indicator--00000000-0000-4000-8000-000000000001';
 const B = 'malware--00000000-0000-4000-8000-000000000002';
 const rows: VersionRow[] = [
-  { id: A, type: 'indicator', specVersion: '2.1', versionUs: 100, dateAddedUs: 1 },
-  { id: B, type: 'malware', specVersion: '2.1', versionUs: 500, dateAddedUs: 2 },
-  { id: A, type: 'indicator', specVersion: '2.1', versionUs: 300, dateAddedUs: 3 },
-  { id: A, type: 'indicator', specVersion: '2.1', versionUs: 200, dateAddedUs: 4 }, // older version arriving late
-  { id: B, type: 'malware', specVersion: '2.0', versionUs: 900, dateAddedUs: 5 },
+  { id: A, type: 'indicator', specVersion: '2.1', versionUs: 100n, dateAddedUs: 1 },
+  { id: B, type: 'malware', specVersion: '2.1', versionUs: 500n, dateAddedUs: 2 },
+  { id: A, type: 'indicator', specVersion: '2.1', versionUs: 300n, dateAddedUs: 3 },
+  { id: A, type: 'indicator', specVersion: '2.1', versionUs: 200n, dateAddedUs: 4 }, // older version arriving late
+  { id: B, type: 'malware', specVersion: '2.0', versionUs: 900n, dateAddedUs: 5 },
 ];
 const ids = (rs: VersionRow[]): string[] => rs.map((r) => `${r.id.slice(0, 3)}@${r.versionUs}`);
 

@@ -6,7 +6,7 @@ export interface VersionRow {
   readonly id: string;
   readonly type: string;
   readonly specVersion: string;
-  readonly versionUs: number;
+  readonly versionUs: bigint;
   readonly dateAddedUs: number;
 }
 
@@ -44,8 +44,9 @@ function latestSpecVersionOnly<R extends VersionRow>(group: readonly R[]): R[] {
 
 /** Appends to `out` the versions of one object that `sel` picks. */
 function pushSelected<R extends VersionRow>(candidates: readonly R[], sel: VersionSelector, out: R[]): void {
-  const maxV = Math.max(...candidates.map((r) => r.versionUs));
-  const minV = Math.min(...candidates.map((r) => r.versionUs));
+  const vs = candidates.map((r) => r.versionUs);
+  const maxV = vs.reduce((m, v) => (v > m ? v : m), vs[0] ?? 0n);
+  const minV = vs.reduce((m, v) => (v < m ? v : m), vs[0] ?? 0n);
   for (const r of candidates) {
     if (sel.all || (sel.last && r.versionUs === maxV) || (sel.first && r.versionUs === minV) || sel.exact.includes(r.versionUs)) out.push(r);
   }

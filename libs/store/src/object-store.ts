@@ -23,7 +23,8 @@ import { enqueuePushes } from './taxii1-store';
 
 interface InsertedRow {
   stix_id: string;
-  version_us: number;
+  /** As text: exact over the whole STIX range (the driver reads bigint as a number). */
+  version_us: string;
   date_added_us: number;
   had_versions: boolean;
   unversioned: boolean;
@@ -31,7 +32,8 @@ interface InsertedRow {
 
 interface ExistingRow {
   stix_id: string;
-  version_us: number;
+  /** As text: exact over the whole STIX range. */
+  version_us: string;
   unversioned: boolean;
   /** The stored text, if at most COMPARE_INLINE_CHARS long; else null and only its digest is fetched. */
   raw: string | null;
@@ -82,7 +84,7 @@ SELECT $1, u.id, COALESCE(u.vus, alloc.added0 + u.ord), alloc.seq0 + u.ord, allo
                   unnest($8::text[]), ${raws})
          WITH ORDINALITY AS u(id, vus, type, spec, ver, mt, raw, ord)
 ON CONFLICT DO NOTHING
-RETURNING o.stix_id, o.version_us, o.date_added_us, o.unversioned,
+RETURNING o.stix_id, o.version_us::text AS version_us, o.date_added_us, o.unversioned,
           -- whether the object had versions before this statement (its own rows are not visible here)
           EXISTS (SELECT 1 FROM objects b WHERE b.collection_pk = o.collection_pk AND b.stix_id = o.stix_id) AS had_versions`;
 
@@ -136,7 +138,8 @@ const ANALYZE_EVERY = 20_000;
 
 const versionOf = (r: { version: string | null; version_us: number }): string => r.version ?? formatTaxiiTimestamp(r.version_us);
 
-function versionKey(id: string, versionUs: number | undefined): string {
+/** An object version's identity: its id and exact version (text or bigint give the same digits), or "unversioned". */
+function versionKey(id: string, versionUs: bigint | string | undefined): string {
   return versionUs === undefined ? `${id}\u0000u` : `${id}\u0000${versionUs}`;
 }
 
@@ -269,7 +272,7 @@ async function splitRepeats(valid: readonly Entry[], pacer: Pacer): Promise<{ un
 
 async function judgeUnique(u: Entry, j: UniqueJudgement, pacer: Pacer): Promise<void> {
   const key = versionKey(u.record.id, u.record.versionUs);
-  const reported = u.record.version ?? j.stored.get(key) ?? formatTaxiiTimestamp(j.existing.get(key)?.version_us ?? 0);
+  const reported = u.record.version ?? j.stored.get(key) ?? formatTaxiiTimestamp(BigInt(j.existing.get(key)?.version_us ?? 0));
   if (j.insertedKeys.has(key)) {
     j.outcome.set(u.index, { ok: true, detail: { id: u.record.id, version: reported } });
     return;
@@ -277,7 +280,7 @@ async function judgeUnique(u: Entry, j: UniqueJudgement, pacer: Pacer): Promise<
   const prior = j.existing.get(key);
   const same = prior !== undefined && (await sameAsStored(prior, u.record.raw, pacer));
   j.outcome.set(u.index, verdict(same, u.record.id, reported, AGAINST_COLLECTION));
-  if (prior !== undefined && prior.unversioned) j.stored.set(key, formatTaxiiTimestamp(prior.version_us));
+  if (prior !== undefined && prior.unversioned) j.stored.set(key, formatTaxiiTimestamp(BigInt(prior.version_us)));
 }
 
 async function judgeRepeats(repeats: readonly Repeat[], stored: ReadonlyMap<string, string>, outcome: Outcomes, pacer: Pacer): Promise<void> {
@@ -308,7 +311,7 @@ async function insertedVersions(inserted: readonly InsertedRow[], pacer: Pacer):
   for (const r of inserted) {
     const key = versionKey(r.stix_id, r.unversioned ? undefined : r.version_us);
     insertedKeys.add(key);
-    stored.set(key, r.unversioned ? formatTaxiiTimestamp(r.version_us) : '');
+    stored.set(key, r.unversioned ? formatTaxiiTimestamp(BigInt(r.version_us)) : '');
     if (pacer.due) await pacer.yield();
   }
   return { insertedKeys, stored };
@@ -344,7 +347,7 @@ interface Run {
 /** An INSERT's per-object columns, as arrays. */
 function columns(records: readonly StixRecord[]): {
   ids: string[];
-  vus: (number | null)[];
+  vus: (bigint | null)[];
   types: string[];
   specs: string[];
   vers: (string | null)[];
@@ -566,7 +569,7 @@ export class SqlObjectStore implements ObjectStore {
     const out = new Map<string, ExistingRow>();
     for (let at = 0; at < ids.length; at += IDS_PER_STATEMENT) {
       const rows: ExistingRow[] = await em.query(
-        `SELECT stix_id, version_us, unversioned, CASE WHEN length(raw) <= $3 THEN raw END AS raw, md5(raw) AS digest
+        `SELECT stix_id, version_us::text AS version_us, unversioned, CASE WHEN length(raw) <= $3 THEN raw END AS raw, md5(raw) AS digest
            FROM objects WHERE collection_pk = $1 AND stix_id = ANY($2::text[])`,
         [collectionPk, ids.slice(at, at + IDS_PER_STATEMENT), COMPARE_INLINE_CHARS],
       );

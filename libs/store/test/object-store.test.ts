@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ALL_VERSIONS,
   LAST_VERSION,
+  filterKey,
   formatTaxiiTimestamp,
   parseVersionSelector,
   selectVersions,
@@ -169,12 +170,14 @@ describe.each(BACKENDS)('object store on $name', (backend) => {
     }
     for (let i = 0; i < objs.length; i += 5) await add(objs.slice(i, i + 5), model);
     const stored: (VersionRow & { seq: number })[] = (
-      await b.ds.query(`SELECT stix_id, type, spec_version, version_us, date_added_us, seq FROM objects WHERE collection_pk = $1`, [model.pk])
-    ).map((r: { stix_id: string; type: string; spec_version: string; version_us: number; date_added_us: number; seq: number }) => ({
+      await b.ds.query(`SELECT stix_id, type, spec_version, version_us::text AS version_us, date_added_us, seq FROM objects WHERE collection_pk = $1`, [
+        model.pk,
+      ])
+    ).map((r: { stix_id: string; type: string; spec_version: string; version_us: string; date_added_us: number; seq: number }) => ({
       id: r.stix_id,
       type: r.type,
       specVersion: r.spec_version,
-      versionUs: r.version_us,
+      versionUs: BigInt(r.version_us),
       dateAddedUs: r.date_added_us,
       seq: r.seq,
     }));
@@ -196,7 +199,7 @@ describe.each(BACKENDS)('object store on $name', (backend) => {
       for (const f of filters) {
         const got = (await all(model, f)).map((r) => `${r.id}@${r.dateAddedUs}`);
         const want = selectVersions(rows, f).map((r) => `${r.id}@${r.dateAddedUs}`);
-        expect(got, JSON.stringify(f)).toEqual(want);
+        expect(got, filterKey(f)).toEqual(want);
       }
     };
     await compare(stored);
@@ -351,6 +354,22 @@ describe.each(BACKENDS)('object store on $name', (backend) => {
     };
     await expect(store.addObjects(bad)).rejects.toThrow();
     expect((await all(coll, {}, undefined, ALL_VERSIONS)).length).toBe(before);
+  });
+
+  it('keeps versions one microsecond apart distinct anywhere in years 0001 to 9999, and selects each exactly', async () => {
+    for (const [a, b] of [
+      ['0001-01-01T00:00:00.000001Z', '0001-01-01T00:00:00.000002Z'],
+      ['9999-12-31T23:59:59.999998Z', '9999-12-31T23:59:59.999999Z'],
+    ]) {
+      const id = uid();
+      const s = await add([indicator(id, a, { created: a }), indicator(id, b, { created: a })]);
+      expect(s.failures).toEqual([]);
+      expect(s.successes.map((d) => d.version)).toEqual([a, b]);
+      const versions = (await all(coll, {}, id, ALL_VERSIONS)).map((r) => r.version);
+      expect(versions).toEqual([a, b]);
+      expect((await all(coll, {}, id)).map((r) => r.version)).toEqual([b]);
+      for (const v of [a!, b!]) expect((await all(coll, { versions: parseVersionSelector([v]) }, id)).map((r) => r.version)).toEqual([v]);
+    }
   });
 
   describe('objects larger than one statement', () => {
