@@ -19,7 +19,7 @@ import {
   type VersionSelector,
 } from '@taxiway/domain';
 import { Params } from './sql';
-import { enqueuePushes } from './taxii1-store';
+import { allocatePositions, lockTimeline, recordAppended, recordRemoved, type TimelineQuota } from './timeline';
 
 interface InsertedRow {
   stix_id: string;
@@ -61,20 +61,11 @@ interface ListedRow {
 }
 
 /**
- * One statement allocates the next positions of a collection and inserts the envelope's objects.
- * The UPDATE takes the collection row's lock and holds it to commit, so positions are handed out in
- * commit order and no object can become visible behind a cursor or date-added header a reader
- * already has (ADR 0002). date_added is wall-clock µs, bumped to stay strictly increasing.
+ * One statement takes the next positions of the collection's timeline (timeline.ts; the
+ * transaction holds the collection's lock) and inserts the objects at them.
  */
 const insertSql = (raws: string): string => `
-WITH alloc AS (
-  UPDATE collections
-     SET last_seq = last_seq + $2,
-         last_added_us = GREATEST(last_added_us + $2,
-                                  (EXTRACT(EPOCH FROM clock_timestamp()) * 1000000)::bigint + $2 - 1)
-   WHERE pk = $1
-  RETURNING last_seq - $2 AS seq0, last_added_us - $2 AS added0
-)
+WITH ${allocatePositions('$1', '$2')}
 INSERT INTO objects AS o (collection_pk, stix_id, version_us, seq, date_added_us, type, spec_version,
                           version, unversioned, media_type, raw)
 SELECT $1, u.id, COALESCE(u.vus, alloc.added0 + u.ord), alloc.seq0 + u.ord, alloc.added0 + u.ord,
@@ -110,12 +101,6 @@ const IDS_PER_STATEMENT = 5000;
 
 /** Objects whose stored text is longer are compared by digest, never fetched whole to judge a re-post. */
 const COMPARE_INLINE_CHARS = 1024 * 1024;
-
-/**
- * Takes the collection's write lock before the INSERT, so that the INSERT's snapshot (taken when the
- * statement starts) already contains everything committed by writers that held the lock before us.
- */
-const LOCK_SQL = `SELECT object_count, max_objects FROM collections WHERE pk = $1 FOR NO KEY UPDATE`;
 
 /** Clears `latest` on versions outranked by another version of the same object (run under the collection lock). */
 const DEMOTE_SQL = `
@@ -363,16 +348,15 @@ function columns(records: readonly StixRecord[]): {
   };
 }
 
-/** Counts new rows against the quota and queues them for TAXII 1.x push subscriptions that take STIX 2.1. */
-async function countInserted(em: EntityManager, collectionPk: number, inserted: readonly InsertedRow[]): Promise<void> {
-  await em.query(`UPDATE collections SET object_count = object_count + $2 WHERE pk = $1`, [collectionPk, inserted.length]);
+/** The instants (afterUs, throughUs] the inserted rows took. */
+function span(inserted: readonly InsertedRow[]): { afterUs: number; throughUs: number } {
   let first = Number.MAX_SAFE_INTEGER;
   let last = 0;
   for (const r of inserted) {
     first = Math.min(first, r.date_added_us);
     last = Math.max(last, r.date_added_us);
   }
-  await enqueuePushes(em, { collectionPk, afterUs: first - 1, throughUs: last, stix21: true });
+  return { afterUs: first - 1, throughUs: last };
 }
 
 export class SqlObjectStore implements ObjectStore {
@@ -466,7 +450,8 @@ export class SqlObjectStore implements ObjectStore {
    * stored version, or a conflict with it. Returns key -> reported version of the stored versions ('' if versioned).
    */
   private async storeUnique(em: EntityManager, collectionPk: number, all: readonly Entry[], run: Run): Promise<Map<string, string>> {
-    const [quota] = await em.query<QuotaRow[]>(LOCK_SQL, [collectionPk]);
+    // The lock comes before the INSERT, so the INSERT's snapshot already holds every earlier writer's rows.
+    const quota = await lockTimeline(em, collectionPk);
     const { allowed: unique, refused } = await this.withinQuota(em, collectionPk, all, quota);
     for (const e of refused)
       run.outcome.set(e.index, { ok: false, detail: { id: e.record.id, version: e.record.version ?? '', message: quotaMessage(quota) } });
@@ -476,7 +461,7 @@ export class SqlObjectStore implements ObjectStore {
       unique.map((u) => u.record),
       run.pacer,
     );
-    if (inserted.length > 0) await countInserted(em, collectionPk, inserted);
+    if (inserted.length > 0) await recordAppended(em, { collectionPk, count: inserted.length, ...span(inserted), stix21: true });
     const multi = await multiVersionIds(inserted, run.pacer);
     for (let at = 0; at < multi.length; at += IDS_PER_STATEMENT) await em.query(DEMOTE_SQL, [collectionPk, multi.slice(at, at + IDS_PER_STATEMENT)]);
     this.noteInserted(inserted.length);
@@ -496,9 +481,9 @@ export class SqlObjectStore implements ObjectStore {
    * otherwise versions already stored (duplicates cost nothing) and new ones in envelope order up
    * to the quota. The rest fail with a message; nothing past the quota is stored.
    */
-  private async withinQuota(em: EntityManager, collectionPk: number, entries: readonly Entry[], quota: QuotaRow | undefined): Promise<QuotaSplit> {
-    const max = quota?.max_objects ?? null;
-    const used = quota?.object_count ?? 0;
+  private async withinQuota(em: EntityManager, collectionPk: number, entries: readonly Entry[], quota: TimelineQuota | undefined): Promise<QuotaSplit> {
+    const max = quota?.maxObjects ?? null;
+    const used = quota?.objectCount ?? 0;
     if (max === null || entries.length <= max - used) return { allowed: entries, refused: [] };
     const existing = await this.existing(
       em,
@@ -640,7 +625,7 @@ export class SqlObjectStore implements ObjectStore {
     }
     return this.ds.transaction(async (em) => {
       // Same lock as writers: keeps the latest flags consistent with concurrent adds.
-      await em.query(`SELECT 1 FROM collections WHERE pk = $1 FOR NO KEY UPDATE`, [collectionPk]);
+      await lockTimeline(em, collectionPk);
       const rows: { n: number }[] = await em.query(
         `WITH d AS (DELETE FROM objects o WHERE ${where.join(' AND ')} RETURNING 1) SELECT count(*)::int AS n FROM d`,
         p.values,
@@ -648,7 +633,7 @@ export class SqlObjectStore implements ObjectStore {
       const n = rows[0]?.n ?? 0;
       if (n > 0) {
         await em.query(PROMOTE_SQL, [collectionPk, objectId]);
-        await em.query(`UPDATE collections SET object_count = object_count - $2 WHERE pk = $1`, [collectionPk, n]);
+        await recordRemoved(em, collectionPk, n);
       }
       return n;
     });
@@ -690,17 +675,12 @@ export class SqlObjectStore implements ObjectStore {
   }
 }
 
-interface QuotaRow {
-  object_count: number;
-  max_objects: number | null;
-}
-
 interface QuotaSplit {
   readonly allowed: readonly Entry[];
   readonly refused: readonly Entry[];
 }
 
-const quotaMessage = (q: QuotaRow | undefined): string => `quota exceeded: this collection holds at most ${q?.max_objects ?? 0} object versions`;
+const quotaMessage = (q: TimelineQuota | undefined): string => `quota exceeded: this collection holds at most ${q?.maxObjects ?? 0} object versions`;
 
 /** Keeps stored versions and the first `room` new ones, in order; refuses the other new ones. */
 function splitByQuota(entries: readonly Entry[], isStored: (e: Entry) => boolean, room: number): QuotaSplit {

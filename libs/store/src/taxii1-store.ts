@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
+import { allocatePositions, lockTimeline, recordAppended, STIX21_BINDING_ID } from './timeline';
 
 /**
  * Storage of the TAXII 1.x services (ADR 0010): content blocks on the collection's shared timeline,
@@ -7,7 +8,6 @@ import type { DataSource, EntityManager } from 'typeorm';
  */
 
 /** The binding under which STIX 2.1 objects are exposed to TAXII 1.x (see libs/taxii1 constants). */
-export const STIX21_BINDING_ID = 'urn:oasis:names:tc:stix:json:2.1';
 
 export interface BlockInput {
   readonly binding: string;
@@ -223,23 +223,13 @@ export class SqlTaxii1Store {
   }
 
   private async addTo(em: EntityManager, collectionPk: number, principalPk: number, blocks: readonly BlockInput[]): Promise<AddedBlocks> {
-    const [quota] = await em.query<{ object_count: number; max_objects: number | null }[]>(
-      `SELECT object_count, max_objects FROM collections WHERE pk = $1 FOR NO KEY UPDATE`,
-      [collectionPk],
-    );
-    if (quota?.max_objects !== null && quota?.max_objects !== undefined && quota.object_count + blocks.length > quota.max_objects) {
-      throw new QuotaExceeded(collectionPk, quota.max_objects);
+    const quota = await lockTimeline(em, collectionPk);
+    if (quota?.maxObjects !== null && quota?.maxObjects !== undefined && quota.objectCount + blocks.length > quota.maxObjects) {
+      throw new QuotaExceeded(collectionPk, quota.maxObjects);
     }
     const bytes = blocks.map((b) => Buffer.byteLength(b.content, 'utf8'));
     const rows = await em.query<{ first_us: number; last_us: number }[]>(
-      `WITH alloc AS (
-         UPDATE collections
-            SET last_seq = last_seq + $2,
-                last_added_us = GREATEST(last_added_us + $2, (EXTRACT(EPOCH FROM clock_timestamp()) * 1000000)::bigint + $2 - 1),
-                object_count = object_count + $2
-          WHERE pk = $1
-         RETURNING last_seq - $2 AS seq0, last_added_us - $2 AS added0
-       ), ins AS (
+      `WITH ${allocatePositions('$1', '$2')}, ins AS (
          INSERT INTO content_blocks (collection_pk, label_us, seq, binding, subtype, content, content_ns, message, bytes, principal_pk)
          SELECT $1, alloc.added0 + u.ord, alloc.seq0 + u.ord, u.binding, u.subtype, u.content, u.ns::jsonb, u.message, u.bytes, $9
            FROM alloc, ROWS FROM (unnest($3::text[]), unnest($4::text[]), unnest($5::text[]), unnest($6::text[]), unnest($7::text[]), unnest($8::int[]))
@@ -261,7 +251,7 @@ export class SqlTaxii1Store {
     );
     const first = rows[0]?.first_us ?? 0;
     const last = rows[0]?.last_us ?? 0;
-    await enqueuePushes(em, { collectionPk, afterUs: first - 1, throughUs: last, stix21: false });
+    await recordAppended(em, { collectionPk, count: blocks.length, afterUs: first - 1, throughUs: last, stix21: false });
     return { collectionPk, count: blocks.length, bytes: bytes.reduce((a, b) => a + b, 0), firstUs: first, lastUs: last };
   }
 
@@ -608,21 +598,4 @@ async function mergeFollowers(em: EntityManager, headPk: number, subscriptionPk:
     [subscriptionPk, headPk],
   );
   return rows[0]?.end_us ?? undefined;
-}
-
-/**
- * Queues one outbox entry per push subscription of the collection for the records just added in
- * (afterUs, throughUs]. STIX 2.1 writes only concern subscriptions that asked for their binding.
- */
-export async function enqueuePushes(
-  em: EntityManager,
-  added: { readonly collectionPk: number; readonly afterUs: number; readonly throughUs: number; readonly stix21: boolean },
-): Promise<void> {
-  const { collectionPk, afterUs, throughUs } = added;
-  const filter = added.stix21 ? `AND content_bindings @> '[{"id": "${STIX21_BINDING_ID}"}]'::jsonb` : '';
-  await em.query(
-    `INSERT INTO taxii1_outbox (subscription_pk, begin_us, end_us)
-     SELECT pk, $2, $3 FROM taxii1_subscriptions WHERE collection_pk = $1 AND push_address IS NOT NULL ${filter}`,
-    [collectionPk, afterUs, throughUs],
-  );
 }
