@@ -44,6 +44,7 @@ describe('statusJsonBytes', () => {
         id: `indicator--${i}`,
         version: '2024-01-01T00:00:00.000Z',
         ...(message !== undefined && { message: `${message} "${i}"` }),
+        reason: message === undefined ? ('stored' as const) : ('conflict' as const),
       }));
     for (const [ok, failed] of [
       [0, 1],
@@ -60,7 +61,10 @@ describe('statusJsonBytes', () => {
         failures: details(failed, 'conflict'),
         pendings: [],
       };
-      expect((await statusJsonBytes(s, formatTaxiiTimestamp)).toString('utf8')).toBe(JSON.stringify(statusToJson(s, formatTaxiiTimestamp)));
+      const text = (await statusJsonBytes(s, formatTaxiiTimestamp)).toString('utf8');
+      expect(text).toBe(JSON.stringify(statusToJson(s, formatTaxiiTimestamp)));
+      // The structured reason is for metrics only: the TAXII resource has id, version and message.
+      expect(text).not.toContain('"reason"');
     }
   });
 });

@@ -1,11 +1,19 @@
 import { joinPacedBytes, Pacer } from './pacer';
 
+/** Why an object of an envelope ended as it did: stored, or a duplicate of a stored version (successes); or refused. */
+export type DetailReason = 'stored' | 'duplicate' | 'conflict' | 'quota' | 'invalid';
+
 /** The TAXII `status` resource (spec D§8.3) as the domain sees it. */
 export interface StatusDetail {
   readonly id: string;
   readonly version: string;
   readonly message?: string;
+  /** For metrics and logs; never part of the TAXII resource. Absent on statuses stored before it existed. */
+  readonly reason?: DetailReason;
 }
+
+/** A status detail as TAXII serializes it: id, version and message only. */
+export const detailJson = (d: StatusDetail): string => JSON.stringify({ id: d.id, version: d.version, message: d.message });
 
 export interface StatusResource {
   readonly id: string;
@@ -16,6 +24,8 @@ export interface StatusResource {
   readonly failures: readonly StatusDetail[];
   readonly pendings: readonly StatusDetail[];
 }
+
+const taxiiDetail = (d: StatusDetail): StatusDetail => ({ id: d.id, version: d.version, ...(d.message !== undefined && { message: d.message }) });
 
 /**
  * Serializes a status with the invariants taxii2-client checks: every count present, the counts add
@@ -30,11 +40,11 @@ export function statusToJson(s: StatusResource, formatTs: (us: number) => string
     request_timestamp: formatTs(s.requestTimestampUs),
     total_count: s.totalCount,
     success_count: s.successes.length,
-    ...(s.successes.length > 0 && { successes: s.successes }),
+    ...(s.successes.length > 0 && { successes: s.successes.map(taxiiDetail) }),
     failure_count: s.failures.length,
-    ...(s.failures.length > 0 && { failures: s.failures }),
+    ...(s.failures.length > 0 && { failures: s.failures.map(taxiiDetail) }),
     pending_count: s.pendings.length,
-    ...(s.pendings.length > 0 && { pendings: s.pendings }),
+    ...(s.pendings.length > 0 && { pendings: s.pendings.map(taxiiDetail) }),
   };
 }
 
@@ -60,7 +70,12 @@ export async function statusJsonBytes(s: StatusResource, formatTs: (us: number) 
   ]);
 }
 
-/** A list of status details as the UTF-8 of a JSON array, built in slices. */
+/** A list of status details as the UTF-8 of a JSON array of their TAXII form, built in slices. */
 export async function detailsJsonBytes(items: readonly StatusDetail[], pacer = new Pacer()): Promise<Buffer> {
-  return joinPacedBytes(items, (d) => JSON.stringify(d), ['[', ']'], pacer);
+  return joinPacedBytes(items, detailJson, ['[', ']'], pacer);
+}
+
+/** Status details as stored: the TAXII form plus the reason. */
+export async function storedDetailsJsonBytes(items: readonly StatusDetail[], pacer = new Pacer()): Promise<Buffer> {
+  return joinPacedBytes(items, (d) => JSON.stringify({ id: d.id, version: d.version, message: d.message, reason: d.reason }), ['[', ']'], pacer);
 }

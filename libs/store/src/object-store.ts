@@ -3,7 +3,7 @@ import type { Pool } from 'pg';
 import type { DataSource, EntityManager } from 'typeorm';
 import {
   canonicalJson,
-  detailsJsonBytes,
+  storedDetailsJsonBytes,
   formatTaxiiTimestamp,
   Pacer,
   type AddRequest,
@@ -235,7 +235,9 @@ function* byteParts(bytes: Buffer, max: number): Generator<Buffer> {
 }
 
 function verdict(same: boolean, id: string, version: string, verdicts: Verdicts): Outcome {
-  return same ? { ok: true, detail: { id, version, message: verdicts.duplicate } } : { ok: false, detail: { id, version, message: verdicts.conflict } };
+  return same
+    ? { ok: true, detail: { id, version, message: verdicts.duplicate, reason: 'duplicate' } }
+    : { ok: false, detail: { id, version, message: verdicts.conflict, reason: 'conflict' } };
 }
 
 /** Exact duplicates inside one envelope are stored once; a second, different copy is a conflict. */
@@ -259,7 +261,7 @@ async function judgeUnique(u: Entry, j: UniqueJudgement, pacer: Pacer): Promise<
   const key = versionKey(u.record.id, u.record.versionUs);
   const reported = u.record.version ?? j.stored.get(key) ?? formatTaxiiTimestamp(BigInt(j.existing.get(key)?.version_us ?? 0));
   if (j.insertedKeys.has(key)) {
-    j.outcome.set(u.index, { ok: true, detail: { id: u.record.id, version: reported } });
+    j.outcome.set(u.index, { ok: true, detail: { id: u.record.id, version: reported, reason: 'stored' } });
     return;
   }
   const prior = j.existing.get(key);
@@ -428,8 +430,8 @@ export class SqlObjectStore implements ObjectStore {
           req.requestTimestampUs,
           outcome.size,
           // UTF-8 bytes, sent as binary text parameters: megabytes of JSON are never encoded in one step.
-          await detailsJsonBytes(successes, pacer),
-          await detailsJsonBytes(failures, pacer),
+          await storedDetailsJsonBytes(successes, pacer),
+          await storedDetailsJsonBytes(failures, pacer),
         ],
       );
       return { successes, failures };
@@ -454,7 +456,7 @@ export class SqlObjectStore implements ObjectStore {
     const quota = await lockTimeline(em, collectionPk);
     const { allowed: unique, refused } = await this.withinQuota(em, collectionPk, all, quota);
     for (const e of refused)
-      run.outcome.set(e.index, { ok: false, detail: { id: e.record.id, version: e.record.version ?? '', message: quotaMessage(quota) } });
+      run.outcome.set(e.index, { ok: false, detail: { id: e.record.id, version: e.record.version ?? '', message: quotaMessage(quota), reason: 'quota' } });
     const inserted = await this.insert(
       em,
       collectionPk,

@@ -107,9 +107,9 @@ describe.each(BACKENDS)('object store on $name', (backend) => {
     const o = indicator(id, '2021-02-01T00:00:00.000Z');
     const first = await add([o]);
     const again = await add([{ ...o }, { ...o, name: 'changed' }]);
-    expect(first.successes).toEqual([{ id, version: '2021-02-01T00:00:00.000Z' }]);
-    expect(again.successes).toEqual([{ id, version: '2021-02-01T00:00:00.000Z', message: expect.stringContaining('duplicate') }]);
-    expect(again.failures).toEqual([{ id, version: '2021-02-01T00:00:00.000Z', message: expect.stringContaining('conflict') }]);
+    expect(first.successes).toEqual([{ id, version: '2021-02-01T00:00:00.000Z', reason: 'stored' }]);
+    expect(again.successes).toEqual([{ id, version: '2021-02-01T00:00:00.000Z', message: expect.stringContaining('duplicate'), reason: 'duplicate' }]);
+    expect(again.failures).toEqual([{ id, version: '2021-02-01T00:00:00.000Z', message: expect.stringContaining('conflict'), reason: 'conflict' }]);
     expect((await all(coll, { ids: [id] }, undefined, ALL_VERSIONS)).length).toBe(1);
   });
 
@@ -290,7 +290,9 @@ describe.each(BACKENDS)('object store on $name', (backend) => {
     expect((await add([indicator(a, '2024-01-01T00:00:00.000Z'), indicator(c, '2024-01-01T00:00:00.000Z')], quota)).failures).toEqual([]);
     const s = await add([indicator(a, '2024-01-01T00:00:00.000Z'), indicator(d, '2024-01-01T00:00:00.000Z'), indicator(e, '2024-01-01T00:00:00.000Z')], quota);
     expect(s.successes.map((x) => x.id)).toEqual([a, d]);
-    expect(s.failures).toEqual([{ id: e, version: '2024-01-01T00:00:00.000Z', message: 'quota exceeded: this collection holds at most 3 object versions' }]);
+    expect(s.failures).toEqual([
+      { id: e, version: '2024-01-01T00:00:00.000Z', message: 'quota exceeded: this collection holds at most 3 object versions', reason: 'quota' },
+    ]);
     const count = async () => (await b.ds.query<{ object_count: number }[]>(`SELECT object_count FROM collections WHERE pk = $1`, [quota.pk]))[0]?.object_count;
     expect(await count()).toBe(3);
     expect((await all(quota, {}, undefined, ALL_VERSIONS)).length).toBe(3);

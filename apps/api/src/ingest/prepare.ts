@@ -67,7 +67,7 @@ export function prepareEnvelope(bytes: Uint8Array, opts: PrepareOptions, emit: (
         batch.valid.push({ index, record: typeof raw === 'string' && raw.length > BYTES_OVER_CHARS ? { ...v.record, raw: Buffer.from(raw) } : v.record });
         chars += raw.length;
       } else {
-        batch.invalid.push({ index, detail: { id: v.id, version: v.version, message: v.message } });
+        batch.invalid.push({ index, detail: { id: v.id, version: v.version, message: v.message, reason: 'invalid' } });
         chars += 200;
       }
       if (chars >= BATCH_CHARS) {

@@ -78,15 +78,10 @@ export interface Observers {
   readonly meter: SharingMeter;
 }
 
-/** Why an object failed, from its status message: the store's conflict and quota verdicts, else validation. */
-function failureReason(message: string | undefined): IngestFailureReason {
-  if (message?.startsWith('conflict') === true) return 'conflict';
-  return message?.includes('quota') === true ? 'quota' : 'invalid';
-}
-
+/** Failures by reason, for the metrics: the structured reason of each detail (conflict and quota from the store, else validation). */
 function failureCounts(failures: readonly StatusDetail[]): Record<IngestFailureReason, number> {
   const counts: Record<IngestFailureReason, number> = { invalid: 0, conflict: 0, quota: 0 };
-  for (const f of failures) counts[failureReason(f.message)]++;
+  for (const f of failures) counts[f.reason === 'conflict' || f.reason === 'quota' ? f.reason : 'invalid']++;
   return counts;
 }
 
