@@ -36,15 +36,6 @@ export class Kube {
     return { items: res.items.map((r) => ({ ...r, kind })), resourceVersion: res.metadata.resourceVersion };
   }
 
-  async get(kind: Kind, namespace: string, name: string): Promise<Resource | undefined> {
-    try {
-      return (await this.custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURAL[kind], name })) as Resource;
-    } catch (e: unknown) {
-      if (statusCode(e) === 404) return undefined;
-      throw e;
-    }
-  }
-
   /** JSON merge patch of the object (finalizers). Returns the new object, or undefined if it is gone. */
   async mergePatch(r: Resource, body: Record<string, unknown>): Promise<Resource | undefined> {
     try {

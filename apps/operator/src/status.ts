@@ -11,7 +11,6 @@ export const Reason = {
   InvalidSpec: 'InvalidSpec',
   DatabaseError: 'DatabaseError',
   IngressError: 'IngressError',
-  Deleting: 'Deleting',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];
 

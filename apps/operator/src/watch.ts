@@ -17,11 +17,6 @@ export interface WatchSpec<T extends WatchedObject> {
   readonly onError: (err: unknown) => void;
 }
 
-/**
- * List, then watch from the list's resourceVersion; when the watch ends (server timeout, network
- * error, apiserver restart) watch again from the last version seen, and re-list when that version
- * is too old (410 Gone) or the watch keeps failing. Backoff 0.5 s … 30 s between failures.
- */
 /** What the operator needs of any watch, whatever it watches. */
 export interface Watcher {
   readonly hasSynced: boolean;
@@ -29,6 +24,11 @@ export interface Watcher {
   stop(): void;
 }
 
+/**
+ * List, then watch from the list's resourceVersion; when the watch ends (server timeout, network
+ * error, apiserver restart) watch again from the last version seen, and re-list when that version
+ * is too old (410 Gone) or the watch keeps failing. Backoff 0.5 s … 30 s between failures.
+ */
 export class ResourceWatch<T extends WatchedObject> implements Watcher {
   private resourceVersion: string | undefined;
   private abort: AbortController | undefined;

@@ -7,8 +7,7 @@ export interface VersionSelector {
   readonly all: boolean;
   readonly first: boolean;
   readonly last: boolean;
-  /** Exact versions as instants (epoch µs): `...01.000Z` equals `...01Z`. */
-  /** Exact versions, as exact epoch microseconds. */
+  /** Exact versions as exact instants (epoch µs, bigint over years 0001–9999): `...01.000Z` equals `...01Z`. */
   readonly exact: readonly bigint[];
 }
 

@@ -1,7 +1,6 @@
 import { DomainError } from './errors';
 
 export const TAXII_MEDIA_TYPE = 'application/taxii+json;version=2.1';
-export const STIX_MEDIA_TYPE = 'application/stix+json;version=2.1';
 
 export interface MediaRange {
   readonly type: string;

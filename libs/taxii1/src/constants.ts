@@ -7,8 +7,6 @@ export const NS = {
   '1.1': 'http://taxii.mitre.org/messages/taxii_xml_binding-1.1',
 } as const;
 
-export const QUERY_NS = 'http://taxii.mitre.org/query/taxii_default_query-1';
-
 /** The prefix each version's messages are written with (libtaxii's). */
 export const PREFIX: Record<Taxii1Version, string> = { '1.0': 'taxii', '1.1': 'taxii_11' };
 

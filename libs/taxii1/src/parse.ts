@@ -42,11 +42,11 @@ const SIG = '#sig';
 const EH: Particle = ['Extended_Headers', 0, 1];
 const SIGNATURE: Particle = [SIG, 0, 1];
 
-/** Reads the body of a TAXII 1.x request of the given version into a message, validating it. */
 /** What a content block's namespace declarations may add to its size (bytes). */
 export const NS_ALLOWANCE = 4096;
 const UNPREFIXED_ELEMENT = /<[A-Za-z_][\w.-]*[\s/>]/;
 
+/** Reads the body of a TAXII 1.x request of the given version into a message, validating it. */
 export function parseRequest(body: Buffer, version: Taxii1Version, limits?: XmlLimits): Taxii1Request {
   let root: XmlElement;
   let text: string;

@@ -159,11 +159,6 @@ function firstLine(e: unknown): string {
   return (msg.split('\n')[0] ?? msg).slice(0, 200);
 }
 
-/** Child elements of `el` in namespace `ns`. */
-export function childrenIn(el: XmlElement, ns: string): XmlElement[] {
-  return el.children.filter((c) => c.ns === ns);
-}
-
 /** Escapes text for element content. */
 export function escapeText(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');

@@ -2,8 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { CLIENT_ERROR_REASONS, type ApiMetrics } from '@taxiway/metrics';
 
-/** Samples that are read at scrape time (database pool). */
-/** Samples a gauge at scrape time; a failing sampler leaves its gauge as it was. */
+/** Samples a gauge at scrape time (the database pool, the outbox); a failing sampler leaves its gauge as it was. */
 export type ScrapeHook = () => void | Promise<void>;
 
 /** Counts every answer by route template (bounded: unknown paths are `unmatched`), method and status. */
