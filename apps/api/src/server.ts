@@ -11,6 +11,7 @@ import { loadDesiredStateFile } from '@taxiway/control';
 import { CursorCodec, nowUs, type DesiredState, type ObjectStore } from '@taxiway/domain';
 import {
   createDataSource,
+  poolStats,
   migrate,
   migrationsAtHead,
   SqlAuditLog,
@@ -343,13 +344,13 @@ function installMetricsRoute(fastify: FastifyInstance, config: Config, text: () 
 
 /** Samples the pg pool (in use, idle, waiting) at scrape time. */
 function poolSampler(ds: DataSource, m: ApiMetrics, config: Config): ScrapeHook {
-  const pool = (ds.driver as unknown as { master?: { totalCount: number; idleCount: number; waitingCount: number } }).master;
   return () => {
     m.dbPoolMax.set(config.databaseUrl === undefined ? 1 : config.dbPoolSize);
+    const pool = poolStats(ds);
     if (pool === undefined) return;
-    m.dbPool.set({ state: 'in_use' }, pool.totalCount - pool.idleCount);
-    m.dbPool.set({ state: 'idle' }, pool.idleCount);
-    m.dbPool.set({ state: 'waiting' }, pool.waitingCount);
+    m.dbPool.set({ state: 'in_use' }, pool.inUse);
+    m.dbPool.set({ state: 'idle' }, pool.idle);
+    m.dbPool.set({ state: 'waiting' }, pool.waiting);
   };
 }
 

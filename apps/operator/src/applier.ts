@@ -1,7 +1,7 @@
 import type { DataSource } from 'typeorm';
 import type { ApplyReport } from '@taxiway/domain';
 import { SqlCatalogStore } from '@taxiway/store';
-import { desiredFrom, type SecretLookup, type StoredPrincipals } from './desired';
+import { desiredFrom, type SecretLookup } from './desired';
 import type { Resource } from './resources';
 import type { Verdict } from './status';
 
@@ -56,18 +56,13 @@ export class Applier {
     return this.next;
   }
 
-  private async stored(): Promise<StoredPrincipals> {
-    const rows: { name: string; managed_by: string }[] = await this.ds.query(`SELECT name, managed_by FROM principals`);
-    return { stored: new Set(rows.map((r) => r.name)), cliManaged: new Set(rows.filter((r) => r.managed_by === 'cli').map((r) => r.name)) };
-  }
-
   private async run(): Promise<SyncResult> {
     const t0 = performance.now();
     let result: SyncResult;
     try {
-      const outcome = desiredFrom(this.view.resources(), this.view.secrets, await this.stored());
+      const outcome = desiredFrom(this.view.resources(), this.view.secrets, await this.store.principalOwners());
       const report = await this.store.applyDesiredState(outcome.state, { prune: true, keep: outcome.keep });
-      result = { ok: true, report, failures: outcome.failures, collectionIds: await this.collectionIds(), durationMs: performance.now() - t0 };
+      result = { ok: true, report, failures: outcome.failures, collectionIds: await this.store.collectionIds(), durationMs: performance.now() - t0 };
     } catch (e: unknown) {
       result = {
         ok: false,
@@ -79,12 +74,5 @@ export class Applier {
     }
     this.onResult(result);
     return result;
-  }
-
-  private async collectionIds(): Promise<Map<string, string>> {
-    const rows: { root: string; name: string; id: string }[] = await this.ds.query(
-      `SELECT r.name AS root, c.name, c.id FROM collections c JOIN api_roots r ON r.pk = c.api_root_pk WHERE c.retired_at IS NULL`,
-    );
-    return new Map(rows.map((r) => [`${r.root}/${r.name}`, r.id]));
   }
 }

@@ -107,6 +107,20 @@ export class SqlCatalogStore implements CatalogStore, DesiredStateTarget {
     return v;
   }
 
+  /** Every stored principal's name, and which of them the CLI manages (the operator leaves those alone). */
+  async principalOwners(): Promise<{ stored: Set<string>; cliManaged: Set<string> }> {
+    const rows: { name: string; managed_by: string }[] = await this.ds.query(`SELECT name, managed_by FROM principals`);
+    return { stored: new Set(rows.map((r) => r.name)), cliManaged: new Set(rows.filter((r) => r.managed_by === 'cli').map((r) => r.name)) };
+  }
+
+  /** The id of every live collection, by `apiRoot/name`. */
+  async collectionIds(): Promise<Map<string, string>> {
+    const rows: { root: string; name: string; id: string }[] = await this.ds.query(
+      `SELECT r.name AS root, c.name, c.id FROM collections c JOIN api_roots r ON r.pk = c.api_root_pk WHERE c.retired_at IS NULL`,
+    );
+    return new Map(rows.map((r) => [`${r.root}/${r.name}`, r.id]));
+  }
+
   async applyDesiredState(state: DesiredState, opts: ApplyOptions): Promise<ApplyReport> {
     const report: MutableReport = { created: [], updated: [], removed: [], retained: [] };
     await this.ds.transaction(async (em) => {

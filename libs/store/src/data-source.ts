@@ -98,3 +98,9 @@ export async function migrationsAtHead(ds: DataSource, timeoutMs = 2000): Promis
   const applied = new Set(rows.map((r) => r.name));
   return MIGRATIONS.every((m) => applied.has(m.name));
 }
+
+/** The connection pool's state, for the metrics: connections in use, idle, and callers waiting for one. */
+export function poolStats(ds: DataSource): { inUse: number; idle: number; waiting: number } | undefined {
+  const pool = (ds.driver as unknown as { master?: { totalCount: number; idleCount: number; waitingCount: number } }).master;
+  return pool === undefined ? undefined : { inUse: pool.totalCount - pool.idleCount, idle: pool.idleCount, waiting: pool.waitingCount };
+}

@@ -40,3 +40,23 @@ describe('the collection timeline has one home (libs/store/src/timeline.ts)', ()
     expect(offenders).toEqual([]);
   });
 });
+
+/** SQL statements, and the PostgreSQL client: what only libs/store may hold (comments are allowed to mention them). */
+const SQL = [/[`'"]\s*(SELECT|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|WITH\s+\w+\s+AS)\b/i, /from\s+'pg'/];
+
+describe('SQL has one home (libs/store)', () => {
+  it('no app and no other lib holds SQL text or the pg client', () => {
+    const offenders: string[] = [];
+    for (const base of ['libs', 'apps']) {
+      for (const pkg of readdirSync(join(ROOT, base))) {
+        // libs/testing is test code: its PostgreSQL harness creates databases with the pg client.
+        if (base === 'libs' && (pkg === 'store' || pkg === 'testing')) continue;
+        for (const file of sources(join(ROOT, base, pkg))) {
+          const text = readFileSync(file, 'utf8');
+          for (const re of SQL) if (re.test(text)) offenders.push(`${relative(ROOT, file)}: ${re.source}`);
+        }
+      }
+    }
+    expect(offenders).toEqual([]);
+  });
+});
