@@ -84,4 +84,38 @@ describe('desiredFrom: custom resources → desired state, keep list and per-res
     expect(out.state.apiRoots.map((r) => r.name)).toEqual(['fine']);
     expect([...(out.keep.apiRoots ?? [])].sort()).toEqual(['ok', 'r']);
   });
+
+  it('fails only the invalid one of two same-named Collections in two tenants (problems are attributed by resource, not by text)', () => {
+    const out = desiredFrom(
+      [
+        res('ApiRoot', 'acme', {}, { namespace: 'acme' }),
+        res('ApiRoot', 'globex', {}, { namespace: 'globex' }),
+        res('Collection', 'iocs', { apiRoot: 'acme', title: 7 }, { namespace: 'acme' }),
+        res('Collection', 'iocs', { apiRoot: 'globex' }, { namespace: 'globex' }),
+      ],
+      secrets,
+      db,
+    );
+    expect(out.failures.get('Collection/acme/iocs')?.reason).toBe('InvalidSpec');
+    expect(out.failures.get('Collection/acme/iocs')?.message).toMatch(/spec\.title/);
+    expect(out.failures.has('Collection/globex/iocs')).toBe(false);
+    expect(out.state.collections.map((c) => `${c.apiRoot}/${c.name}`)).toEqual(['globex/iocs']);
+  });
+
+  it('fails both Collections that claim one id in an ApiRoot-qualified way, and nothing else of that name', () => {
+    const id = '11111111-2222-4333-8444-555555555555';
+    const out = desiredFrom(
+      [
+        res('ApiRoot', 'acme', {}, { namespace: 'acme' }),
+        res('ApiRoot', 'globex', {}, { namespace: 'globex' }),
+        res('Collection', 'iocs', { apiRoot: 'acme', id }, { namespace: 'acme' }),
+        res('Collection', 'feed', { apiRoot: 'globex', id }, { namespace: 'globex' }),
+        res('Collection', 'iocs', { apiRoot: 'globex' }, { namespace: 'globex' }),
+      ],
+      secrets,
+      db,
+    );
+    expect(out.failures.has('Collection/globex/iocs')).toBe(false);
+    expect(out.state.collections.some((c) => c.apiRoot === 'globex' && c.name === 'iocs')).toBe(true);
+  });
 });

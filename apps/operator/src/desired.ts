@@ -1,4 +1,4 @@
-import { toDesiredState, type ResourceDocument } from '@taxiway/control';
+import { toDesiredState, type ConfigProblem, type ResourceDocument } from '@taxiway/control';
 import { isDomainError, type DesiredState, type PruneExemptions } from '@taxiway/domain';
 import { isDeleting, resourceKey, type Kind, type Resource, type SecretKeyRef } from './resources';
 import { invalid, Reason, transient, type Verdict } from './status';
@@ -109,10 +109,15 @@ function document(r: Resource, secrets: SecretLookup, env: Record<string, string
   return { apiVersion: r.apiVersion, kind: r.kind, metadata: { name: r.metadata.name }, spec };
 }
 
-/** `Kind/name` as libs/control names a resource in its problems. */
-function labelsOf(r: Resource): string[] {
-  const root = str(r.spec['apiRoot']);
-  return [`(${r.kind}/${r.metadata.name})`, `${r.kind}/${r.metadata.name}:`, ...(root === undefined ? [] : [`Collection/${root}/${r.metadata.name}`])];
+/**
+ * Whether a problem of libs/control is about resource `r`, the document at `index` of the input: by
+ * that position when the problem names one, else by kind and name (and ApiRoot for a Collection),
+ * never by matching message text (two Collections of one name in two ApiRoots are two resources).
+ */
+function isAbout(p: ConfigProblem, r: Resource, index: number): boolean {
+  if (p.ref.index !== undefined) return p.ref.index === index;
+  if (p.ref.kind !== r.kind || p.ref.name !== r.metadata.name) return false;
+  return r.kind !== 'Collection' || p.ref.apiRoot === str(r.spec['apiRoot']);
 }
 
 /**
@@ -134,14 +139,15 @@ function validate(live: readonly Resource[], secrets: SecretLookup, db: StoredPr
       return toDesiredState(docs, { env, knownPrincipals });
     } catch (e: unknown) {
       if (!isDomainError(e) || e.code !== 'InvalidConfig') throw e;
-      const problems = ((e.details?.['problems'] ?? [e.message]) as string[]).map(String);
-      const culprits = candidates.filter((r) => problems.some((p) => labelsOf(r).some((l) => p.includes(l))));
+      const problems = (e.details?.['structured'] ?? []) as readonly ConfigProblem[];
+      const about = (r: Resource, i: number): string[] => problems.filter((p) => isAbout(p, r, i)).map((p) => p.message);
+      const culprits = candidates.map((r, i) => ({ r, messages: about(r, i) })).filter((c) => c.messages.length > 0);
       if (culprits.length === 0) throw e;
-      for (const r of culprits) {
-        failures.set(resourceKey(r), invalid(Reason.InvalidSpec, problems.filter((p) => labelsOf(r).some((l) => p.includes(l))).join('; ')));
+      for (const { r, messages } of culprits) {
+        failures.set(resourceKey(r), invalid(Reason.InvalidSpec, messages.join('; ')));
         keepKnown(r);
       }
-      candidates = candidates.filter((r) => !culprits.includes(r));
+      candidates = candidates.filter((r) => !culprits.some((c) => c.r === r));
     }
   }
   return { apiRoots: [], collections: [], principals: [] };

@@ -66,10 +66,28 @@ export interface ParseOptions {
   readonly knownPrincipals?: ReadonlySet<string>;
 }
 
+/**
+ * What a configuration problem is about, so a caller can attribute it without reading its text:
+ * the document's position in the input when one document is at fault, else the kind and name (and
+ * for a Collection its ApiRoot) of the resource it names.
+ */
+export interface ProblemRef {
+  readonly index?: number;
+  readonly kind?: string;
+  readonly name?: string;
+  readonly apiRoot?: string;
+}
+
+/** One problem of a configuration: what it is about, and the message (which names it too). */
+export interface ConfigProblem {
+  readonly ref: ProblemRef;
+  readonly message: string;
+}
+
 class Problems {
-  readonly list: string[] = [];
-  add(where: string, what: string): void {
-    this.list.push(`${where}: ${what}`);
+  readonly list: ConfigProblem[] = [];
+  add(where: string, what: string, ref: ProblemRef): void {
+    this.list.push({ ref, message: `${where}: ${what}` });
   }
 }
 
@@ -82,12 +100,17 @@ class SpecDocument {
   constructor(
     readonly name: string,
     readonly spec: Obj,
-    readonly where: string,
+    /** Where its problems are reported: the label messages name it by, and what they are about. */
+    private readonly at: { readonly where: string; readonly ref: ProblemRef },
     private readonly pr: Problems,
   ) {}
 
+  get where(): string {
+    return this.at.where;
+  }
+
   problem(what: string): void {
-    this.pr.add(this.where, what);
+    this.pr.add(this.at.where, what, this.at.ref);
   }
 
   /** `spec[key]` if it is a string of at most `max` characters; undefined when absent or (reported) invalid. */
@@ -157,7 +180,10 @@ export function toDesiredState(docs: readonly ResourceDocument[], opts: ParseOpt
   const rootNames = uniqueRootNames(apiRoots, pr);
   const collections = byKind.Collection.map((d) => collection(d, { apiRoots: rootNames, principals: principalNames }));
   checkUniqueCollections(collections, pr);
-  if (pr.list.length > 0) throw new DomainError('InvalidConfig', `invalid configuration:\n  - ${pr.list.join('\n  - ')}`, { problems: pr.list });
+  if (pr.list.length > 0) {
+    const messages = pr.list.map((p) => p.message);
+    throw new DomainError('InvalidConfig', `invalid configuration:\n  - ${messages.join('\n  - ')}`, { problems: messages, structured: pr.list });
+  }
   return { apiRoots, collections, principals };
 }
 
@@ -165,7 +191,7 @@ export function toDesiredState(docs: readonly ResourceDocument[], opts: ParseOpt
 function sortByKind(docs: readonly ResourceDocument[], pr: Problems): Record<Kind, SpecDocument[]> {
   const byKind: Record<Kind, SpecDocument[]> = { ApiRoot: [], Collection: [], Principal: [] };
   docs.forEach((d, i) => {
-    const checked = checkHeader(d, documentLabel(d, i), pr);
+    const checked = checkHeader(d, { label: documentLabel(d, i), index: i }, pr);
     if (checked !== undefined) byKind[checked.kind].push(checked.doc);
   });
   return byKind;
@@ -178,14 +204,16 @@ function documentLabel(d: ResourceDocument, i: number): string {
   return `document ${i + 1} (${typeof kind === 'string' ? kind : '?'}/${typeof name === 'string' ? name : '?'})`;
 }
 
-function checkHeader(d: ResourceDocument, where: string, pr: Problems): { kind: Kind; doc: SpecDocument } | undefined {
+function checkHeader(d: ResourceDocument, at: { label: string; index: number }, pr: Problems): { kind: Kind; doc: SpecDocument } | undefined {
   const name = d.metadata?.name;
   const spec = d.spec ?? {};
-  if (typeof d.apiVersion === 'string' && !d.apiVersion.startsWith(`${API_GROUP}/`)) pr.add(where, `apiVersion must be ${API_GROUP}/v1alpha1`);
-  if (!isKind(d.kind)) pr.add(where, `kind must be one of ${KINDS.join(', ')}`);
-  else if (typeof name !== 'string' || !NAME_RE.test(name)) pr.add(where, 'metadata.name must be a DNS label (a-z, 0-9, -; at most 63)');
-  else if (!isObj(spec)) pr.add(where, 'spec must be a mapping');
-  else return { kind: d.kind, doc: new SpecDocument(name, spec, where, pr) };
+  const where = at.label;
+  const ref: ProblemRef = { index: at.index };
+  if (typeof d.apiVersion === 'string' && !d.apiVersion.startsWith(`${API_GROUP}/`)) pr.add(where, `apiVersion must be ${API_GROUP}/v1alpha1`, ref);
+  if (!isKind(d.kind)) pr.add(where, `kind must be one of ${KINDS.join(', ')}`, ref);
+  else if (typeof name !== 'string' || !NAME_RE.test(name)) pr.add(where, 'metadata.name must be a DNS label (a-z, 0-9, -; at most 63)', ref);
+  else if (!isObj(spec)) pr.add(where, 'spec must be a mapping', ref);
+  else return { kind: d.kind, doc: new SpecDocument(name, spec, { where, ref: { ...ref, kind: d.kind, name } }, pr) };
   return undefined;
 }
 
@@ -198,7 +226,7 @@ function isTaken(taken: Set<string>, key: string): boolean {
 
 function uniquePrincipalNames(principals: readonly DesiredPrincipal[], pr: Problems): Set<string> {
   const names = new Set<string>();
-  for (const p of principals) if (isTaken(names, p.name)) pr.add(`Principal/${p.name}`, 'defined twice');
+  for (const p of principals) if (isTaken(names, p.name)) pr.add(`Principal/${p.name}`, 'defined twice', { kind: 'Principal', name: p.name });
   return names;
 }
 
@@ -206,8 +234,9 @@ function uniqueRootNames(apiRoots: readonly DesiredApiRoot[], pr: Problems): Set
   const names = new Set<string>();
   const paths = new Set<string>();
   for (const r of apiRoots) {
-    if (isTaken(names, r.name)) pr.add(`ApiRoot/${r.name}`, 'defined twice');
-    if (isTaken(paths, r.path.toLowerCase())) pr.add(`ApiRoot/${r.name}`, `path ${r.path} is used by another ApiRoot`);
+    const ref: ProblemRef = { kind: 'ApiRoot', name: r.name };
+    if (isTaken(names, r.name)) pr.add(`ApiRoot/${r.name}`, 'defined twice', ref);
+    if (isTaken(paths, r.path.toLowerCase())) pr.add(`ApiRoot/${r.name}`, `path ${r.path} is used by another ApiRoot`, ref);
   }
   return names;
 }
@@ -217,10 +246,11 @@ function checkUniqueCollections(collections: readonly DesiredCollection[], pr: P
   const aliases = new Set<string>();
   const ids = new Set<string>();
   for (const c of collections) {
-    const where = `Collection/${c.name}`;
-    if (isTaken(keys, `${c.apiRoot}/${c.name}`)) pr.add(where, `defined twice in ApiRoot ${c.apiRoot}`);
-    if (c.alias !== undefined && isTaken(aliases, `${c.apiRoot}/${c.alias}`)) pr.add(where, `alias ${c.alias} is used twice in ApiRoot ${c.apiRoot}`);
-    if (c.id !== undefined && isTaken(ids, c.id)) pr.add(where, `id ${c.id} is used twice`);
+    const where = `Collection/${c.apiRoot}/${c.name}`;
+    const ref: ProblemRef = { kind: 'Collection', name: c.name, apiRoot: c.apiRoot };
+    if (isTaken(keys, `${c.apiRoot}/${c.name}`)) pr.add(where, `defined twice in ApiRoot ${c.apiRoot}`, ref);
+    if (c.alias !== undefined && isTaken(aliases, `${c.apiRoot}/${c.alias}`)) pr.add(where, `alias ${c.alias} is used twice in ApiRoot ${c.apiRoot}`, ref);
+    if (c.id !== undefined && isTaken(ids, c.id)) pr.add(where, `id ${c.id} is used twice`, ref);
   }
 }
 
