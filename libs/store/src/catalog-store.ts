@@ -129,7 +129,9 @@ export class SqlCatalogStore implements CatalogStore, DesiredStateTarget {
       const principalPk = await applyPrincipals(run, state.principals);
       const rootPk = await applyRoots(run, state.apiRoots, principalPk);
       await applyCollections(run, state.collections, { rootPk, principalPk });
-      await em.query(`SELECT pg_notify($1, 'apply')`, [CATALOG_CHANNEL]);
+      // Replicas reload only when something changed: a transaction that wrote nothing has no id.
+      const [tx] = await em.query<{ wrote: boolean }[]>(`SELECT pg_current_xact_id_if_assigned() IS NOT NULL AS wrote`);
+      if (tx?.wrote === true) await em.query(`SELECT pg_notify($1, 'apply')`, [CATALOG_CHANNEL]);
     });
     return report;
   }
@@ -246,7 +248,7 @@ async function applyPrincipals(run: ApplyRun, principals: readonly DesiredPrinci
     const pk = await upsertPrincipal(run, p, byName.get(p.name));
     pks.set(p.name, pk);
     await replaceGroups(run, p, pk, groups.get(pk) ?? []);
-    if (await applyApiKeys(run.em, pk, p.apiKeys ?? [])) markUpdated(run, p.name);
+    if (await applyApiKeys(run.em, pk, p.apiKeys ?? [])) markChanged(run, `Principal/${p.name}`);
   }
   for (const r of existing) {
     if (pks.has(r.name)) continue;
@@ -312,16 +314,26 @@ async function replaceGroups(run: ApplyRun, p: DesiredPrincipal, pk: number, cur
   if (desired.join('\n') === current.join('\n')) return;
   await run.em.query(`DELETE FROM principal_groups WHERE principal_pk = $1`, [pk]);
   for (const g of desired) await run.em.query(`INSERT INTO principal_groups (principal_pk, group_name) VALUES ($1, $2)`, [pk, g]);
-  markUpdated(run, p.name);
+  markChanged(run, `Principal/${p.name}`);
 }
 
-/** Reports a principal as updated unless this apply already reports it created or updated. */
-function markUpdated(run: ApplyRun, name: string): void {
-  if (!run.report.created.includes(`Principal/${name}`) && !run.report.updated.includes(`Principal/${name}`)) run.report.updated.push(`Principal/${name}`);
+/** Reports a resource as updated (its grants changed) unless this apply already reports it created or updated. */
+function markChanged(run: ApplyRun, ref: string): void {
+  if (!run.report.created.includes(ref) && !run.report.updated.includes(ref)) run.report.updated.push(ref);
 }
 
-/** Replaces an API root's roles: principals' in api_root_grants, groups' in api_root_group_grants. */
-async function replaceRootGrants(run: ApplyRun, rootPk: number, grants: DesiredApiRoot['grants'], principalPk: ReadonlyMap<string, number>): Promise<void> {
+/** A grant set as comparable text, whatever order it was listed or stored in. */
+const grantSet = (rows: readonly (readonly unknown[])[]): string => JSON.stringify(rows.map((r) => JSON.stringify(r)).sort());
+
+/** Replaces an API root's roles (principals' in api_root_grants, groups' in api_root_group_grants) if they differ; true if they did. */
+async function replaceRootGrants(run: ApplyRun, rootPk: number, grants: DesiredApiRoot['grants'], principalPk: ReadonlyMap<string, number>): Promise<boolean> {
+  const stored: { p: number | null; g: string | null; role: string }[] = await run.em.query(
+    `SELECT principal_pk AS p, NULL AS g, role FROM api_root_grants WHERE api_root_pk = $1
+     UNION ALL SELECT NULL, group_name, role FROM api_root_group_grants WHERE api_root_pk = $1`,
+    [rootPk],
+  );
+  const want = grants.map((g) => (g.group !== undefined ? [null, g.group, g.role] : [principalPk.get(g.principal ?? '') ?? null, null, g.role]));
+  if (grantSet(stored.map((r) => [r.p, r.g, r.role])) === grantSet(want)) return false;
   await run.em.query(`DELETE FROM api_root_grants WHERE api_root_pk = $1`, [rootPk]);
   await run.em.query(`DELETE FROM api_root_group_grants WHERE api_root_pk = $1`, [rootPk]);
   for (const g of grants) {
@@ -334,15 +346,23 @@ async function replaceRootGrants(run: ApplyRun, rootPk: number, grants: DesiredA
         g.role,
       ]);
   }
+  return true;
 }
 
-/** Replaces a collection's overrides (NULL = inherit): principals' and groups'. */
+/** Replaces a collection's overrides (NULL = inherit), principals' and groups', if they differ; true if they did. */
 async function replaceCollectionGrants(
   run: ApplyRun,
   collPk: number,
   grants: DesiredCollection['grants'],
   principalPk: ReadonlyMap<string, number>,
-): Promise<void> {
+): Promise<boolean> {
+  const stored: { p: number | null; g: string | null; r: boolean | null; w: boolean | null }[] = await run.em.query(
+    `SELECT principal_pk AS p, NULL AS g, can_read AS r, can_write AS w FROM collection_grants WHERE collection_pk = $1
+     UNION ALL SELECT NULL, group_name, can_read, can_write FROM collection_group_grants WHERE collection_pk = $1`,
+    [collPk],
+  );
+  const want = grants.map((g) => [g.group !== undefined ? null : (principalPk.get(g.principal ?? '') ?? null), g.group ?? null, g.read ?? null, g.write ?? null]);
+  if (grantSet(stored.map((x) => [x.p, x.g, x.r, x.w])) === grantSet(want)) return false;
   await run.em.query(`DELETE FROM collection_grants WHERE collection_pk = $1`, [collPk]);
   await run.em.query(`DELETE FROM collection_group_grants WHERE collection_pk = $1`, [collPk]);
   for (const g of grants) {
@@ -355,6 +375,7 @@ async function replaceCollectionGrants(
       g.write ?? null,
     ]);
   }
+  return true;
 }
 
 /** Applies the API roots and their grants; returns every root's pk by name (those the state no longer names too, unless pruned). */
@@ -367,7 +388,7 @@ async function applyRoots(run: ApplyRun, apiRoots: readonly DesiredApiRoot[], pr
   for (const r of apiRoots) {
     const pk = await upsertRoot(run, r, byName.get(r.name));
     pks.set(r.name, pk);
-    await replaceRootGrants(run, pk, r.grants, principalPk);
+    if (await replaceRootGrants(run, pk, r.grants, principalPk)) markChanged(run, `ApiRoot/${r.name}`);
   }
   for (const r of existing) {
     if (pks.has(r.name)) continue;
@@ -432,7 +453,7 @@ async function applyCollections(run: ApplyRun, collections: readonly DesiredColl
     if (root === undefined) throw new Error(`Collection ${c.name}: ApiRoot ${c.apiRoot} does not exist`);
     const pk = await upsertCollection(run, c, root, byKey.get(collectionKey(root, c.name)));
     seen.add(pk);
-    await replaceCollectionGrants(run, pk, c.grants, refs.principalPk);
+    if (await replaceCollectionGrants(run, pk, c.grants, refs.principalPk)) markChanged(run, `Collection/${c.apiRoot}/${c.name}`);
   }
   if (!run.prune) return;
   const rootName = new Map([...refs.rootPk].map(([name, pk]) => [pk, name]));

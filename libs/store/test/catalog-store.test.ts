@@ -1,5 +1,23 @@
+import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CATALOG_CHANNEL } from '@taxiway/store';
 import { BACKENDS, state, type Backend } from './backends';
+
+/** Counts catalogue announcements (NOTIFY) on a PostgreSQL server while `f` runs. */
+async function announcements(b: Backend, f: () => Promise<unknown>): Promise<number> {
+  const client = new Client({ connectionString: (b.ds.options as { url: string }).url });
+  await client.connect();
+  let n = 0;
+  client.on('notification', (m) => {
+    if (m.channel === CATALOG_CHANNEL) n++;
+  });
+  await client.query(`LISTEN ${CATALOG_CHANNEL}`);
+  await f();
+  // Notifications are delivered at commit; a round trip after it has them all in.
+  await client.query('SELECT 1');
+  await client.end();
+  return n;
+}
 
 describe.each(BACKENDS)('desired-state apply on $name', (backend) => {
   let b: Backend;
@@ -15,6 +33,31 @@ describe.each(BACKENDS)('desired-state apply on $name', (backend) => {
     expect(first.created).toEqual(['Principal/p1', 'ApiRoot/r1', 'Collection/r1/c1', 'Collection/r1/c2']);
     const again = await b.catalog.applyDesiredState(state(), { prune: true });
     expect(again).toEqual({ created: [], updated: [], removed: [], retained: [] });
+  });
+
+  it('re-applies an unchanged state without rewriting a grant or announcing a change; a grant change is both', async () => {
+    const base = state();
+    await b.catalog.applyDesiredState(base, { prune: true });
+    const versions = async (): Promise<string[]> =>
+      (await b.ds.query<{ x: string }[]>(`SELECT xmin::text AS x FROM collection_grants UNION ALL SELECT xmin::text FROM api_root_grants`))
+        .map((r) => r.x)
+        .sort();
+    const before = await versions();
+    expect(before.length).toBeGreaterThan(0);
+    const unchanged = async (): Promise<unknown> =>
+      expect(await b.catalog.applyDesiredState(base, { prune: true })).toEqual({ created: [], updated: [], removed: [], retained: [] });
+    if (backend.name === 'postgresql') expect(await announcements(b, unchanged)).toBe(0);
+    else await unchanged();
+    expect(await versions()).toEqual(before);
+
+    const regranted = {
+      ...base,
+      collections: base.collections.map((c, i) => (i === 0 ? { ...c, grants: [{ principal: 'p1', read: true, write: false }] } : c)),
+    };
+    const changed = async (): Promise<unknown> => expect((await b.catalog.applyDesiredState(regranted, { prune: true })).updated).toEqual(['Collection/r1/c1']);
+    if (backend.name === 'postgresql') expect(await announcements(b, changed)).toBe(1);
+    else await changed();
+    await b.catalog.applyDesiredState(base, { prune: true });
   });
 
   it("stores a principal's rate limit and re-applies it without change", async () => {
