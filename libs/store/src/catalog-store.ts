@@ -361,7 +361,12 @@ async function replaceCollectionGrants(
      UNION ALL SELECT NULL, group_name, can_read, can_write FROM collection_group_grants WHERE collection_pk = $1`,
     [collPk],
   );
-  const want = grants.map((g) => [g.group !== undefined ? null : (principalPk.get(g.principal ?? '') ?? null), g.group ?? null, g.read ?? null, g.write ?? null]);
+  const want = grants.map((g) => [
+    g.group !== undefined ? null : (principalPk.get(g.principal ?? '') ?? null),
+    g.group ?? null,
+    g.read ?? null,
+    g.write ?? null,
+  ]);
   if (grantSet(stored.map((x) => [x.p, x.g, x.r, x.w])) === grantSet(want)) return false;
   await run.em.query(`DELETE FROM collection_grants WHERE collection_pk = $1`, [collPk]);
   await run.em.query(`DELETE FROM collection_group_grants WHERE collection_pk = $1`, [collPk]);
