@@ -1,6 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
-import { IsNull } from 'typeorm';
 import { applyApiKeys } from './apply-keys';
 import type {
   ApplyReport,
@@ -15,7 +14,6 @@ import type {
   PruneExemptions,
   DesiredStateTarget,
 } from '@taxiway/domain';
-import { ApiRootEntity, ApiRootGrantEntity, CollectionEntity, CollectionGrantEntity, PrincipalEntity } from './entities';
 
 /** Channel on which catalogue changes are announced to every API replica. */
 export const CATALOG_CHANNEL = 'taxiway_catalog';
@@ -26,11 +24,36 @@ export class SqlCatalogStore implements CatalogStore, DesiredStateTarget {
 
   async loadCatalog(): Promise<CatalogSnapshot> {
     const [roots, collections, principals, rootGrants, collectionGrants, apiKeys, memberships, groupRootGrants, groupCollectionGrants] = await Promise.all([
-      this.ds.getRepository(ApiRootEntity).find({ where: { retiredAt: IsNull() }, order: { pk: 'ASC' } }),
-      this.ds.getRepository(CollectionEntity).find({ where: { retiredAt: IsNull() }, order: { pk: 'ASC' } }),
-      this.ds.getRepository(PrincipalEntity).find({ order: { pk: 'ASC' } }),
-      this.ds.getRepository(ApiRootGrantEntity).find(),
-      this.ds.getRepository(CollectionGrantEntity).find(),
+      this.ds.query<{ pk: number; name: string; path: string; title: string; description: string | null; maxContentLength: number }[]>(
+        `SELECT pk, name, path, title, description, max_content_length AS "maxContentLength" FROM api_roots WHERE retired_at IS NULL ORDER BY pk`,
+      ),
+      this.ds.query<
+        { pk: number; id: string; apiRootPk: number; name: string; alias: string | null; title: string; description: string | null; mediaTypes: string[] }[]
+      >(
+        `SELECT pk, id, api_root_pk AS "apiRootPk", name, alias, title, description, media_types AS "mediaTypes"
+           FROM collections WHERE retired_at IS NULL ORDER BY pk`,
+      ),
+      this.ds.query<
+        {
+          pk: number;
+          name: string;
+          displayName: string | null;
+          passwordHash: string | null;
+          disabled: boolean;
+          rateLimitPerSecond: number | null;
+          rateLimitBurst: number | null;
+        }[]
+      >(
+        `SELECT pk, name, display_name AS "displayName", password_hash AS "passwordHash", disabled,
+                rate_limit_per_second AS "rateLimitPerSecond", rate_limit_burst AS "rateLimitBurst"
+           FROM principals ORDER BY pk`,
+      ),
+      this.ds.query<{ apiRootPk: number; principalPk: number; role: Role }[]>(
+        `SELECT api_root_pk AS "apiRootPk", principal_pk AS "principalPk", role FROM api_root_grants`,
+      ),
+      this.ds.query<{ collectionPk: number; principalPk: number; canRead: boolean | null; canWrite: boolean | null }[]>(
+        `SELECT collection_pk AS "collectionPk", principal_pk AS "principalPk", can_read AS "canRead", can_write AS "canWrite" FROM collection_grants`,
+      ),
       this.ds.query<ApiKeyRow[]>(`SELECT id, principal_pk, name, secret_hash, expires_at FROM api_keys WHERE revoked_at IS NULL`),
       this.ds.query<{ principal_pk: number; group_name: string }[]>(`SELECT principal_pk, group_name FROM principal_groups ORDER BY group_name`),
       this.ds.query<{ api_root_pk: number; group_name: string; role: Role }[]>(`SELECT api_root_pk, group_name, role FROM api_root_group_grants`),

@@ -1,7 +1,6 @@
 import { types } from 'pg';
 import { DataSource } from 'typeorm';
 import { MigrationExecutor } from 'typeorm/migration/MigrationExecutor';
-import { ENTITIES } from './entities';
 import { Init1732400000000 } from './migrations/1732400000000-init';
 import { LatestFlag1732500000000 } from './migrations/1732500000000-latest-flag';
 import { ApiKeys1732600000000 } from './migrations/1732600000000-api-keys';
@@ -44,7 +43,7 @@ export function createDataSource(url: string, poolSize: number, timeouts: Databa
   return new DataSource({
     type: 'postgres',
     url,
-    entities: ENTITIES,
+    entities: [],
     migrations: MIGRATIONS,
     migrationsTableName: 'taxiway_migrations',
     synchronize: false,
