@@ -8,7 +8,7 @@ import type { DataSource } from 'typeorm';
 import { createAuthenticator, type Authenticator, type AuthSettings } from '@taxiway/auth';
 import type { Config, TlsConfig } from '@taxiway/config';
 import { loadDesiredStateFile } from '@taxiway/control';
-import { CursorCodec, nowUs, type DesiredState, type ObjectStore } from '@taxiway/domain';
+import { CursorCodec, nowUs, type DesiredState, type ObjectStore, type Taxii1Store } from '@taxiway/domain';
 import {
   createDataSource,
   poolStats,
@@ -52,7 +52,7 @@ export interface TaxiwayServer {
   readonly audit: SqlAuditLog;
   readonly metrics: ApiMetrics;
   /** TAXII 1.x storage (subscriptions, outbox) and the push worker (undefined with TAXII1_PUSH_ENABLED=false). */
-  readonly taxii1Store: SqlTaxii1Store;
+  readonly taxii1Store: Taxii1Store;
   readonly pushWorker: PushWorker | undefined;
   /** The /metrics exposition as a scrape would get it. */
   metricsText(): Promise<string>;
@@ -412,7 +412,7 @@ function schedulePurges(store: ObjectStore, audit: SqlAuditLog, config: Config, 
 function installTaxii1Services(
   fastify: FastifyInstance,
   d: {
-    store: SqlTaxii1Store;
+    store: Taxii1Store;
     catalog: CatalogService;
     auth: Authenticator;
     config: Config;
@@ -430,7 +430,7 @@ function installTaxii1Services(
 }
 
 /** Outbox depth at scrape time (one small aggregate query). */
-function outboxSampler(store: SqlTaxii1Store, m: ApiMetrics): ScrapeHook {
+function outboxSampler(store: Taxii1Store, m: ApiMetrics): ScrapeHook {
   return async () => {
     const c = await store.outboxCounts();
     m.outboxEntries.set({ state: 'pending' }, c.pending);
@@ -440,7 +440,7 @@ function outboxSampler(store: SqlTaxii1Store, m: ApiMetrics): ScrapeHook {
 }
 
 /** Hourly: expired multi-part result sets, and outbox entries finished more than a week ago. */
-function scheduleTaxii1Purges(store: SqlTaxii1Store, log: FastifyBaseLogger): NodeJS.Timeout {
+function scheduleTaxii1Purges(store: Taxii1Store, log: FastifyBaseLogger): NodeJS.Timeout {
   const purge = setInterval(() => {
     store.purgeResultSets().catch((err: unknown) => log.error({ err }, 'result set purge failed'));
     store.purgeOutbox(new Date(Date.now() - 7 * 24 * HOUR_MS)).catch((err: unknown) => log.error({ err }, 'outbox purge failed'));

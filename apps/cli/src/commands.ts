@@ -1,8 +1,8 @@
 import { parseArgs } from 'node:util';
 import { hash } from '@node-rs/argon2';
 import { AccessIndex, generateApiKey, issueApiKey } from '@taxiway/auth';
-import { DomainError, isDomainError, type AuditAction, type CatalogStore, type CollectionInfo, type PrincipalInfo } from '@taxiway/domain';
-import type { SqlAdminStore, SqlAuditLog, SqlTaxii1Store } from '@taxiway/store';
+import { DomainError, isDomainError, type AuditAction, type CatalogStore, type CollectionInfo, type PrincipalInfo, type Taxii1Store } from '@taxiway/domain';
+import type { SqlAdminStore, SqlAuditLog } from '@taxiway/store';
 
 export interface Io {
   out(line: string): void;
@@ -60,7 +60,7 @@ export interface Stores {
   readonly admin: SqlAdminStore;
   readonly catalog: CatalogStore;
   readonly audit: Pick<SqlAuditLog, 'query'>;
-  readonly taxii1: Pick<SqlTaxii1Store, 'subscriptionReport' | 'retryFailed'>;
+  readonly taxii1: Pick<Taxii1Store, 'subscriptionReport' | 'retryFailed'>;
 }
 
 function positiveInt(v: string, what: string): number {

@@ -11,3 +11,4 @@ export * from './versions';
 export * from './desired-state';
 export * from './api-key';
 export * from './pacer';
+export * from './taxii1-store';

@@ -1,126 +1,24 @@
 import { randomUUID } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
+import {
+  QuotaExceeded,
+  type BlockInput,
+  type StoredBlock,
+  type BindingFilter,
+  type Window,
+  type AddedBlocks,
+  type SubscriptionRow,
+  type NewSubscription,
+  type ResultSet,
+  type Delivery,
+  type SubscriptionReport,
+  type OutboxCounts,
+  type Taxii1Store,
+  type OpenedWindow,
+} from '@taxiway/domain';
 import { allocatePositions, lockTimeline, recordAppended, STIX21_BINDING_ID } from './timeline';
 
-/**
- * Storage of the TAXII 1.x services (ADR 0010): content blocks on the collection's shared timeline,
- * subscriptions, multi-part result sets and the push outbox.
- */
-
-/** The binding under which STIX 2.1 objects are exposed to TAXII 1.x (see libs/taxii1 constants). */
-
-export interface BlockInput {
-  readonly binding: string;
-  readonly subtype: string | undefined;
-  readonly content: string;
-  readonly contentNs: Readonly<Record<string, string>>;
-  readonly message: string | undefined;
-}
-
-export interface StoredBlock {
-  readonly labelUs: number;
-  readonly binding: string;
-  readonly subtype: string | undefined;
-  /** The `<Content>` element's inner XML exactly as received (for STIX 2.1 objects: the escaped JSON text). */
-  readonly content: string;
-  readonly contentNs: Readonly<Record<string, string>>;
-  readonly message: string | undefined;
-}
-
-/** Accepted bindings of a poll or subscription: each id with its subtypes (none = any subtype). Empty list = all. */
-export interface BindingFilter {
-  readonly id: string;
-  readonly subtypes: readonly string[];
-}
-
-export interface Window {
-  readonly collectionPk: number;
-  /** Exclusive lower bound; undefined = from the start. */
-  readonly afterUs: number | undefined;
-  /** Inclusive upper bound. */
-  readonly throughUs: number;
-  readonly bindings: readonly BindingFilter[];
-}
-
-export interface AddedBlocks {
-  readonly collectionPk: number;
-  readonly count: number;
-  readonly bytes: number;
-  readonly firstUs: number;
-  readonly lastUs: number;
-}
-
-export class QuotaExceeded extends Error {
-  constructor(
-    readonly collectionPk: number,
-    readonly max: number,
-  ) {
-    super(`quota exceeded: the collection holds at most ${max} records`);
-    this.name = 'QuotaExceeded';
-  }
-}
-
-export interface SubscriptionRow {
-  readonly pk: number;
-  readonly id: string;
-  readonly collectionPk: number;
-  readonly principalPk: number;
-  readonly version: '1.0' | '1.1';
-  readonly status: 'ACTIVE' | 'PAUSED';
-  readonly responseType: 'FULL' | 'COUNT_ONLY';
-  readonly contentBindings: readonly BindingFilter[];
-  readonly push: { readonly protocol: string; readonly address: string; readonly messageBinding: string } | undefined;
-  readonly fingerprint: string;
-}
-
-export type NewSubscription = Omit<SubscriptionRow, 'pk' | 'id' | 'status'>;
-
-export interface ResultSet {
-  readonly id: string;
-  readonly collectionPk: number;
-  readonly principalPk: number;
-  readonly subscriptionId: string | undefined;
-  readonly contentBindings: readonly BindingFilter[];
-  readonly cuts: readonly (number | null)[];
-  readonly recordCount: number;
-}
-
-/** A claimed outbox entry: deliver (afterUs, throughUs] of the subscription's collection to its address. */
-export interface Delivery {
-  readonly pk: number;
-  /** The claim's token: outcomes are recorded only with it. */
-  readonly claim: string;
-  readonly attempts: number;
-  /** When the entry first failed (the give-up clock); undefined while it has not. */
-  readonly firstFailedAtMs: number | undefined;
-  readonly afterUs: number;
-  readonly throughUs: number;
-  readonly subscription: SubscriptionRow;
-}
-
-export interface SubscriptionReport {
-  readonly id: string;
-  readonly collection: string;
-  readonly principal: string;
-  readonly version: string;
-  readonly status: string;
-  readonly responseType: string;
-  readonly pushAddress: string | undefined;
-  /** Outbox entries still to deliver, and given up. */
-  readonly pending: number;
-  readonly failed: number;
-  readonly deliveredBlocks: number;
-  /** The most recent delivery error. */
-  readonly lastError: string | undefined;
-  readonly createdAt: Date;
-}
-
-export interface OutboxCounts {
-  readonly pending: number;
-  readonly failed: number;
-  readonly oldestPendingMs: number | undefined;
-}
-
+/** The TAXII 1.x storage port (libs/domain/src/taxii1-store.ts) in SQL. */
 interface SubscriptionDbRow {
   pk: number;
   id: string;
@@ -203,7 +101,7 @@ function windowSql(withStix21: boolean, select: 'rows' | 'labels'): string {
   return `${blocks} UNION ALL ${objects}`;
 }
 
-export class SqlTaxii1Store {
+export class SqlTaxii1Store implements Taxii1Store {
   constructor(private readonly ds: DataSource) {}
 
   /**
@@ -268,7 +166,7 @@ export class SqlTaxii1Store {
     readonly throughUs: number | undefined;
     readonly bindings: readonly BindingFilter[];
     readonly partSize: number;
-  }): Promise<{ throughUs: number; count: number; cuts: number[] }> {
+  }): Promise<OpenedWindow> {
     const { collectionPk, afterUs, bindings, partSize } = w;
     const requestedThroughUs = w.throughUs;
     return this.ds.transaction('REPEATABLE READ', async (em) => {

@@ -1,8 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Taxii1Config } from '@taxiway/config';
 import type { ApiMetrics } from '@taxiway/metrics';
-import type { CollectionInfo } from '@taxiway/domain';
-import type { Delivery, SqlTaxii1Store, SubscriptionRow } from '@taxiway/store';
+import type { CollectionInfo, Delivery, SubscriptionRow, Taxii1Store } from '@taxiway/domain';
 import {
   MESSAGE_BINDING,
   NS,
@@ -21,7 +20,7 @@ import { addressProblem, pushAgent } from './push-address';
 import { fetch, type Agent } from 'undici';
 
 export interface PushWorkerDeps {
-  readonly store: SqlTaxii1Store;
+  readonly store: Taxii1Store;
   readonly catalog: CatalogService;
   readonly config: Taxii1Config;
   readonly log: FastifyBaseLogger;
@@ -45,7 +44,7 @@ export class PushWorker {
   private again = false;
   private stopped = false;
 
-  private readonly store: SqlTaxii1Store;
+  private readonly store: Taxii1Store;
   private readonly catalog: CatalogService;
   private readonly config: Taxii1Config;
   private readonly log: FastifyBaseLogger;

@@ -2,9 +2,9 @@ import { Readable } from 'node:stream';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Authenticator, Refusal } from '@taxiway/auth';
 import type { Config } from '@taxiway/config';
-import type { ApiRootInfo, CollectionInfo, PrincipalInfo } from '@taxiway/domain';
+import type { ApiRootInfo, CollectionInfo, PrincipalInfo, StoredBlock, Taxii1Store } from '@taxiway/domain';
 import type { ApiMetrics } from '@taxiway/metrics';
-import { databaseUnavailable, type SqlTaxii1Store, type StoredBlock } from '@taxiway/store';
+import { databaseUnavailable } from '@taxiway/store';
 import {
   BadMessage,
   MESSAGE_BINDING,
@@ -30,7 +30,7 @@ import { Taxii1Status, toContentBlock, type PollAnswer, type Taxii1Answer, type 
 
 export interface Taxii1HttpDeps {
   readonly service: Taxii1Service;
-  readonly store: SqlTaxii1Store;
+  readonly store: Taxii1Store;
   readonly catalog: CatalogService;
   readonly auth: Authenticator;
   readonly config: Config;
@@ -417,7 +417,7 @@ function taxiiHeaders(reply: FastifyReply, version: Taxii1Version, https: boolea
 async function sendAnswer(
   reply: FastifyReply,
   { version, https, answer, inResponseTo }: Pick<Outcome, 'version' | 'https' | 'answer' | 'inResponseTo'>,
-  store?: SqlTaxii1Store,
+  store?: Taxii1Store,
 ): Promise<void> {
   taxiiHeaders(reply, version, https);
   if (answer.kind !== 'poll_stream') {
@@ -441,7 +441,7 @@ async function sendAnswer(
 async function* streamPoll(
   answer: PollAnswer,
   o: { version: Taxii1Version; inResponseTo: string; first: StoredBlock[] },
-  store: SqlTaxii1Store,
+  store: Taxii1Store,
 ): AsyncGenerator<string> {
   const { head, tail } = serializeAround(answer.response, o.version, o.inResponseTo);
   yield head;

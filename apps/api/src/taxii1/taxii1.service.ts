@@ -1,7 +1,17 @@
 import { createHash } from 'node:crypto';
 import type { Config } from '@taxiway/config';
-import type { Access, ApiRootInfo, AuditSink, CollectionInfo, PrincipalInfo } from '@taxiway/domain';
-import { QuotaExceeded, type BindingFilter, type SqlTaxii1Store, type StoredBlock, type SubscriptionRow } from '@taxiway/store';
+import {
+  QuotaExceeded,
+  type Access,
+  type ApiRootInfo,
+  type AuditSink,
+  type BindingFilter,
+  type CollectionInfo,
+  type PrincipalInfo,
+  type StoredBlock,
+  type SubscriptionRow,
+  type Taxii1Store,
+} from '@taxiway/domain';
 import {
   MESSAGE_BINDING,
   PROTOCOL_HTTP,
@@ -113,7 +123,7 @@ export interface Taxii1Observers {
 /** The TAXII 1.0/1.1 exchanges over the same collections, grants and store as TAXII 2.1. */
 export class Taxii1Service {
   constructor(
-    private readonly store: SqlTaxii1Store,
+    private readonly store: Taxii1Store,
     private readonly catalog: CatalogService,
     private readonly config: Config,
     private readonly observers: Taxii1Observers,
