@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { hashSync } from '@node-rs/argon2';
-import { freePort, generateCorpus } from '@taxiway/testing';
+import { freePort, largeEnvelope } from '@taxiway/testing';
 import { openBackend } from './lib/backends';
 import { Cleanup } from './lib/cleanup';
 import type { BackendName } from './lib/options';
@@ -84,33 +84,7 @@ spec: { passwordHash: "${hash('other')}" }
   return path;
 }
 
-/** An envelope of about `mib` MiB: one indicator with a huge description, or realistic objects until the size is reached. */
-function envelope(shape: Shape, mib: number): { body: string; objects: number } {
-  if (shape === 'one object') {
-    const obj = {
-      type: 'indicator',
-      spec_version: '2.1',
-      id: 'indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f',
-      created: '2024-01-01T00:00:00.000Z',
-      modified: '2024-01-01T00:00:00.000Z',
-      pattern: "[ipv4-addr:value = '198.51.100.1']",
-      pattern_type: 'stix',
-      valid_from: '2024-01-01T00:00:00Z',
-      description: 'x'.repeat(mib * MiB - 400),
-    };
-    return { body: JSON.stringify({ objects: [obj] }), objects: 1 };
-  }
-  const corpus = generateCorpus(Math.ceil((mib * MiB) / 700), { seed: 7 });
-  const parts: string[] = [];
-  let size = 14;
-  for (const o of corpus) {
-    const text = JSON.stringify(o);
-    if (size + text.length + 1 > mib * MiB) break;
-    parts.push(text);
-    size += text.length + 1;
-  }
-  return { body: `{"objects":[${parts.join(',')}]}`, objects: parts.length };
-}
+const envelope = (shape: Shape, mib: number): { body: string; objects: number } => largeEnvelope(shape, mib);
 
 async function scrapeLag(metricsUrl: string): Promise<{ p99: number; max: number }> {
   const text = await (await fetch(metricsUrl)).text();

@@ -1,6 +1,6 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateCorpus } from '@taxiway/testing';
+import { largeEnvelope } from '@taxiway/testing';
 import { RW } from '../../apps/api/test/fixture';
 import { basic, startServer, type BackendName, type RunningServer } from '../support/server';
 import { BIG_COLL, HOSTILE_STATE } from './fixture';
@@ -10,34 +10,12 @@ import { BIG_COLL, HOSTILE_STATE } from './fixture';
 // (lag p99 < 50 ms), /healthz and another tenant's small GET answer in < 100 ms p99, time grows
 // linearly with size, and memory stays within a bounded multiple of the body (README, Limits).
 
-const MiB = 1024 * 1024;
 const TAXII = 'application/taxii+json;version=2.1';
 
-/** A body of about `mib` MiB: realistic STIX objects, or one indicator with a huge description. */
+/** A body of about `mib` MiB (libs/testing): realistic STIX objects, or one indicator with a huge description. */
 function envelope(shape: 'one object' | 'many small', mib: number): { body: Buffer; objects: number } {
-  if (shape === 'one object') {
-    const obj = {
-      type: 'indicator',
-      spec_version: '2.1',
-      id: 'indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f',
-      created: '2024-01-01T00:00:00.000Z',
-      modified: '2024-01-01T00:00:00.000Z',
-      pattern: "[ipv4-addr:value = '198.51.100.1']",
-      pattern_type: 'stix',
-      valid_from: '2024-01-01T00:00:00Z',
-      description: 'x'.repeat(mib * MiB - 400),
-    };
-    return { body: Buffer.from(JSON.stringify({ objects: [obj] })), objects: 1 };
-  }
-  const parts: string[] = [];
-  let size = 14;
-  for (const o of generateCorpus(Math.ceil((mib * MiB) / 700), { seed: 11 })) {
-    const text = JSON.stringify(o);
-    if (size + text.length + 1 > mib * MiB) break;
-    parts.push(text);
-    size += text.length + 1;
-  }
-  return { body: Buffer.from(`{"objects":[${parts.join(',')}]}`), objects: parts.length };
+  const e = largeEnvelope(shape, mib, 11);
+  return { body: Buffer.from(e.body), objects: e.objects };
 }
 
 const p99 = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.max(0, Math.ceil(xs.length * 0.99) - 1)] ?? 0;

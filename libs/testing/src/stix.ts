@@ -238,3 +238,24 @@ export function minimalIndicator(id: string, modified = '2024-01-01T00:00:00.000
     ...extra,
   };
 }
+
+/**
+ * An Add Objects body of about `mib` MiB (issue 12's largest envelopes): one indicator whose
+ * description fills it, or realistic objects of the generated corpus until the size is reached.
+ */
+export function largeEnvelope(shape: 'one object' | 'many small', mib: number, seed = 7): { body: string; objects: number } {
+  const size = mib * 1024 * 1024;
+  if (shape === 'one object') {
+    const obj = { ...minimalIndicator('indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f'), description: 'x'.repeat(size - 400) };
+    return { body: JSON.stringify({ objects: [obj] }), objects: 1 };
+  }
+  const parts: string[] = [];
+  let length = 14;
+  for (const o of generateCorpus(Math.ceil(size / 700), { seed })) {
+    const text = JSON.stringify(o);
+    if (length + text.length + 1 > size) break;
+    parts.push(text);
+    length += text.length + 1;
+  }
+  return { body: `{"objects":[${parts.join(',')}]}`, objects: parts.length };
+}
