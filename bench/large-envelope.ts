@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { hashSync } from '@node-rs/argon2';
-import { freePort, largeEnvelope } from '@taxiway/testing';
+import { freePort, largeEnvelope, whileProbing, type Probe } from '@taxiway/testing';
 import { openBackend } from './lib/backends';
 import { Cleanup } from './lib/cleanup';
 import type { BackendName } from './lib/options';
@@ -84,24 +84,10 @@ spec: { passwordHash: "${hash('other')}" }
   return path;
 }
 
-const envelope = (shape: Shape, mib: number): { body: string; objects: number } => largeEnvelope(shape, mib);
-
 async function scrapeLag(metricsUrl: string): Promise<{ p99: number; max: number }> {
   const text = await (await fetch(metricsUrl)).text();
   const read = (name: string): number => Number(new RegExp(`^${name} ([0-9.eE+-]+)`, 'm').exec(text)?.[1] ?? NaN) * 1000;
   return { p99: read('taxiway_nodejs_eventloop_lag_p99_seconds'), max: read('taxiway_nodejs_eventloop_lag_max_seconds') };
-}
-
-/** Probes `path` every 20 ms until `stop` is set; returns the latencies. */
-async function probe(url: string, headers: Record<string, string>, stop: { done: boolean }): Promise<number[]> {
-  const out: number[] = [];
-  while (!stop.done) {
-    const t = performance.now();
-    await (await fetch(url, { headers })).arrayBuffer();
-    out.push(performance.now() - t);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return out;
 }
 
 async function measure(run: { backendName: BackendName; dir: string; cleanup: Cleanup }, shape: Shape, mib: number): Promise<Result> {
@@ -117,23 +103,24 @@ async function measure(run: { backendName: BackendName; dir: string; cleanup: Cl
   });
   const metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
   try {
-    const { body, objects } = envelope(shape, mib);
+    const { body, objects } = largeEnvelope(shape, mib);
     // Warm the server (JIT, pool, caches) with a small request of each kind first.
     await fetch(`${server.origin}/other/collections/${OTHER_COLLECTION}/objects/`, { headers: { authorization: auth('other'), accept: TAXII } });
     await scrapeLag(metricsUrl);
-    const stop = { done: false };
-    const health = probe(`${server.origin}/healthz`, {}, stop);
-    const other = probe(`${server.origin}/other/collections/${OTHER_COLLECTION}/objects/?limit=1`, { authorization: auth('other'), accept: TAXII }, stop);
-    const t0 = performance.now();
-    const res = await fetch(`${server.origin}/big/collections/${BIG_COLLECTION}/objects/`, {
-      method: 'POST',
-      headers: { authorization: auth('writer'), accept: TAXII, 'content-type': TAXII },
-      body,
+    const probes: Probe[] = [
+      { url: `${server.origin}/healthz`, headers: {} },
+      { url: `${server.origin}/other/collections/${OTHER_COLLECTION}/objects/?limit=1`, headers: { authorization: auth('other'), accept: TAXII } },
+    ];
+    const { result, seconds, latencies } = await whileProbing(probes, async () => {
+      const r = await fetch(`${server.origin}/big/collections/${BIG_COLLECTION}/objects/`, {
+        method: 'POST',
+        headers: { authorization: auth('writer'), accept: TAXII, 'content-type': TAXII },
+        body,
+      });
+      return { res: r, answer: (await r.json()) as { success_count?: number } };
     });
-    const answer = (await res.json()) as { success_count?: number };
-    const seconds = (performance.now() - t0) / 1000;
-    stop.done = true;
-    const [h, o] = [summarizeLatencies(await health), summarizeLatencies(await other)];
+    const { res, answer } = result;
+    const [h, o] = [summarizeLatencies(latencies[0] ?? []), summarizeLatencies(latencies[1] ?? [])];
     const lag = await scrapeLag(metricsUrl);
     if (res.status !== 202 || answer.success_count !== objects)
       throw new Error(`the envelope was not stored whole: ${res.status} ${JSON.stringify(answer).slice(0, 300)}`);

@@ -1,6 +1,6 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { largeEnvelope } from '@taxiway/testing';
+import { largeEnvelope, whileProbing, type Probe } from '@taxiway/testing';
 import { RW } from '../../apps/api/test/fixture';
 import { basic, startServer, type BackendName, type RunningServer } from '../support/server';
 import { BIG_COLL, HOSTILE_STATE } from './fixture';
@@ -20,19 +20,6 @@ function envelope(shape: 'one object' | 'many small', mib: number): { body: Buff
 
 const p99 = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.max(0, Math.ceil(xs.length * 0.99) - 1)] ?? 0;
 
-/** Requests `url` every 20 ms until `stop.done`; the latencies. */
-async function probe(url: string, headers: Record<string, string>, stop: { done: boolean }): Promise<number[]> {
-  const out: number[] = [];
-  while (!stop.done) {
-    const t = performance.now();
-    const r = await fetch(url, { headers });
-    await r.arrayBuffer();
-    out.push(performance.now() - t);
-    await new Promise((res) => setTimeout(res, 20));
-  }
-  return out;
-}
-
 interface Run {
   readonly status: number;
   readonly successCount: number | undefined;
@@ -45,24 +32,25 @@ interface Run {
 
 /** POSTs the body to the big collection while probing; the server runs in this process, so the lag is its lag. */
 async function ingest(s: RunningServer, body: Buffer): Promise<Run> {
-  const stop = { done: false };
   const rss0 = process.memoryUsage().rss;
   let rssPeak = rss0;
   const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage().rss)), 50);
   const lag = monitorEventLoopDelay({ resolution: 10 });
   lag.enable();
-  const health = probe(`${s.url}/healthz`, {}, stop);
-  const other = probe(`${s.url}/tenant-a/collections/${RW}/objects/?limit=1`, { authorization: basic('alice'), accept: TAXII }, stop);
-  const t0 = performance.now();
-  const res = await fetch(`${s.url}/big/collections/${BIG_COLL}/objects/`, {
-    method: 'POST',
-    headers: { authorization: basic('alice'), accept: TAXII, 'content-type': TAXII },
-    body,
+  const probes: Probe[] = [
+    { url: `${s.url}/healthz`, headers: {} },
+    { url: `${s.url}/tenant-a/collections/${RW}/objects/?limit=1`, headers: { authorization: basic('alice'), accept: TAXII } },
+  ];
+  const { result, seconds, latencies } = await whileProbing(probes, async () => {
+    const r = await fetch(`${s.url}/big/collections/${BIG_COLL}/objects/`, {
+      method: 'POST',
+      headers: { authorization: basic('alice'), accept: TAXII, 'content-type': TAXII },
+      body,
+    });
+    return { res: r, answer: (await r.json()) as { success_count?: number } };
   });
-  const answer = (await res.json()) as { success_count?: number };
-  const seconds = (performance.now() - t0) / 1000;
-  stop.done = true;
-  const [h, o] = [await health, await other];
+  const { res, answer } = result;
+  const [h = [], o = []] = latencies;
   lag.disable();
   clearInterval(sampler);
   return {
