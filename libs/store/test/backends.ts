@@ -1,6 +1,7 @@
 import type { DataSource } from 'typeorm';
 import type { DesiredState } from '@taxiway/domain';
-import { createDataSource, migrate, SqlCatalogStore, startEmbeddedDatabase } from '@taxiway/store';
+import { createDataSource, migrate, SqlCatalogStore, SqlObjectStore, startEmbeddedDatabase } from '@taxiway/store';
+import type { ObjectStoreFixture } from '@taxiway/testing';
 import { freshDatabase } from '../../../test/support/db';
 
 export interface Backend {
@@ -41,7 +42,8 @@ export const BACKENDS: readonly { name: string; open(): Promise<Backend> }[] = [
 
 export const noPassword = undefined;
 
-export function state(collections: readonly string[] = ['c1', 'c2']): DesiredState {
+/** Collections are named in order; `maxObjects` gives some of them a quota. */
+export function state(collections: readonly string[] = ['c1', 'c2'], maxObjects: ReadonlyMap<string, number> = new Map()): DesiredState {
   return {
     apiRoots: [{ name: 'r1', path: 'r1', title: 'R1', description: undefined, maxContentLength: 1_000_000, deletionPolicy: 'Retain', grants: [] }],
     collections: collections.map((name) => ({
@@ -53,8 +55,36 @@ export function state(collections: readonly string[] = ['c1', 'c2']): DesiredSta
       description: undefined,
       mediaTypes: ['application/stix+json'],
       deletionPolicy: 'Delete' as const,
+      ...(maxObjects.has(name) && { maxObjects: maxObjects.get(name) }),
       grants: [{ principal: 'p1', read: true, write: true }],
     })),
     principals: [{ name: 'p1', displayName: undefined, passwordHash: noPassword, disabled: false }],
+  };
+}
+
+/**
+ * A backend as the object store contract takes it: the API root and principal of state([]), and each
+ * new collection added to the desired state and applied, as the operator or a config file would.
+ */
+export async function openObjectStoreFixture(backend: { open(): Promise<Backend> }): Promise<ObjectStoreFixture> {
+  const b = await backend.open();
+  const names: string[] = [];
+  const quotas = new Map<string, number>();
+  await b.catalog.applyDesiredState(state(names), { prune: true });
+  const cat = await b.catalog.loadCatalog();
+  return {
+    store: new SqlObjectStore(b.ds),
+    apiRootPk: cat.roots[0]!.pk,
+    principalPk: cat.principals[0]!.pk,
+    async createCollection(opts = {}) {
+      const name = `k${names.length + 1}`;
+      names.push(name);
+      if (opts.maxObjects !== undefined) quotas.set(name, opts.maxObjects);
+      await b.catalog.applyDesiredState(state(names, quotas), { prune: true });
+      const made = (await b.catalog.loadCatalog()).collections.find((c) => c.name === name);
+      if (made === undefined) throw new Error(`collection ${name} was not created`);
+      return made.pk;
+    },
+    close: () => b.close(),
   };
 }

@@ -3,3 +3,5 @@ export * from './stix';
 export * from './kube';
 export * from './stix1';
 export * from './probe';
+export * from './memory-object-store';
+export * from './object-store-contract';
