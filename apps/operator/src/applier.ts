@@ -17,6 +17,11 @@ export interface SyncResult {
   readonly durationMs: number;
 }
 
+/** What the Reconciler needs of the applier: one apply of the whole desired state (Applier; a fake in testing/). */
+export interface ApplyPort {
+  sync(): Promise<SyncResult>;
+}
+
 /** What the applier needs to know of the cluster at the moment it applies. */
 export interface ClusterView {
   resources(): readonly Resource[];
@@ -29,7 +34,7 @@ export interface ClusterView {
  * waits for the next apply that starts after it called, so its change is included, and any number
  * of callers waiting at once share one apply.
  */
-export class Applier {
+export class Applier implements ApplyPort {
   private readonly store: SqlCatalogStore;
   private current: Promise<SyncResult> | undefined;
   private next: Promise<SyncResult> | undefined;

@@ -1,5 +1,5 @@
-import { NetworkingV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Ingress } from '@kubernetes/client-node';
-import { statusCode } from './kube';
+import { KubeConfig, type V1Ingress } from '@kubernetes/client-node';
+import { Kube, type KubeClient } from './kube';
 import { FIELD_MANAGER, GROUP, VERSION, type Resource } from './resources';
 
 /** Where per-tenant hostnames are routed: the API's Service, and the Ingress class to use. */
@@ -37,37 +37,36 @@ export function desiredIngress(r: Resource, hostnames: readonly string[], s: Ing
   };
 }
 
-/** Owns (server-side apply) or removes the Ingress of an ApiRoot's hostnames. */
-export class IngressManager {
-  private readonly api: NetworkingV1Api;
+/** What the Reconciler needs of Ingress handling (IngressManager; its specs drive it over a fake KubeClient). */
+export interface IngressPort {
+  /** Applies the Ingress of the ApiRoot's hostnames, or removes it when there are none. */
+  reconcile(r: Resource): Promise<void>;
+  /** Removes the ApiRoot's Ingress, if any. */
+  remove(r: Resource): Promise<void>;
+}
 
+/** The Kubernetes calls IngressManager makes. */
+export type IngressClient = Pick<KubeClient, 'applyIngress' | 'deleteIngress'>;
+
+/** Owns (server-side apply) or removes the Ingress of an ApiRoot's hostnames. */
+export class IngressManager implements IngressPort {
+  private readonly kube: IngressClient;
+
+  /** `kube` is a KubeClient; a KubeConfig is still taken while operator.ts passes one (it should pass its Kube). */
   constructor(
-    kc: KubeConfig,
+    kube: IngressClient | KubeConfig,
     private readonly settings: IngressSettings,
   ) {
-    this.api = kc.makeApiClient(NetworkingV1Api);
+    this.kube = kube instanceof KubeConfig ? new Kube(kube) : kube;
   }
 
   async reconcile(r: Resource): Promise<void> {
     const hostnames = Array.isArray(r.spec['hostnames']) ? (r.spec['hostnames'] as string[]) : [];
     if (hostnames.length === 0) return this.remove(r);
-    await this.api.patchNamespacedIngress(
-      {
-        name: ingressName(r.metadata.name),
-        namespace: r.metadata.namespace,
-        body: desiredIngress(r, hostnames, this.settings),
-        fieldManager: FIELD_MANAGER,
-        force: true,
-      },
-      setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
-    );
+    await this.kube.applyIngress(desiredIngress(r, hostnames, this.settings));
   }
 
   async remove(r: Resource): Promise<void> {
-    try {
-      await this.api.deleteNamespacedIngress({ name: ingressName(r.metadata.name), namespace: r.metadata.namespace });
-    } catch (e: unknown) {
-      if (statusCode(e) !== 404) throw e;
-    }
+    await this.kube.deleteIngress(r.metadata.namespace, ingressName(r.metadata.name));
   }
 }

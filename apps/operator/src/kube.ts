@@ -1,15 +1,36 @@
-import { CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions, Watch } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, KubeConfig, NetworkingV1Api, PatchStrategy, setHeaderOptions, Watch, type V1Ingress } from '@kubernetes/client-node';
 import { FIELD_MANAGER, GROUP, PLURAL, VERSION, type Kind, type Resource } from './resources';
 
+/**
+ * The Kubernetes writes the reconcile flow makes (Reconciler, IngressManager): implemented by
+ * {@link Kube} against an API server, and by testing/fake-kube.ts in memory for unit specs.
+ * NotFound is an answer here, not an error: a write to an object that is gone resolves undefined
+ * (or false); every other API error (409 Conflict on a stale resourceVersion, 5xx) rejects.
+ */
+export interface KubeClient {
+  /** JSON merge patch of the object (metadata.finalizers); a metadata.resourceVersion in the body is a precondition. Undefined if it is gone. */
+  mergePatch(r: Resource, body: Record<string, unknown>): Promise<Resource | undefined>;
+  /** JSON merge patch of the status subresource only. Undefined if the object is gone. */
+  patchStatus(r: Resource, status: Record<string, unknown>): Promise<Resource | undefined>;
+  /** Records an Event on the resource; best effort, never rejects. */
+  event(r: Resource, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void>;
+  /** Server-side apply of an Ingress (our field manager, forced). */
+  applyIngress(ingress: V1Ingress): Promise<void>;
+  /** Deletes an Ingress; false if there was none. */
+  deleteIngress(namespace: string, name: string): Promise<boolean>;
+}
+
 /** The few Kubernetes calls the operator makes, typed for our resources. */
-export class Kube {
+export class Kube implements KubeClient {
   readonly custom: CustomObjectsApi;
   readonly core: CoreV1Api;
+  readonly networking: NetworkingV1Api;
   readonly watcher: Watch;
 
   constructor(readonly config: KubeConfig) {
     this.custom = config.makeApiClient(CustomObjectsApi);
     this.core = config.makeApiClient(CoreV1Api);
+    this.networking = config.makeApiClient(NetworkingV1Api);
     this.watcher = new Watch(config);
   }
 
@@ -90,6 +111,23 @@ export class Kube {
         },
       })
       .catch(() => undefined);
+  }
+
+  async applyIngress(ingress: V1Ingress): Promise<void> {
+    await this.networking.patchNamespacedIngress(
+      { name: ingress.metadata?.name ?? '', namespace: ingress.metadata?.namespace ?? '', body: ingress, fieldManager: FIELD_MANAGER, force: true },
+      setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
+    );
+  }
+
+  async deleteIngress(namespace: string, name: string): Promise<boolean> {
+    try {
+      await this.networking.deleteNamespacedIngress({ name, namespace });
+      return true;
+    } catch (e: unknown) {
+      if (statusCode(e) === 404) return false;
+      throw e;
+    }
   }
 }
 
