@@ -1,14 +1,14 @@
-import type { Applier, SyncResult } from './applier';
-import type { IngressManager } from './ingress';
-import { describeError, type Kube } from './kube';
+import type { ApplyPort, SyncResult } from './applier';
+import type { IngressPort } from './ingress';
+import { describeError, type KubeClient } from './kube';
 import type { OperatorMetrics } from '@taxiway/metrics';
 import { Backoff, type KeyedQueue } from './queue';
 import { FINALIZER, hasFinalizer, isDeleting, parseKey, type Condition, type Resource } from './resources';
 import { conditionsFor, ok, Reason, sameConditions, transient, type Verdict } from './status';
 
 export interface ReconcilerDeps {
-  readonly kube: Kube;
-  readonly applier: Applier;
+  readonly kube: KubeClient;
+  readonly applier: ApplyPort;
   readonly metrics: OperatorMetrics;
   /** The cached object of a key (what the watches last saw). */
   readonly cached: (key: string) => Resource | undefined;
@@ -18,11 +18,14 @@ export interface ReconcilerDeps {
   readonly rootUrl: (path: string) => string;
   readonly resyncMs: number;
   /** Owns the Ingress of an ApiRoot's hostnames. */
-  readonly ingress: IngressManager;
+  readonly ingress: IngressPort;
   readonly log: (msg: string, err?: unknown) => void;
 }
 
 type Outcome = 'success' | 'invalid' | 'error' | 'deleted' | 'gone';
+
+/** Where the Reconciler puts a key back (the KeyedQueue). */
+export type Requeue = Pick<KeyedQueue, 'addAfter'>;
 
 /**
  * The reconcile flow of STYLE §3.2, for every kind: get → deleting? (apply without it, so its data
@@ -32,7 +35,7 @@ type Outcome = 'success' | 'invalid' | 'error' | 'deleted' | 'gone';
  */
 export class Reconciler {
   private readonly backoff = new Backoff();
-  queue: KeyedQueue | undefined;
+  queue: Requeue | undefined;
 
   constructor(private readonly deps: ReconcilerDeps) {}
 
@@ -42,6 +45,10 @@ export class Reconciler {
     let outcome: Outcome = 'error';
     try {
       outcome = await this.step(key);
+    } catch (e: unknown) {
+      // A rejected write (409 Conflict on a stale resourceVersion, an API server error, an Ingress
+      // that could not be removed): no watch event may follow, so the key comes back on its own.
+      this.retry(key, `reconcile failed: ${describeError(e)}`);
     } finally {
       end();
       this.deps.metrics.reconciles.inc({ kind, result: outcome });
@@ -62,16 +69,28 @@ export class Reconciler {
     }
     const result = await this.deps.applier.sync();
     const verdict = await this.withRoutes(r, this.verdictOf(key, result));
-    await this.writeStatus(r, verdict, result);
+    if (!(await this.writeStatus(r, verdict, result))) return this.forget(key);
     return this.requeue(key, r, verdict);
+  }
+
+  /** The object went away while we worked on it: nothing to requeue. */
+  private forget(key: string): Outcome {
+    this.backoff.reset(key);
+    return 'gone';
+  }
+
+  private retry(key: string, why: string): void {
+    const delay = this.backoff.next(key);
+    this.deps.log(`${key}: ${why}; retrying in ${delay} ms`);
+    this.queue?.addAfter(key, delay);
   }
 
   private async finalize(key: string, r: Resource): Promise<Outcome> {
     if (!hasFinalizer(r)) return 'gone';
     const result = await this.deps.applier.sync();
     if (!result.ok) {
-      await this.writeStatus(r, transient(Reason.DatabaseError, `cleaning up failed: ${result.error ?? ''}`), result);
-      this.queue?.addAfter(key, this.backoff.next(key));
+      if (!(await this.writeStatus(r, transient(Reason.DatabaseError, `cleaning up failed: ${result.error ?? ''}`), result))) return this.forget(key);
+      this.retry(key, `cleaning up failed: ${result.error ?? ''}`);
       return 'error';
     }
     if (r.kind === 'ApiRoot') await this.deps.ingress.remove(r);
@@ -105,20 +124,23 @@ export class Reconciler {
       return 'success';
     }
     if (v.permanent) return 'invalid';
-    const delay = this.backoff.next(key);
-    this.deps.log(`${key}: ${r.kind} ${v.reason}: ${v.message}; retrying in ${delay} ms`);
-    this.queue?.addAfter(key, delay);
+    this.retry(key, `${r.kind} ${v.reason}: ${v.message}`);
     return 'error';
   }
 
-  /** Writes conditions (and url/id) through the status subresource, only when something changed; records an Event when the reason changes. */
-  private async writeStatus(r: Resource, v: Verdict, result: SyncResult): Promise<void> {
+  /**
+   * Writes conditions (and url/id) through the status subresource, only when something changed;
+   * records an Event when the reason changes. False if the object turned out to be gone.
+   */
+  private async writeStatus(r: Resource, v: Verdict, result: SyncResult): Promise<boolean> {
     const status = nextStatus(r, v, this.statusFields(r, result));
-    if (status === undefined) return;
+    if (status === undefined) return true;
     const patched = await this.deps.kube.patchStatus(r, status);
-    if (patched !== undefined) this.deps.remember({ ...patched, kind: r.kind });
+    if (patched === undefined) return false;
+    this.deps.remember({ ...patched, kind: r.kind });
     const prevReason = r.status?.conditions?.find((c) => c.type === 'Ready')?.reason;
     if (prevReason !== v.reason) await this.deps.kube.event(r, v.ready ? 'Normal' : 'Warning', v.reason, v.message);
+    return true;
   }
 
   private statusFields(r: Resource, result: SyncResult): Record<string, string> {
