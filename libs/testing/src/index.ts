@@ -5,3 +5,6 @@ export * from './stix1';
 export * from './probe';
 export * from './memory-object-store';
 export * from './object-store-contract';
+export * from './memory-audit-sink';
+export * from './memory-catalog-store';
+export * from './memory-taxii1-store';
