@@ -1,27 +1,31 @@
 import { readFileSync } from 'node:fs';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { hash, verify } from '@node-rs/argon2';
 import { parseAllDocuments } from 'yaml';
 import {
   apiKeyId,
   DomainError,
-  type DeletionPolicy,
   type DesiredApiKey,
   type DesiredApiRoot,
   type DesiredCollection,
   type DesiredPrincipal,
   type DesiredState,
   type RequestRate,
-  type Role,
 } from '@taxiway/domain';
+import { celRule } from './cel';
+import { CRD_KINDS, RESERVED_NAMES, ROOT_RULES, SPEC_SCHEMAS, type ApiRootSpec, type CollectionSpec, type PrincipalSpec } from './crd-types.generated';
+import { conform, type ConformContext, type Schema } from './schema';
+import { envFileSecrets, type SecretReference, type SecretSource } from './secrets';
 
 /**
  * The declarative resources, in the same shape as the Kubernetes custom resources (crds/): a list of
  * `{apiVersion, kind, metadata: {name}, spec}` documents. The local config file holds the same
- * documents, so laptop, CI and cluster share one validation and one apply path.
+ * documents, so laptop, CI and cluster share one validation and one apply path. The structural rules
+ * (types, patterns, enums, lengths, defaults) and the CEL rules come from the CRDs themselves
+ * (crd-types.generated.ts); this module adds what a schema cannot say (references, uniqueness, secrets).
  */
 export const API_GROUP = 'taxiway.io';
-export const KINDS = ['ApiRoot', 'Collection', 'Principal'] as const;
+export const KINDS = CRD_KINDS;
 export type Kind = (typeof KINDS)[number];
 
 export interface ResourceDocument {
@@ -31,33 +35,74 @@ export interface ResourceDocument {
   readonly spec?: unknown;
 }
 
-/** Path segments the server itself uses; an API root may not take them. */
-export const RESERVED_PATHS: ReadonlySet<string> = new Set([
-  'taxii2',
-  'taxii',
-  'taxii1',
-  'healthz',
-  'readyz',
-  'livez',
-  'metrics',
-  'management',
-  'services',
-  'status',
-  'admin',
-  'api',
-]);
+/** Path segments the server itself uses; an API root may not take them (the CRDs' CEL rules list them). */
+export const RESERVED_PATHS: ReadonlySet<string> = new Set(RESERVED_NAMES);
 
-const NAME_RE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-const PATH_RE = /^[A-Za-z0-9][A-Za-z0-9._~-]{0,62}$/;
-const UUID4_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
-const UUID_ANY_RE = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
-export const DEFAULT_MAX_CONTENT_LENGTH = 104_857_600;
-export const DEFAULT_MEDIA_TYPES = ['application/stix+json;version=2.1'];
+/** A resource name (a DNS label): the pattern the CRDs give every field that names a resource. */
+const NAME_RE = new RegExp(SPEC_SCHEMAS.Collection.properties.apiRoot.pattern);
+export const DEFAULT_MAX_CONTENT_LENGTH = SPEC_SCHEMAS.ApiRoot.properties.maxContentLength.default;
+export const DEFAULT_MEDIA_TYPES: readonly string[] = SPEC_SCHEMAS.Collection.properties.mediaTypes.default;
+
+/** A configuration file's reference to a secret: an environment variable or a file. */
+export interface LocalSecretRef {
+  readonly env?: string;
+  readonly file?: string;
+}
+
+type CrdApiKey = NonNullable<PrincipalSpec['apiKeys']>[number];
+
+/** An API key of a Principal: the CRD's (`secretRef`), or a configuration file's (`keyFrom`). */
+export type PrincipalApiKey = Omit<CrdApiKey, 'secretRef'> & { readonly secretRef?: CrdApiKey['secretRef']; readonly keyFrom?: LocalSecretRef };
+
+/**
+ * A Principal's spec as a document may give it: the CRD's, plus what only a configuration file can
+ * say (`passwordFrom`, `passwordHash`, `apiKeys[].keyFrom`), since it has no Secrets to refer to.
+ */
+export interface PrincipalDocumentSpec extends Omit<PrincipalSpec, 'apiKeys'> {
+  readonly passwordFrom?: LocalSecretRef;
+  readonly passwordHash?: string;
+  readonly apiKeys?: readonly PrincipalApiKey[];
+}
+
+const LOCAL_REF: Schema = {
+  type: 'object',
+  properties: { env: { type: 'string', minLength: 1 }, file: { type: 'string', minLength: 1 } },
+  rules: [{ rule: 'has(self.env) != has(self.file)', message: 'names exactly one of env or file' }],
+};
+
+const CRD_PRINCIPAL: Schema = SPEC_SCHEMAS.Principal;
+const CRD_API_KEY: Schema = SPEC_SCHEMAS.Principal.properties.apiKeys.items;
+
+/** The Principal schema of the CRD with the configuration file's additions; an API key has a `secretRef` or a `keyFrom`. */
+const PRINCIPAL_DOCUMENT: Schema = {
+  ...CRD_PRINCIPAL,
+  properties: {
+    ...CRD_PRINCIPAL.properties,
+    passwordFrom: LOCAL_REF,
+    passwordHash: { type: 'string', maxLength: 1000 },
+    apiKeys: {
+      ...SPEC_SCHEMAS.Principal.properties.apiKeys,
+      items: {
+        ...CRD_API_KEY,
+        required: [],
+        properties: { ...CRD_API_KEY.properties, keyFrom: LOCAL_REF },
+        rules: [{ rule: 'has(self.secretRef) != has(self.keyFrom)', message: 'an API key names exactly one of secretRef (custom resource) or keyFrom (file)' }],
+      },
+    },
+  },
+};
+
+const DOCUMENT_SCHEMAS: Readonly<Record<Kind, Schema>> = { ApiRoot: SPEC_SCHEMAS.ApiRoot, Collection: SPEC_SCHEMAS.Collection, Principal: PRINCIPAL_DOCUMENT };
 
 export interface ParseOptions {
-  /** Environment for `passwordFrom.env`. */
+  /**
+   * Where `passwordFrom`/`keyFrom` and Secret references are read. Default: `envFileSecrets` over
+   * `env` and `baseDir`.
+   */
+  readonly secrets?: SecretSource;
+  /** Environment for `passwordFrom.env` when `secrets` is not given. */
   readonly env?: Readonly<Record<string, string | undefined>>;
-  /** Directory relative `passwordFrom.file` paths are resolved against. */
+  /** Directory relative `passwordFrom.file` paths are resolved against when `secrets` is not given. */
   readonly baseDir?: string;
   /**
    * Principals that exist although these documents do not define them (created with the CLI, or
@@ -67,93 +112,62 @@ export interface ParseOptions {
 }
 
 /**
- * What a configuration problem is about, so a caller can attribute it without reading its text:
- * the document's position in the input when one document is at fault, else the kind and name (and
- * for a Collection its ApiRoot) of the resource it names.
+ * What a configuration problem is about, so a caller can attribute it without reading its text: the
+ * resource (kind, namespace when the document has one, ApiRoot for a Collection, name) as far as
+ * the document says, and its position in the input.
  */
 export interface ProblemRef {
-  readonly index?: number;
-  readonly kind?: string;
-  readonly name?: string;
+  readonly index: number;
+  readonly kind?: Kind;
+  readonly namespace?: string;
   readonly apiRoot?: string;
+  readonly name?: string;
 }
 
-/** One problem of a configuration: what it is about, and the message (which names it too). */
+/** One problem of a configuration: what it is about, the field (`spec.grants[2].principal`), and the message for humans (which names both). */
 export interface ConfigProblem {
   readonly ref: ProblemRef;
+  readonly path: string;
   readonly message: string;
-}
-
-class Problems {
-  readonly list: ConfigProblem[] = [];
-  add(where: string, what: string, ref: ProblemRef): void {
-    this.list.push({ ref, message: `${where}: ${what}` });
-  }
 }
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isKind = (v: unknown): v is Kind => typeof v === 'string' && (KINDS as readonly string[]).includes(v);
 
-/** A document whose header checked out: its name and spec, and where its problems are reported. */
+/** A document, where its problems are reported, and (once its header checked out) its kind, name and spec. */
 class SpecDocument {
   constructor(
-    readonly name: string,
-    readonly spec: Obj,
-    /** Where its problems are reported: the label messages name it by, and what they are about. */
-    private readonly at: { readonly where: string; readonly ref: ProblemRef },
-    private readonly pr: Problems,
+    readonly ref: ProblemRef,
+    /** The label messages name it by. */
+    readonly where: string,
+    private readonly sink: ConfigProblem[],
   ) {}
 
-  get where(): string {
-    return this.at.where;
+  get name(): string {
+    return this.ref.name ?? '';
   }
 
-  problem(what: string): void {
-    this.pr.add(this.at.where, what, this.at.ref);
+  problem(path: string, what: string): void {
+    this.sink.push({ ref: this.ref, path, message: `${this.where}: ${what}` });
   }
 
-  /** `spec[key]` if it is a string of at most `max` characters; undefined when absent or (reported) invalid. */
-  optString(key: string, max = 10_000): string | undefined {
-    const v = this.spec[key];
-    if (v === undefined || v === null) return undefined;
-    if (typeof v !== 'string' || v.length > max) {
-      this.problem(`spec.${key} must be a string of at most ${max} characters`);
-      return undefined;
+  /** `spec` checked against its kind's schema (with the schema's defaults), and the resource's CEL rules checked. */
+  conform(kind: Kind, raw: Obj): unknown {
+    const ctx: ConformContext = { report: (f) => this.problem(f.path, f.message), rule: celRule };
+    const spec = (conform(DOCUMENT_SCHEMAS[kind], raw, 'spec', ctx) ?? {}) as Obj;
+    for (const r of ROOT_RULES[kind]) {
+      if (celRule(r.rule)?.({ metadata: { name: this.name }, spec }) === false) this.problem('metadata.name', `metadata.name: ${r.message}`);
     }
-    return v;
+    return spec;
   }
 
-  deletionPolicy(): DeletionPolicy {
-    const v = this.spec['deletionPolicy'] ?? 'Retain';
-    if (v !== 'Retain' && v !== 'Delete') this.problem('spec.deletionPolicy must be Retain or Delete');
-    return v === 'Delete' ? 'Delete' : 'Retain';
-  }
-
-  grants(): Obj[] {
-    const g = this.spec['grants'];
-    if (g === undefined || g === null) return [];
-    if (!Array.isArray(g) || !g.every(isObj)) {
-      this.problem('spec.grants must be a list of objects');
-      return [];
-    }
-    return g;
-  }
-
-  /** A grant's holder: a principal the configuration defines, or a group (exactly one of the two). */
-  holder(known: ReadonlySet<string>, g: Obj): { principal: string } | { group: string } {
-    const principal = g['principal'];
-    const group = g['group'];
-    if ((principal === undefined) === (group === undefined)) {
-      this.problem('a grant names exactly one of principal or group');
-      return { principal: '' };
-    }
-    if (group !== undefined) {
-      if (typeof group !== 'string' || !NAME_RE.test(group)) this.problem(`grant names a malformed group ${JSON.stringify(group)}`);
-      return { group: typeof group === 'string' ? group : '' };
-    }
-    if (typeof principal !== 'string' || !known.has(principal)) this.problem(`grant names unknown principal ${JSON.stringify(principal)}`);
-    return { principal: typeof principal === 'string' ? principal : '' };
+  /** A grant's holder; `known` are the principals it may name. Exactly one of the two is the CRD's rule, checked already. */
+  holder(known: ReadonlySet<string>, g: { readonly principal?: string; readonly group?: string }, path: string): { principal: string } | { group: string } {
+    if (g.group !== undefined) return { group: g.group };
+    if (g.principal !== undefined && !known.has(g.principal))
+      this.problem(`${path}.principal`, `${path} names unknown principal ${JSON.stringify(g.principal)}`);
+    return { principal: g.principal ?? '' };
   }
 }
 
@@ -170,51 +184,79 @@ export function parseDocumentsYaml(text: string): ResourceDocument[] {
   return out;
 }
 
-/** Validates documents into a DesiredState; every problem is reported at once (InvalidConfig). */
-export function toDesiredState(docs: readonly ResourceDocument[], opts: ParseOptions = {}): DesiredState {
-  const pr = new Problems();
-  const byKind = sortByKind(docs, pr);
-  const principals = byKind.Principal.map((d) => principal(d, opts));
-  const principalNames = new Set([...uniquePrincipalNames(principals, pr), ...(opts.knownPrincipals ?? [])]);
-  const apiRoots = byKind.ApiRoot.map((d) => apiRoot(d, principalNames));
-  const rootNames = uniqueRootNames(apiRoots, pr);
-  const collections = byKind.Collection.map((d) => collection(d, { apiRoots: rootNames, principals: principalNames }));
-  checkUniqueCollections(collections, pr);
-  if (pr.list.length > 0) {
-    const messages = pr.list.map((p) => p.message);
-    throw new DomainError('InvalidConfig', `invalid configuration:\n  - ${messages.join('\n  - ')}`, { problems: messages, structured: pr.list });
-  }
-  return { apiRoots, collections, principals };
+/** A value built from a document, with the document (where problems about the value go). */
+interface Built<T> {
+  readonly doc: SpecDocument;
+  readonly value: T;
 }
 
-/** Files each document under its kind once its header (apiVersion, kind, metadata.name, spec) checks out. */
-function sortByKind(docs: readonly ResourceDocument[], pr: Problems): Record<Kind, SpecDocument[]> {
-  const byKind: Record<Kind, SpecDocument[]> = { ApiRoot: [], Collection: [], Principal: [] };
+/**
+ * Validates documents into a DesiredState; every problem is reported at once (InvalidConfig, with
+ * `details.problems` the messages and `details.structured` the ConfigProblems).
+ */
+export function toDesiredState(docs: readonly ResourceDocument[], opts: ParseOptions = {}): DesiredState {
+  const sink: ConfigProblem[] = [];
+  const byKind = sortByKind(docs, sink);
+  const secrets =
+    opts.secrets ?? envFileSecrets({ ...(opts.env !== undefined && { env: opts.env }), ...(opts.baseDir !== undefined && { baseDir: opts.baseDir }) });
+  const principals = byKind.Principal.map(({ doc, spec }) => ({ doc, value: principal(doc, spec as PrincipalDocumentSpec, secrets) }));
+  const principalNames = new Set([...uniqueNames(principals), ...(opts.knownPrincipals ?? [])]);
+  const apiRoots = byKind.ApiRoot.map(({ doc, spec }) => ({ doc, value: apiRoot(doc, spec as ApiRootSpec, principalNames) }));
+  const rootNames = uniqueRoots(apiRoots);
+  const collections = byKind.Collection.map(({ doc, spec }) => ({
+    doc,
+    value: collection(doc, spec as CollectionSpec, { apiRoots: rootNames, principals: principalNames }),
+  }));
+  checkUniqueCollections(collections);
+  if (sink.length > 0) {
+    const messages = sink.map((p) => p.message);
+    throw new DomainError('InvalidConfig', `invalid configuration:\n  - ${messages.join('\n  - ')}`, { problems: messages, structured: sink });
+  }
+  const values = <T>(built: readonly Built<T>[]): T[] => built.map((b) => b.value);
+  return { apiRoots: values(apiRoots), collections: values(collections), principals: values(principals) };
+}
+
+/** Files each document under its kind once its header (apiVersion, kind, metadata.name, spec) checks out, its spec conformed. */
+function sortByKind(docs: readonly ResourceDocument[], sink: ConfigProblem[]): Record<Kind, { doc: SpecDocument; spec: unknown }[]> {
+  const byKind: Record<Kind, { doc: SpecDocument; spec: unknown }[]> = { ApiRoot: [], Collection: [], Principal: [] };
   docs.forEach((d, i) => {
-    const checked = checkHeader(d, { label: documentLabel(d, i), index: i }, pr);
-    if (checked !== undefined) byKind[checked.kind].push(checked.doc);
+    const doc = new SpecDocument(refOf(d, i), documentLabel(d, i), sink);
+    if (checkHeader(d, doc) && isKind(d.kind) && isObj(d.spec ?? {})) byKind[d.kind].push({ doc, spec: doc.conform(d.kind, (d.spec ?? {}) as Obj) });
   });
   return byKind;
 }
 
-/** `document N (Kind/name)` as far as the document says, for messages. */
-function documentLabel(d: ResourceDocument, i: number): string {
-  const kind = d.kind;
-  const name = d.metadata?.name;
-  return `document ${i + 1} (${typeof kind === 'string' ? kind : '?'}/${typeof name === 'string' ? name : '?'})`;
+const stringOr = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+
+function refOf(d: ResourceDocument, index: number): ProblemRef {
+  const name = stringOr(d.metadata?.name);
+  const namespace = stringOr(d.metadata?.namespace);
+  const apiRoot = d.kind === 'Collection' && isObj(d.spec) ? stringOr(d.spec['apiRoot']) : undefined;
+  return {
+    index,
+    ...(isKind(d.kind) && { kind: d.kind }),
+    ...(namespace !== undefined && { namespace }),
+    ...(apiRoot !== undefined && { apiRoot }),
+    ...(name !== undefined && { name }),
+  };
 }
 
-function checkHeader(d: ResourceDocument, at: { label: string; index: number }, pr: Problems): { kind: Kind; doc: SpecDocument } | undefined {
+/** `Kind/namespace/name` for a document that has a namespace (a custom resource), else `document N (Kind/name)`, for messages. */
+function documentLabel(d: ResourceDocument, i: number): string {
+  const kind = stringOr(d.kind) ?? '?';
+  const name = stringOr(d.metadata?.name) ?? '?';
+  const namespace = stringOr(d.metadata?.namespace);
+  return namespace !== undefined ? `${kind}/${namespace}/${name}` : `document ${i + 1} (${kind}/${name})`;
+}
+
+function checkHeader(d: ResourceDocument, doc: SpecDocument): boolean {
   const name = d.metadata?.name;
-  const spec = d.spec ?? {};
-  const where = at.label;
-  const ref: ProblemRef = { index: at.index };
-  if (typeof d.apiVersion === 'string' && !d.apiVersion.startsWith(`${API_GROUP}/`)) pr.add(where, `apiVersion must be ${API_GROUP}/v1alpha1`, ref);
-  if (!isKind(d.kind)) pr.add(where, `kind must be one of ${KINDS.join(', ')}`, ref);
-  else if (typeof name !== 'string' || !NAME_RE.test(name)) pr.add(where, 'metadata.name must be a DNS label (a-z, 0-9, -; at most 63)', ref);
-  else if (!isObj(spec)) pr.add(where, 'spec must be a mapping', ref);
-  else return { kind: d.kind, doc: new SpecDocument(name, spec, { where, ref: { ...ref, kind: d.kind, name } }, pr) };
-  return undefined;
+  if (typeof d.apiVersion === 'string' && !d.apiVersion.startsWith(`${API_GROUP}/`)) doc.problem('apiVersion', `apiVersion must be ${API_GROUP}/v1alpha1`);
+  if (!isKind(d.kind)) doc.problem('kind', `kind must be one of ${KINDS.join(', ')}`);
+  else if (typeof name !== 'string' || !NAME_RE.test(name)) doc.problem('metadata.name', 'metadata.name must be a DNS label (a-z, 0-9, -; at most 63)');
+  else if (!isObj(d.spec ?? {})) doc.problem('spec', 'spec must be a mapping');
+  else return true;
+  return false;
 }
 
 /** Adds `key` to `taken`; true if it was taken already. */
@@ -224,59 +266,50 @@ function isTaken(taken: Set<string>, key: string): boolean {
   return had;
 }
 
-function uniquePrincipalNames(principals: readonly DesiredPrincipal[], pr: Problems): Set<string> {
+function uniqueNames(principals: readonly Built<DesiredPrincipal>[]): Set<string> {
   const names = new Set<string>();
-  for (const p of principals) if (isTaken(names, p.name)) pr.add(`Principal/${p.name}`, 'defined twice', { kind: 'Principal', name: p.name });
+  for (const { doc, value } of principals) if (isTaken(names, value.name)) doc.problem('metadata.name', `Principal ${value.name} is defined twice`);
   return names;
 }
 
-function uniqueRootNames(apiRoots: readonly DesiredApiRoot[], pr: Problems): Set<string> {
+function uniqueRoots(apiRoots: readonly Built<DesiredApiRoot>[]): Set<string> {
   const names = new Set<string>();
   const paths = new Set<string>();
-  for (const r of apiRoots) {
-    const ref: ProblemRef = { kind: 'ApiRoot', name: r.name };
-    if (isTaken(names, r.name)) pr.add(`ApiRoot/${r.name}`, 'defined twice', ref);
-    if (isTaken(paths, r.path.toLowerCase())) pr.add(`ApiRoot/${r.name}`, `path ${r.path} is used by another ApiRoot`, ref);
+  for (const { doc, value: r } of apiRoots) {
+    if (isTaken(names, r.name)) doc.problem('metadata.name', `ApiRoot ${r.name} is defined twice`);
+    if (isTaken(paths, r.path.toLowerCase())) doc.problem('spec.path', `path ${r.path} is used by another ApiRoot`);
   }
   return names;
 }
 
-function checkUniqueCollections(collections: readonly DesiredCollection[], pr: Problems): void {
+function checkUniqueCollections(collections: readonly Built<DesiredCollection>[]): void {
   const keys = new Set<string>();
   const aliases = new Set<string>();
   const ids = new Set<string>();
-  for (const c of collections) {
-    const where = `Collection/${c.apiRoot}/${c.name}`;
-    const ref: ProblemRef = { kind: 'Collection', name: c.name, apiRoot: c.apiRoot };
-    if (isTaken(keys, `${c.apiRoot}/${c.name}`)) pr.add(where, `defined twice in ApiRoot ${c.apiRoot}`, ref);
-    if (c.alias !== undefined && isTaken(aliases, `${c.apiRoot}/${c.alias}`)) pr.add(where, `alias ${c.alias} is used twice in ApiRoot ${c.apiRoot}`, ref);
-    if (c.id !== undefined && isTaken(ids, c.id)) pr.add(where, `id ${c.id} is used twice`, ref);
+  for (const { doc, value: c } of collections) {
+    if (isTaken(keys, `${c.apiRoot}/${c.name}`)) doc.problem('metadata.name', `Collection ${c.name} is defined twice in ApiRoot ${c.apiRoot}`);
+    if (c.alias !== undefined && isTaken(aliases, `${c.apiRoot}/${c.alias}`))
+      doc.problem('spec.alias', `alias ${c.alias} is used twice in ApiRoot ${c.apiRoot}`);
+    if (c.id !== undefined && isTaken(ids, c.id)) doc.problem('spec.id', `id ${c.id} is used twice`);
   }
 }
 
-function apiRoot(d: SpecDocument, principals: ReadonlySet<string>): DesiredApiRoot {
-  const path = rootPath(d);
-  const title = d.optString('title', 1000) ?? d.name;
-  const maxContentLength = positiveMaxContentLength(d);
-  const grants = d.grants().map((g) => {
-    const role = g['role'];
-    if (role !== 'read' && role !== 'write' && role !== 'admin') d.problem('grant role must be read, write or admin');
-    return { ...d.holder(principals, g), role: (role as Role) ?? 'read' };
-  });
-  return { name: d.name, path, title, description: d.optString('description'), maxContentLength, deletionPolicy: d.deletionPolicy(), grants };
-}
+/*
+ * The builders below read a conformed spec: every value present has its schema's type, defaults are
+ * filled in, and a value that failed its checks is absent (reported already, so the fallbacks for
+ * such values are never applied).
+ */
 
-function rootPath(d: SpecDocument): string {
-  const path = d.optString('path') ?? d.name;
-  if (!PATH_RE.test(path)) d.problem('spec.path must be one URL-safe segment (A-Z a-z 0-9 . _ ~ -)');
-  if (RESERVED_PATHS.has(path.toLowerCase())) d.problem(`spec.path ${path} is reserved`);
-  return path;
-}
-
-function positiveMaxContentLength(d: SpecDocument): number {
-  const mcl = d.spec['maxContentLength'] ?? DEFAULT_MAX_CONTENT_LENGTH;
-  if (typeof mcl !== 'number' || !Number.isSafeInteger(mcl) || mcl <= 0) d.problem('spec.maxContentLength must be a positive integer');
-  return typeof mcl === 'number' ? mcl : 0;
+function apiRoot(d: SpecDocument, spec: ApiRootSpec, principals: ReadonlySet<string>): DesiredApiRoot {
+  return {
+    name: d.name,
+    path: spec.path ?? d.name,
+    title: spec.title ?? d.name,
+    description: spec.description,
+    maxContentLength: spec.maxContentLength ?? DEFAULT_MAX_CONTENT_LENGTH,
+    deletionPolicy: spec.deletionPolicy ?? 'Retain',
+    grants: (spec.grants ?? []).map((g, i) => ({ ...d.holder(principals, g, `spec.grants[${i}]`), role: g.role })),
+  };
 }
 
 /** Names defined elsewhere in the same configuration that a Collection may refer to. */
@@ -285,182 +318,102 @@ interface CollectionRefs {
   readonly principals: ReadonlySet<string>;
 }
 
-function collection(d: SpecDocument, refs: CollectionRefs): DesiredCollection {
-  const apiRoot = apiRootRef(d, refs.apiRoots);
-  const id = collectionId(d);
-  const alias = collectionAlias(d);
-  const mediaTypes = stixMediaTypes(d);
-  const grants = d.grants().map((g) => {
-    if ((g['read'] !== undefined && typeof g['read'] !== 'boolean') || (g['write'] !== undefined && typeof g['write'] !== 'boolean'))
-      d.problem('grant read/write must be booleans');
-    return { ...d.holder(refs.principals, g), read: g['read'] as boolean | undefined, write: g['write'] as boolean | undefined };
-  });
+function collection(d: SpecDocument, spec: CollectionSpec, refs: CollectionRefs): DesiredCollection {
+  if (spec.apiRoot !== undefined && !refs.apiRoots.has(spec.apiRoot))
+    d.problem('spec.apiRoot', `spec.apiRoot must name an ApiRoot defined in the same configuration (got ${JSON.stringify(spec.apiRoot)})`);
+  const grants = (spec.grants ?? []).map((g, i) => ({ ...d.holder(refs.principals, g, `spec.grants[${i}]`), read: g.read, write: g.write }));
   return {
     name: d.name,
-    apiRoot,
-    id,
-    alias,
-    title: d.optString('title', 1000) ?? d.name,
-    description: d.optString('description'),
-    mediaTypes,
-    deletionPolicy: d.deletionPolicy(),
-    maxObjects: objectQuota(d),
+    apiRoot: spec.apiRoot ?? '',
+    id: spec.id,
+    alias: spec.alias,
+    title: spec.title ?? d.name,
+    description: spec.description,
+    mediaTypes: (spec.mediaTypes ?? DEFAULT_MEDIA_TYPES).map((m) => m.replace(/;\s+/, ';')),
+    deletionPolicy: spec.deletionPolicy ?? 'Retain',
+    maxObjects: spec.quota?.maxObjects,
     grants,
   };
 }
 
-/** `spec.quota: {maxObjects}`: the most object versions the collection may hold. */
-function objectQuota(d: SpecDocument): number | undefined {
-  const q = d.spec['quota'];
-  if (q === undefined || q === null) return undefined;
-  const max = typeof q === 'object' ? (q as Record<string, unknown>)['maxObjects'] : undefined;
-  if (typeof max !== 'number' || !Number.isSafeInteger(max) || max <= 0) {
-    d.problem('spec.quota must be {maxObjects: a positive integer}');
-    return undefined;
-  }
-  return max;
-}
-
-function apiRootRef(d: SpecDocument, apiRoots: ReadonlySet<string>): string {
-  const apiRoot = d.spec['apiRoot'];
-  if (typeof apiRoot !== 'string' || !apiRoots.has(apiRoot))
-    d.problem(`spec.apiRoot must name an ApiRoot defined in the same configuration (got ${JSON.stringify(apiRoot)})`);
-  return typeof apiRoot === 'string' ? apiRoot : '';
-}
-
-function collectionId(d: SpecDocument): string | undefined {
-  const id = d.optString('id');
-  if (id !== undefined && !UUID4_RE.test(id)) d.problem('spec.id must be a lower-case UUIDv4');
-  return id;
-}
-
-function collectionAlias(d: SpecDocument): string | undefined {
-  const alias = d.optString('alias');
-  if (alias !== undefined && (!PATH_RE.test(alias) || UUID_ANY_RE.test(alias))) d.problem('spec.alias must be one URL-safe segment and not a UUID');
-  return alias;
-}
-
-function stixMediaTypes(d: SpecDocument): string[] {
-  const mt = d.spec['mediaTypes'] ?? DEFAULT_MEDIA_TYPES;
-  if (!Array.isArray(mt) || mt.length === 0 || !mt.every((m) => typeof m === 'string' && /^application\/stix\+json(;\s*version=\d+\.\d+)?$/.test(m)))
-    d.problem('spec.mediaTypes must be a non-empty list like application/stix+json;version=2.1');
-  return Array.isArray(mt) ? mt.map((m) => String(m).replace(/;\s+/, ';')) : [];
-}
-
-function principal(d: SpecDocument, opts: ParseOptions): DesiredPrincipal {
-  const phc = d.optString('passwordHash');
-  if (phc !== undefined && !phc.startsWith('$argon2id$')) d.problem('spec.passwordHash must be an argon2id PHC string');
-  if (d.spec['password'] !== undefined) d.problem('plain-text spec.password is not allowed; use passwordFrom (env or file) or passwordHash');
-  const plain = passwordFrom(d, opts);
-  if (phc !== undefined && plain !== undefined) d.problem('give either passwordHash or passwordFrom, not both');
-  const disabled = d.spec['disabled'] === true;
-  const rateLimit = requestRate(d);
+function principal(d: SpecDocument, spec: PrincipalDocumentSpec, secrets: SecretSource): DesiredPrincipal {
+  const plain = password(d, spec, secrets);
+  const rateLimit = requestRate(spec.rateLimit);
   return {
     name: d.name,
-    displayName: d.optString('displayName', 1000),
-    passwordHash: hashProducer(phc, plain),
-    disabled,
-    groups: groupNames(d),
-    apiKeys: apiKeys(d, opts),
+    displayName: spec.displayName,
+    passwordHash: hashProducer(spec.passwordHash, plain),
+    disabled: spec.disabled ?? false,
+    groups: [...new Set(spec.groups ?? [])].sort(),
+    apiKeys: apiKeys(d, spec, secrets),
     ...(rateLimit !== undefined && { rateLimit }),
   };
 }
 
-/** `spec.groups`: a list of group names (DNS labels). */
-function groupNames(d: SpecDocument): string[] {
-  const g = d.spec['groups'] ?? [];
-  if (!Array.isArray(g) || !g.every((x) => typeof x === 'string' && NAME_RE.test(x))) {
-    d.problem('spec.groups must be a list of group names (a-z, 0-9, -)');
-    return [];
-  }
-  return [...new Set(g as string[])].sort();
+/** The plain-text password a Principal references (`passwordFrom` or `passwordSecretRef`), if any; checks `passwordHash`. */
+function password(d: SpecDocument, spec: PrincipalDocumentSpec, secrets: SecretSource): string | undefined {
+  if ((spec as Obj)['password'] !== undefined)
+    d.problem('spec.password', 'plain-text spec.password is not allowed; use passwordFrom (env or file), passwordSecretRef or passwordHash');
+  if (spec.passwordHash !== undefined && !spec.passwordHash.startsWith('$argon2id$'))
+    d.problem('spec.passwordHash', 'spec.passwordHash must be an argon2id PHC string');
+  const given = [spec.passwordHash, spec.passwordFrom, spec.passwordSecretRef].filter((v) => v !== undefined).length;
+  if (given > 1) d.problem('spec', 'give one of passwordHash, passwordFrom or passwordSecretRef');
+  if (spec.passwordFrom !== undefined) return readSecret(d, secrets, localRef(spec.passwordFrom), 'spec.passwordFrom');
+  const ref = spec.passwordSecretRef;
+  if (ref !== undefined) return readSecret(d, secrets, { secret: ref.name, key: ref.key ?? 'password', namespace: d.ref.namespace }, 'spec.passwordSecretRef');
+  return undefined;
+}
+
+const localRef = (ref: LocalSecretRef): SecretReference => (ref.env !== undefined ? { env: ref.env } : { file: ref.file ?? '' });
+
+/** The value of a secret reference; a problem at `path` if it cannot be read. */
+function readSecret(d: SpecDocument, secrets: SecretSource, ref: SecretReference, path: string): string | undefined {
+  const r = secrets.read(ref);
+  if ('value' in r) return r.value;
+  d.problem(path, `${path}: ${r.problem}`);
+  return undefined;
 }
 
 /** `spec.rateLimit: {requestsPerSecond, burst?}`; burst defaults to one second's worth. */
-function requestRate(d: SpecDocument): RequestRate | undefined {
-  const r = d.spec['rateLimit'];
-  if (r === undefined || r === null) return undefined;
-  const rate = typeof r === 'object' ? toRate(r as Record<string, unknown>) : undefined;
-  if (rate === undefined) d.problem('spec.rateLimit must be {requestsPerSecond: a positive number, burst: a positive integer (optional)}');
-  return rate;
-}
-
-function toRate(r: Record<string, unknown>): RequestRate | undefined {
-  const rps = r['requestsPerSecond'];
-  if (typeof rps !== 'number' || !(rps > 0)) return undefined;
-  const burst = r['burst'] ?? Math.max(1, Math.ceil(rps));
-  return typeof burst === 'number' && Number.isInteger(burst) && burst >= 1 ? { perSecond: rps, burst } : undefined;
-}
-
-/** Resolves `spec.passwordFrom` (exactly one of env or file) to the plain-text password, reporting what is missing. */
-function passwordFrom(d: SpecDocument, opts: ParseOptions): (() => string) | undefined {
-  const from = d.spec['passwordFrom'];
-  return from === undefined ? undefined : secretFrom(d, from, 'spec.passwordFrom', opts);
-}
-
-/** Resolves a `{env: NAME}` or `{file: PATH}` reference to its value, reporting what is missing. */
-function secretFrom(d: SpecDocument, from: unknown, field: string, opts: ParseOptions): (() => string) | undefined {
-  if (!isObj(from) || (typeof from['env'] !== 'string') === (typeof from['file'] !== 'string')) {
-    d.problem(`${field} must have exactly one of env or file`);
-    return undefined;
-  }
-  const envName = from['env'];
-  return typeof envName === 'string' ? secretFromEnv(d, envName, field, opts) : secretFromFile(d, String(from['file']), field, opts);
-}
-
-function secretFromEnv(d: SpecDocument, envName: string, field: string, opts: ParseOptions): () => string {
-  const value = (opts.env ?? process.env)[envName];
-  if (value === undefined || value === '') d.problem(`environment variable ${envName} (${field}.env) is not set`);
-  return () => value ?? '';
-}
-
-function secretFromFile(d: SpecDocument, file: string, field: string, opts: ParseOptions): () => string {
-  const path = isAbsolute(file) ? file : resolve(opts.baseDir ?? '.', file);
-  let value = '';
-  try {
-    value = readFileSync(path, 'utf8').replace(/\r?\n$/, '');
-  } catch {
-    d.problem(`cannot read ${field}.file ${path}`);
-  }
-  return () => value;
+function requestRate(r: PrincipalSpec['rateLimit']): RequestRate | undefined {
+  if (r?.requestsPerSecond === undefined) return undefined;
+  return { perSecond: r.requestsPerSecond, burst: r.burst ?? Math.max(1, Math.ceil(r.requestsPerSecond)) };
 }
 
 /**
- * `spec.apiKeys`: keys made with `taxiway key generate` and kept in a Secret, referenced by
- * `keyFrom: {env | file}`, with an optional `name` and `expiresAt`. Only their hashes are stored.
+ * `spec.apiKeys`: keys made with `taxiway key generate` and kept in a Secret (`secretRef`) or, in a
+ * configuration file, in an environment variable or a file (`keyFrom`), with an optional `name`
+ * and `expiresAt`. Only their hashes are stored.
  */
-function apiKeys(d: SpecDocument, opts: ParseOptions): DesiredApiKey[] {
-  const list = d.spec['apiKeys'] ?? [];
-  if (!Array.isArray(list) || !list.every(isObj)) {
-    d.problem('spec.apiKeys must be a list of {keyFrom: {env | file}, name?, expiresAt?}');
-    return [];
-  }
-  const keys = list.map((k, i) => apiKey(d, k, `spec.apiKeys[${i}]`, opts)).filter((k): k is DesiredApiKey => k !== undefined);
+function apiKeys(d: SpecDocument, spec: PrincipalDocumentSpec, secrets: SecretSource): DesiredApiKey[] {
+  const raw = (spec as Obj)['apiKeys'];
+  if (Array.isArray(raw))
+    raw.forEach((k, i) => {
+      if (isObj(k) && k['key'] !== undefined)
+        d.problem(`spec.apiKeys[${i}].key`, `plain-text spec.apiKeys[${i}].key is not allowed; use keyFrom (env or file) or secretRef`);
+    });
+  const keys = (spec.apiKeys ?? []).map((k, i) => apiKey(d, k, `spec.apiKeys[${i}]`, secrets)).filter((k): k is DesiredApiKey => k !== undefined);
   const ids = keys.map((k) => k.id);
-  if (new Set(ids).size !== ids.length) d.problem('spec.apiKeys lists the same key twice');
+  if (new Set(ids).size !== ids.length) d.problem('spec.apiKeys', 'spec.apiKeys lists the same key twice');
   return keys;
 }
 
-function apiKey(d: SpecDocument, k: Obj, field: string, opts: ParseOptions): DesiredApiKey | undefined {
-  if (k['key'] !== undefined) d.problem(`plain-text ${field}.key is not allowed; use keyFrom (env or file)`);
-  const name = k['name'];
-  if (name !== undefined && (typeof name !== 'string' || name.length > 200)) d.problem(`${field}.name must be a string of at most 200 characters`);
-  const expiresAt = keyExpiry(d, k['expiresAt'], field);
-  const value = secretFrom(d, k['keyFrom'], `${field}.keyFrom`, opts)?.();
-  if (value === undefined || value === '') return undefined;
+function apiKey(d: SpecDocument, k: PrincipalApiKey, path: string, secrets: SecretSource): DesiredApiKey | undefined {
+  const value = keyValue(d, k, path, secrets);
+  if (value === undefined) return undefined;
   const id = apiKeyId(value);
   if (id === undefined) {
-    d.problem(`${field}.keyFrom does not hold a Taxiway API key (txw_<id>_<secret>; make one with taxiway key generate)`);
+    d.problem(path, `${path} does not hold a Taxiway API key (txw_<id>_<secret>; make one with taxiway key generate)`);
     return undefined;
   }
-  return { id, name: typeof name === 'string' ? name : undefined, expiresAt, secretHash: hashOf(value) };
+  return { id, name: k.name, expiresAt: k.expiresAt === undefined ? undefined : new Date(k.expiresAt), secretHash: hashOf(value) };
 }
 
-function keyExpiry(d: SpecDocument, v: unknown, field: string): Date | undefined {
-  if (v === undefined || v === null) return undefined;
-  const t = typeof v === 'string' ? Date.parse(v) : v instanceof Date ? v.getTime() : NaN;
-  if (Number.isNaN(t)) d.problem(`${field}.expiresAt must be an RFC 3339 time`);
-  return Number.isNaN(t) ? undefined : new Date(t);
+function keyValue(d: SpecDocument, k: PrincipalApiKey, path: string, secrets: SecretSource): string | undefined {
+  if (k.keyFrom !== undefined) return readSecret(d, secrets, localRef(k.keyFrom), `${path}.keyFrom`);
+  if (k.secretRef !== undefined)
+    return readSecret(d, secrets, { secret: k.secretRef.name, key: k.secretRef.key ?? 'key', namespace: d.ref.namespace }, `${path}.secretRef`);
+  return undefined;
 }
 
 /** Hashes `secret` at apply time, keeping a stored hash that still matches it (idempotent re-apply). */
@@ -472,18 +425,22 @@ function hashOf(secret: string): (stored: string | undefined) => Promise<string>
 }
 
 /** The hash to store at apply time: a configured PHC string as is, or the plain password hashed (keeping a stored hash that still matches). */
-function hashProducer(phc: string | undefined, plain: (() => string) | undefined): DesiredPrincipal['passwordHash'] {
+function hashProducer(phc: string | undefined, plain: string | undefined): DesiredPrincipal['passwordHash'] {
   if (phc !== undefined) return () => Promise.resolve(phc);
   if (plain === undefined) return undefined;
-  return (stored) => hashOf(plain())(stored);
+  return hashOf(plain);
 }
 
-export function loadDesiredStateFile(path: string, env: Readonly<Record<string, string | undefined>> = process.env): DesiredState {
+/**
+ * Reads and validates a configuration file. `secrets` defaults to environment variables (`env`,
+ * default process.env) and files relative to the configuration file.
+ */
+export function loadDesiredStateFile(path: string, env: Readonly<Record<string, string | undefined>> = process.env, secrets?: SecretSource): DesiredState {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
     throw new DomainError('InvalidConfig', `cannot read configuration file ${path}: ${(e as Error).message}`);
   }
-  return toDesiredState(parseDocumentsYaml(text), { env, baseDir: dirname(resolve(path)) });
+  return toDesiredState(parseDocumentsYaml(text), { secrets: secrets ?? envFileSecrets({ env, baseDir: dirname(resolve(path)) }) });
 }
