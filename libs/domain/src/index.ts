@@ -12,3 +12,4 @@ export * from './desired-state';
 export * from './api-key';
 export * from './pacer';
 export * from './taxii1-store';
+export * from './window';

@@ -1,3 +1,5 @@
+import type { RequestedWindow, Window } from './window';
+
 /**
  * The storage port of the TAXII 1.x services (ADR 0010): content blocks on the collection's shared
  * timeline, subscriptions, multi-part result sets and the push outbox. libs/store implements it in
@@ -28,12 +30,10 @@ export interface BindingFilter {
   readonly subtypes: readonly string[];
 }
 
-export interface Window {
+/** The records of one collection in a window that match the bindings. */
+export interface BlockQuery {
   readonly collectionPk: number;
-  /** Exclusive lower bound; undefined = from the start. */
-  readonly afterUs: number | undefined;
-  /** Inclusive upper bound. */
-  readonly throughUs: number;
+  readonly window: Window;
   readonly bindings: readonly BindingFilter[];
 }
 
@@ -76,11 +76,12 @@ export interface ResultSet {
   readonly principalPk: number;
   readonly subscriptionId: string | undefined;
   readonly contentBindings: readonly BindingFilter[];
-  readonly cuts: readonly (number | null)[];
+  /** The result's parts, in order: consecutive windows, the first starting where the poll did. */
+  readonly parts: readonly Window[];
   readonly recordCount: number;
 }
 
-/** A claimed outbox entry: deliver (afterUs, throughUs] of the subscription's collection to its address. */
+/** A claimed outbox entry: deliver the window of the subscription's collection to its address. */
 export interface Delivery {
   readonly pk: number;
   /** The claim's token: outcomes are recorded only with it. */
@@ -88,8 +89,7 @@ export interface Delivery {
   readonly attempts: number;
   /** When the entry first failed (the give-up clock); undefined while it has not. */
   readonly firstFailedAtMs: number | undefined;
-  readonly afterUs: number;
-  readonly throughUs: number;
+  readonly window: Window;
   readonly subscription: SubscriptionRow;
 }
 
@@ -116,26 +116,29 @@ export interface OutboxCounts {
   readonly oldestPendingMs: number | undefined;
 }
 
-/** A poll's window as opened: the upper bound to report, the number of records, and where the parts are cut. */
+/** A poll's window as opened (Window.opened), the number of records in it, and the labels that end its parts but the last. */
 export interface OpenedWindow {
-  readonly throughUs: number;
+  readonly window: Window;
   readonly count: number;
-  readonly cuts: number[];
+  readonly cuts: readonly number[];
 }
 
 export interface Taxii1Store {
   /** Adds blocks to one or more collections in one transaction: all are stored or none (QuotaExceeded). */
   addBlocks(collectionPks: readonly number[], principalPk: number, blocks: readonly BlockInput[]): Promise<AddedBlocks[]>;
-  /** Opens a poll in one snapshot (see the implementation for the bound it reports). */
+  /**
+   * Opens a poll in one snapshot: the requested window closed at the collection's newest label
+   * (Window.opened), the number of matching records, and, when there are more than `partSize`, the
+   * label of every `partSize`-th record (the ends of all parts but the last).
+   */
   openWindow(w: {
     readonly collectionPk: number;
-    readonly afterUs: number | undefined;
-    /** The requested upper bound; undefined = none. */
-    readonly throughUs: number | undefined;
+    readonly requested: RequestedWindow;
     readonly bindings: readonly BindingFilter[];
     readonly partSize: number;
   }): Promise<OpenedWindow>;
-  blocks(w: Window, limit: number): Promise<StoredBlock[]>;
+  /** The matching records of the window, oldest first, at most `limit`. */
+  blocks(q: BlockQuery, limit: number): Promise<StoredBlock[]>;
   createResultSet(r: Omit<ResultSet, 'id'>, ttlSeconds: number): Promise<string>;
   resultSet(id: string): Promise<ResultSet | undefined>;
   purgeResultSets(): Promise<number>;
@@ -145,6 +148,7 @@ export interface Taxii1Store {
   setStatus(pk: number, status: 'ACTIVE' | 'PAUSED'): Promise<void>;
   unsubscribe(pk: number): Promise<void>;
   claimDeliveries(limit: number, leaseMs: number): Promise<Delivery[]>;
+  /** The entry's window was delivered up to and including `throughUs`; the rest of it (if any) stays pending. */
   delivered(d: Pick<Delivery, 'pk' | 'claim'>, throughUs: number, blocks: number): Promise<void>;
   retryLater(d: Pick<Delivery, 'pk' | 'claim'>, error: string, delayMs: number): Promise<void>;
   giveUp(d: Pick<Delivery, 'pk' | 'claim'>, error: string): Promise<void>;

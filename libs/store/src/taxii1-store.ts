@@ -5,7 +5,7 @@ import {
   type BlockInput,
   type StoredBlock,
   type BindingFilter,
-  type Window,
+  type BlockQuery,
   type AddedBlocks,
   type SubscriptionRow,
   type NewSubscription,
@@ -15,6 +15,8 @@ import {
   type OutboxCounts,
   type Taxii1Store,
   type OpenedWindow,
+  type RequestedWindow,
+  Window,
 } from '@taxiway/domain';
 import { allocatePositions, lockTimeline, recordAppended, STIX21_BINDING_ID } from './timeline';
 
@@ -81,6 +83,12 @@ export function wantsStix21(bindings: readonly BindingFilter[]): boolean {
 
 const filterParam = (bindings: readonly BindingFilter[]): string | null => (bindings.length === 0 ? null : JSON.stringify(bindings));
 
+/** Window.contains in SQL: `label` in ($2, $3], $2 NULL = no lower bound. */
+const IN_WINDOW = (label: string): string => `($2::bigint IS NULL OR ${label} > $2) AND ${label} <= $3`;
+
+/** The parameters $2, $3 of IN_WINDOW. */
+const windowParams = (w: Window): [number | null, number] => [w.afterUs ?? null, w.throughUs];
+
 /**
  * The records of a window, oldest first: content blocks, plus the collection's STIX 2.1 objects when
  * the filter asks for their binding (each version is one record, its date_added the label; the JSON
@@ -90,14 +98,14 @@ function windowSql(withStix21: boolean, select: 'rows' | 'labels'): string {
   const blocks = `
     SELECT cb.label_us, cb.binding, cb.subtype, ${select === 'rows' ? 'cb.content, cb.content_ns, cb.message' : 'NULL AS content'}
       FROM content_blocks cb
-     WHERE cb.collection_pk = $1 AND ($2::bigint IS NULL OR cb.label_us > $2) AND cb.label_us <= $3
+     WHERE cb.collection_pk = $1 AND ${IN_WINDOW('cb.label_us')}
        AND ${BINDING_MATCH('cb.binding', 'cb.subtype', '$4')}`;
   if (!withStix21) return blocks;
   const escaped = `replace(replace(replace(o.raw, '&', '&amp;'), '<', '&lt;'), '>', '&gt;')`;
   const objects = `
     SELECT o.date_added_us, '${STIX21_BINDING_ID}'::text, NULL::text, ${select === 'rows' ? `${escaped}, '{}'::jsonb, NULL::text` : 'NULL'}
       FROM objects o
-     WHERE o.collection_pk = $1 AND ($2::bigint IS NULL OR o.date_added_us > $2) AND o.date_added_us <= $3`;
+     WHERE o.collection_pk = $1 AND ${IN_WINDOW('o.date_added_us')}`;
   return `${blocks} UNION ALL ${objects}`;
 }
 
@@ -149,49 +157,44 @@ export class SqlTaxii1Store implements Taxii1Store {
     );
     const first = rows[0]?.first_us ?? 0;
     const last = rows[0]?.last_us ?? 0;
-    await recordAppended(em, { collectionPk, count: blocks.length, afterUs: first - 1, throughUs: last, stix21: false });
+    const appended = Window.labels(first, last);
+    await recordAppended(em, { collectionPk, count: blocks.length, afterUs: appended.afterUs, throughUs: appended.throughUs, stix21: false });
     return { collectionPk, count: blocks.length, bytes: bytes.reduce((a, b) => a + b, 0), firstUs: first, lastUs: last };
   }
 
   /**
-   * Opens a poll: in one snapshot, the newest label of the collection (the upper bound to report when
-   * the request has none or a later one: every label at or below it is committed and visible, every
-   * label assigned later is above it), the number of matching records, and the labels at which a
-   * result longer than `partSize` is cut into parts.
+   * Opens a poll: in one snapshot, the newest label of the collection (Window.opened closes the
+   * window there), the number of matching records, and the labels at which a result longer than
+   * `partSize` is cut into parts.
    */
   async openWindow(w: {
     readonly collectionPk: number;
-    readonly afterUs: number | undefined;
-    /** The requested upper bound; undefined = none. */
-    readonly throughUs: number | undefined;
+    readonly requested: RequestedWindow;
     readonly bindings: readonly BindingFilter[];
     readonly partSize: number;
   }): Promise<OpenedWindow> {
-    const { collectionPk, afterUs, bindings, partSize } = w;
-    const requestedThroughUs = w.throughUs;
+    const { collectionPk, bindings, partSize } = w;
     return this.ds.transaction('REPEATABLE READ', async (em) => {
       const [c] = await em.query<{ last_added_us: number }[]>(`SELECT last_added_us FROM collections WHERE pk = $1`, [collectionPk]);
-      const newest = c?.last_added_us ?? 0;
-      let throughUs = requestedThroughUs === undefined ? newest : Math.min(requestedThroughUs, newest);
-      if (afterUs !== undefined && throughUs < afterUs) throughUs = afterUs;
+      const window = Window.opened(w.requested, c?.last_added_us ?? 0);
       const sql = windowSql(wantsStix21(bindings), 'labels');
-      const params = [collectionPk, afterUs ?? null, throughUs, filterParam(bindings)];
+      const params = [collectionPk, ...windowParams(window), filterParam(bindings)];
       const [n] = await em.query<{ n: number }[]>(`SELECT count(*)::int AS n FROM (${sql}) w`, params);
       const count = n?.n ?? 0;
-      if (count <= partSize) return { throughUs, count, cuts: [] };
+      if (count <= partSize) return { window, count, cuts: [] };
       const cutRows = await em.query<{ label_us: number }[]>(
         `SELECT label_us FROM (SELECT w.label_us, row_number() OVER (ORDER BY w.label_us) AS rn FROM (${sql}) w) r
           WHERE rn % $5 = 0 AND rn < $6 ORDER BY label_us`,
         [...params, partSize, count],
       );
-      return { throughUs, count, cuts: cutRows.map((r) => r.label_us) };
+      return { window, count, cuts: cutRows.map((r) => r.label_us) };
     });
   }
 
-  /** The records of a window, oldest first, at most `limit` after `afterUs`. */
-  async blocks(w: Window, limit: number): Promise<StoredBlock[]> {
-    const sql = `${windowSql(wantsStix21(w.bindings), 'rows')} ORDER BY 1 LIMIT $5`;
-    const rows = await this.ds.query<BlockDbRow[]>(sql, [w.collectionPk, w.afterUs ?? null, w.throughUs, filterParam(w.bindings), limit]);
+  /** The records of a window, oldest first, at most `limit`. */
+  async blocks(q: BlockQuery, limit: number): Promise<StoredBlock[]> {
+    const sql = `${windowSql(wantsStix21(q.bindings), 'rows')} ORDER BY 1 LIMIT $5`;
+    const rows = await this.ds.query<BlockDbRow[]>(sql, [q.collectionPk, ...windowParams(q.window), filterParam(q.bindings), limit]);
     return rows.map((r) => ({
       labelUs: r.label_us,
       binding: r.binding,
@@ -207,7 +210,16 @@ export class SqlTaxii1Store implements Taxii1Store {
     await this.ds.query(
       `INSERT INTO taxii1_result_sets (id, collection_pk, principal_pk, subscription_id, content_bindings, cuts, record_count, expires_at)
        VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7, now() + make_interval(secs => $8))`,
-      [id, r.collectionPk, r.principalPk, r.subscriptionId ?? null, JSON.stringify(r.contentBindings), JSON.stringify(r.cuts), r.recordCount, ttlSeconds],
+      [
+        id,
+        r.collectionPk,
+        r.principalPk,
+        r.subscriptionId ?? null,
+        JSON.stringify(r.contentBindings),
+        JSON.stringify(Window.toCuts(r.parts)),
+        r.recordCount,
+        ttlSeconds,
+      ],
     );
     return id;
   }
@@ -232,7 +244,7 @@ export class SqlTaxii1Store implements Taxii1Store {
       principalPk: r.principal_pk,
       subscriptionId: r.subscription_id ?? undefined,
       contentBindings: r.content_bindings,
-      cuts: r.cuts,
+      parts: Window.fromCuts(r.cuts),
       recordCount: r.record_count,
     };
   }
@@ -332,7 +344,7 @@ export class SqlTaxii1Store implements Taxii1Store {
     });
   }
 
-  /** The range was delivered up to `throughUs`; if that is short of the entry's end the rest stays pending. */
+  /** The window was delivered up to `throughUs`; if that is short of the entry's end the rest, (throughUs, end_us], stays pending. */
   async delivered(d: Pick<Delivery, 'pk' | 'claim'>, throughUs: number, blocks: number): Promise<void> {
     await this.ds.query(
       `UPDATE taxii1_outbox
@@ -483,7 +495,14 @@ async function claimHead(em: EntityManager, subscription: SubscriptionRow, lease
     [h.pk, leaseMs / 1000, claim, merged ?? h.end_us],
   );
   if (leased === undefined) return undefined;
-  return { pk: h.pk, claim, attempts: h.attempts, firstFailedAtMs: h.failed_ms ?? undefined, afterUs: h.begin_us, throughUs: leased.end_us, subscription };
+  return {
+    pk: h.pk,
+    claim,
+    attempts: h.attempts,
+    firstFailedAtMs: h.failed_ms ?? undefined,
+    window: Window.of(h.begin_us, leased.end_us),
+    subscription,
+  };
 }
 
 /** Folds the pending entries queued after `headPk` into it; returns the new end, or undefined if none. */

@@ -1,3 +1,4 @@
+import type { RequestedWindow, Window } from '@taxiway/domain';
 import type { ServiceType, StatusType, Taxii1Version } from './constants';
 
 /** The TAXII 1.0/1.1 messages the server reads and writes, independent of the XML binding. */
@@ -72,8 +73,8 @@ export interface PollRequest extends Envelope {
   readonly kind: 'poll';
   readonly collectionName: string;
   readonly subscriptionId?: string | undefined;
-  readonly exclusiveBeginUs?: number | undefined;
-  readonly inclusiveEndUs?: number | undefined;
+  /** Exclusive_Begin_Timestamp and Inclusive_End_Timestamp, each optional. */
+  readonly window: RequestedWindow;
   /** 1.1: exactly one of subscriptionId / parameters. 1.0: content bindings only. */
   readonly parameters?: PollParameters | undefined;
 }
@@ -85,11 +86,13 @@ export interface PollFulfillmentRequest extends Envelope {
   readonly partNumber: number;
 }
 
+/** The Source_Subscription of a received Inbox Message, as given (its bounds are not checked or used). */
 export interface SourceSubscription {
   readonly collectionName: string;
   readonly subscriptionId: string;
-  readonly beginUs?: number | undefined;
-  readonly endUs?: number | undefined;
+  /** The exclusive lower bound (1.0's inclusive one converted). */
+  readonly afterUs?: number | undefined;
+  readonly throughUs?: number | undefined;
 }
 
 export interface InboxMessage extends Envelope {
@@ -174,8 +177,8 @@ export interface PollResponse {
   readonly more: boolean;
   readonly resultId?: string | undefined;
   readonly partNumber: number;
-  readonly exclusiveBeginUs?: number | undefined;
-  readonly inclusiveEndUs: number;
+  /** The window the answer covers: its lower bound (if any) and end are reported. */
+  readonly window: Window;
   readonly recordCount: number;
   readonly partialCount: boolean;
   readonly message?: string | undefined;
@@ -186,7 +189,7 @@ export interface PollResponse {
 export interface OutboundInbox {
   readonly kind: 'inbox_message';
   readonly message?: string | undefined;
-  readonly source: SourceSubscription;
+  readonly source: { readonly collectionName: string; readonly subscriptionId: string; readonly window: Window };
   readonly recordCount: number;
   readonly blocks: readonly ContentBlock[];
 }

@@ -65,11 +65,41 @@ describe('parseRequest (1.1)', () => {
     expect(p).toMatchObject({
       kind: 'poll',
       collectionName: 'c',
-      exclusiveBeginUs: Date.UTC(2026, 0, 1) * 1000,
+      window: { afterUs: Date.UTC(2026, 0, 1) * 1000, throughUs: undefined },
       parameters: { responseType: 'COUNT_ONLY', contentBindings: [{ id: 'urn:a', subtypes: [] }] },
     });
     const f = parseRequest(b(`<taxii_11:Poll_Fulfillment xmlns:taxii_11="${NS11}" message_id="2" collection_name="c" result_id="r"/>`), '1.1');
     expect(f).toMatchObject({ kind: 'poll_fulfillment', resultId: 'r', partNumber: 1 });
+  });
+
+  it('refuses a poll window whose end is not later than its begin, in either version', () => {
+    const t = '2026-01-01T00:00:00Z';
+    expect(() =>
+      parseRequest(
+        b(
+          `<taxii_11:Poll_Request xmlns:taxii_11="${NS11}" message_id="1" collection_name="c"><taxii_11:Exclusive_Begin_Timestamp>${t}</taxii_11:Exclusive_Begin_Timestamp><taxii_11:Inclusive_End_Timestamp>${t}</taxii_11:Inclusive_End_Timestamp><taxii_11:Subscription_ID>s</taxii_11:Subscription_ID></taxii_11:Poll_Request>`,
+        ),
+        '1.1',
+      ),
+    ).toThrow(/Inclusive_End_Timestamp must be later than Exclusive_Begin_Timestamp/);
+    expect(() =>
+      parseRequest(
+        b(
+          `<taxii:Poll_Request xmlns:taxii="${NS10}" message_id="1" feed_name="f"><taxii:Exclusive_Begin_Timestamp>2026-01-02T00:00:00Z</taxii:Exclusive_Begin_Timestamp><taxii:Inclusive_End_Timestamp>${t}</taxii:Inclusive_End_Timestamp></taxii:Poll_Request>`,
+        ),
+        '1.0',
+      ),
+    ).toThrow(BadMessage);
+  });
+
+  it('reads a 1.0 Source_Subscription inclusive begin as the exclusive bound 1 µs before it', () => {
+    const m = parseRequest(
+      b(
+        `<taxii:Inbox_Message xmlns:taxii="${NS10}" message_id="1"><taxii:Source_Subscription feed_name="f" subscription_id="s"><taxii:Inclusive_Begin_Timestamp>2026-01-01T00:00:00.000001Z</taxii:Inclusive_Begin_Timestamp><taxii:Inclusive_End_Timestamp>2026-01-02T00:00:00Z</taxii:Inclusive_End_Timestamp></taxii:Source_Subscription></taxii:Inbox_Message>`,
+      ),
+      '1.0',
+    );
+    expect(m).toMatchObject({ kind: 'inbox', source: { afterUs: Date.UTC(2026, 0, 1) * 1000, throughUs: Date.UTC(2026, 0, 2) * 1000 } });
   });
 
   it('ignores extended headers and accepts a trailing signature', () => {

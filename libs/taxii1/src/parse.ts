@@ -1,3 +1,4 @@
+import { InvalidWindow, Window, type RequestedWindow } from '@taxiway/domain';
 import { NS, type Taxii1Version } from './constants';
 import { parseLabel } from './labels';
 import type {
@@ -299,8 +300,14 @@ class Reader {
     };
   }
 
-  private checkRange(begin: number | undefined, end: number | undefined): void {
-    if (begin !== undefined && end !== undefined && end <= begin) throw this.bad('Inclusive_End_Timestamp must be later than Exclusive_Begin_Timestamp');
+  /** A poll's Exclusive_Begin_Timestamp and Inclusive_End_Timestamp, checked (Window.requested). */
+  private window(parts: Map<string, XmlElement[]>): RequestedWindow {
+    try {
+      return Window.requested(this.label(parts.get('Exclusive_Begin_Timestamp')?.[0]), this.label(parts.get('Inclusive_End_Timestamp')?.[0]));
+    } catch (e) {
+      if (e instanceof InvalidWindow) throw this.bad(e.message);
+      throw e;
+    }
   }
 
   private poll11(root: XmlElement): PollRequest {
@@ -315,17 +322,14 @@ class Reader {
     const subEl = parts.get('Subscription_ID')?.[0];
     const paramsEl = parts.get('Poll_Parameters')?.[0];
     if ((subEl === undefined) === (paramsEl === undefined)) throw this.bad('A Poll_Request has exactly one of Subscription_ID and Poll_Parameters');
-    const begin = this.label(parts.get('Exclusive_Begin_Timestamp')?.[0]);
-    const end = this.label(parts.get('Inclusive_End_Timestamp')?.[0]);
-    this.checkRange(begin, end);
+    const window = this.window(parts);
     return {
       version: '1.1',
       messageId: this.messageId,
       kind: 'poll',
       collectionName: this.attr(root, 'collection_name'),
       subscriptionId: subEl === undefined ? undefined : this.requiredText(subEl, 'Subscription_ID'),
-      exclusiveBeginUs: begin,
-      inclusiveEndUs: end,
+      window,
       parameters: paramsEl === undefined ? undefined : this.pollParameters(paramsEl),
     };
   }
@@ -355,9 +359,7 @@ class Reader {
       ['Content_Binding', 0, Number.MAX_SAFE_INTEGER],
       SIGNATURE,
     ]);
-    const begin = this.label(parts.get('Exclusive_Begin_Timestamp')?.[0]);
-    const end = this.label(parts.get('Inclusive_End_Timestamp')?.[0]);
-    this.checkRange(begin, end);
+    const window = this.window(parts);
     const sub = root.attrs.get('subscription_id');
     return {
       version: '1.0',
@@ -365,8 +367,7 @@ class Reader {
       kind: 'poll',
       collectionName: this.attr(root, 'feed_name'),
       subscriptionId: sub === undefined || sub === '' ? undefined : sub,
-      exclusiveBeginUs: begin,
-      inclusiveEndUs: end,
+      window,
       parameters: { allowAsynch: false, responseType: 'FULL', contentBindings: this.bindings(parts.get('Content_Binding')) },
     };
   }
@@ -436,11 +437,12 @@ class Reader {
         ['Inclusive_Begin_Timestamp', 0, 1],
         ['Inclusive_End_Timestamp', 1, 1],
       ]);
+      const firstUs = this.label(parts.get('Inclusive_Begin_Timestamp')?.[0]);
       return {
         collectionName: this.attr(el, 'feed_name'),
         subscriptionId: this.attr(el, 'subscription_id'),
-        beginUs: this.label(parts.get('Inclusive_Begin_Timestamp')?.[0]),
-        endUs: this.label(parts.get('Inclusive_End_Timestamp')?.[0]),
+        afterUs: firstUs === undefined ? undefined : Window.before(firstUs),
+        throughUs: this.label(parts.get('Inclusive_End_Timestamp')?.[0]),
       };
     }
     const parts = this.sequence(el, [
@@ -451,8 +453,8 @@ class Reader {
     return {
       collectionName: this.attr(el, 'collection_name'),
       subscriptionId: this.requiredText(parts.get('Subscription_ID')?.[0], 'Subscription_ID'),
-      beginUs: this.label(parts.get('Exclusive_Begin_Timestamp')?.[0]),
-      endUs: this.label(parts.get('Inclusive_End_Timestamp')?.[0]),
+      afterUs: this.label(parts.get('Exclusive_Begin_Timestamp')?.[0]),
+      throughUs: this.label(parts.get('Inclusive_End_Timestamp')?.[0]),
     };
   }
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { Window } from '@taxiway/domain';
 import { newMessageId, serializeAround, serializeMessage } from './serialize';
 import { parseXml } from './xml';
 
@@ -33,7 +34,7 @@ describe('serializeMessage', () => {
         collectionName: 'c',
         more: false,
         partNumber: 1,
-        inclusiveEndUs: 1,
+        window: Window.of(undefined, 1),
         recordCount: 1,
         partialCount: false,
         blocks: [
@@ -55,12 +56,42 @@ describe('serializeMessage', () => {
 
   it('splits a message where its content blocks go', () => {
     const { head, tail } = serializeAround(
-      { kind: 'poll_response', collectionName: 'c', more: false, partNumber: 1, inclusiveEndUs: 0, recordCount: 0, partialCount: false, blocks: [] },
+      {
+        kind: 'poll_response',
+        collectionName: 'c',
+        more: false,
+        partNumber: 1,
+        window: Window.of(undefined, 0),
+        recordCount: 0,
+        partialCount: false,
+        blocks: [],
+      },
       '1.1',
       'r',
     );
     expect(tail).toBe('</taxii_11:Poll_Response>');
     expect(head.endsWith('</taxii_11:Record_Count>')).toBe(true);
+  });
+
+  it('reports a window as 1.1 exclusive begin and 1.0 inclusive begin (1 µs later), both with the inclusive end', () => {
+    const response = {
+      kind: 'poll_response',
+      collectionName: 'c',
+      more: false,
+      partNumber: 1,
+      window: Window.of(Date.UTC(2026, 0, 1) * 1000, Date.UTC(2026, 0, 2) * 1000),
+      recordCount: 0,
+      partialCount: false,
+      blocks: [],
+    } as const;
+    const v11 = serializeMessage(response, '1.1', 'r');
+    expect(v11).toContain('<taxii_11:Exclusive_Begin_Timestamp>2026-01-01T00:00:00.000000Z</taxii_11:Exclusive_Begin_Timestamp>');
+    expect(v11).toContain('<taxii_11:Inclusive_End_Timestamp>2026-01-02T00:00:00.000000Z</taxii_11:Inclusive_End_Timestamp>');
+    const v10 = serializeMessage(response, '1.0', '1');
+    expect(v10).toContain('<taxii:Inclusive_Begin_Timestamp>2026-01-01T00:00:00.000001Z</taxii:Inclusive_Begin_Timestamp>');
+    expect(v10).not.toContain('Exclusive_Begin_Timestamp');
+    const open = serializeMessage({ ...response, window: Window.of(undefined, 5) }, '1.0', '1');
+    expect(open).not.toContain('Begin_Timestamp');
   });
 
   it('generates digit ids for 1.0 and UUIDs for 1.1, never the same twice', () => {

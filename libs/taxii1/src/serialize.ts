@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import type { Window } from '@taxiway/domain';
 import { NS, PREFIX, SERVICES, STATUS_TYPES_10, type Taxii1Version } from './constants';
 import { formatLabel } from './labels';
 import type {
@@ -271,9 +272,7 @@ function writePollResponse(w: Writer, msg: PollResponse, head: Attrs): void {
   if (w.version === '1.0') {
     w.root('Poll_Response', [...head, ['feed_name', msg.collectionName], ['subscription_id', msg.subscriptionId]], () => {
       w.leaf('Message', msg.message);
-      // 1.0 reports an inclusive lower bound: the exclusive one plus the label resolution, 1 µs (digest D14).
-      if (msg.exclusiveBeginUs !== undefined) w.leaf('Inclusive_Begin_Timestamp', formatLabel(msg.exclusiveBeginUs + 1));
-      w.leaf('Inclusive_End_Timestamp', formatLabel(msg.inclusiveEndUs));
+      writeBounds(w, msg.window);
       msg.blocks.forEach((b) => w.block(b));
     });
     return;
@@ -287,12 +286,24 @@ function writePollResponse(w: Writer, msg: PollResponse, head: Attrs): void {
   ];
   w.root('Poll_Response', attrs, () => {
     w.leaf('Subscription_ID', msg.subscriptionId);
-    if (msg.exclusiveBeginUs !== undefined) w.leaf('Exclusive_Begin_Timestamp', formatLabel(msg.exclusiveBeginUs));
-    w.leaf('Inclusive_End_Timestamp', formatLabel(msg.inclusiveEndUs));
+    writeBounds(w, msg.window);
     w.leaf('Record_Count', msg.recordCount, [['partial_count', msg.partialCount]]);
     w.leaf('Message', msg.message);
     msg.blocks.forEach((b) => w.block(b));
   });
+}
+
+/**
+ * A window's bounds: 1.1 writes the exclusive lower bound, 1.0 the inclusive one (Window.firstUs,
+ * digest D14); the end is inclusive in both. No lower bound = from the start.
+ */
+function writeBounds(w: Writer, window: Window): void {
+  if (w.version === '1.0') {
+    if (window.firstUs !== undefined) w.leaf('Inclusive_Begin_Timestamp', formatLabel(window.firstUs));
+  } else if (window.afterUs !== undefined) {
+    w.leaf('Exclusive_Begin_Timestamp', formatLabel(window.afterUs));
+  }
+  w.leaf('Inclusive_End_Timestamp', formatLabel(window.throughUs));
 }
 
 function writeInbox(w: Writer, msg: OutboundInbox, messageId: string): void {
@@ -304,14 +315,12 @@ function writeInbox(w: Writer, msg: OutboundInbox, messageId: string): void {
         ['feed_name', s.collectionName],
         ['subscription_id', s.subscriptionId],
       ]);
-      if (s.beginUs !== undefined) w.leaf('Inclusive_Begin_Timestamp', formatLabel(s.beginUs + 1));
-      w.leaf('Inclusive_End_Timestamp', formatLabel(s.endUs ?? 0));
+      writeBounds(w, s.window);
       w.close('Source_Subscription');
     } else {
       w.open('Source_Subscription', [['collection_name', s.collectionName]]);
       w.leaf('Subscription_ID', s.subscriptionId);
-      if (s.beginUs !== undefined) w.leaf('Exclusive_Begin_Timestamp', formatLabel(s.beginUs));
-      w.leaf('Inclusive_End_Timestamp', formatLabel(s.endUs ?? 0));
+      writeBounds(w, s.window);
       w.close('Source_Subscription');
       w.leaf('Record_Count', msg.recordCount);
     }

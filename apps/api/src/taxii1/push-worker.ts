@@ -15,7 +15,7 @@ import {
   type Taxii1Version,
 } from '@taxiway/taxii1';
 import type { CatalogService } from '../catalog/catalog.service';
-import { toContentBlock } from './taxii1.service';
+import { toContentBlock } from './taxii1-context';
 import { addressProblem, pushAgent } from './push-address';
 import { fetch, type Agent } from 'undici';
 
@@ -144,25 +144,24 @@ export class PushWorker {
     const { collection, address } = this.target(d.subscription);
     const sub = d.subscription;
     const version = versionOfBinding(address.messageBinding) ?? sub.version;
-    const window = { collectionPk: collection.pk, afterUs: d.afterUs, throughUs: d.throughUs, bindings: sub.contentBindings };
+    const query = { collectionPk: collection.pk, window: d.window, bindings: sub.contentBindings };
     const countOnly = sub.responseType === 'COUNT_ONLY';
-    const rows = countOnly ? [] : await this.store.blocks(window, this.config.pushMaxBlocks);
-    const throughUs = rows.length === this.config.pushMaxBlocks ? rows[rows.length - 1]!.labelUs : d.throughUs;
-    const recordCount = countOnly ? (await this.store.openWindow({ ...window, partSize: Number.MAX_SAFE_INTEGER })).count : rows.length;
-    if (recordCount === 0) return { count: 0, throughUs };
+    const rows = countOnly ? [] : await this.store.blocks(query, this.config.pushMaxBlocks);
+    // A full batch ends at its last record; the rest of the window stays queued.
+    const sent = rows.length === this.config.pushMaxBlocks ? d.window.upTo(rows[rows.length - 1]!.labelUs) : d.window;
+    const recordCount = countOnly
+      ? (await this.store.openWindow({ collectionPk: collection.pk, requested: d.window, bindings: sub.contentBindings, partSize: Number.MAX_SAFE_INTEGER }))
+          .count
+      : rows.length;
+    if (recordCount === 0) return { count: 0, throughUs: sent.throughUs };
     const { head, tail } = serializeAround(
-      {
-        kind: 'inbox_message',
-        source: { collectionName: collection.name, subscriptionId: sub.id, beginUs: d.afterUs, endUs: throughUs },
-        recordCount,
-        blocks: [],
-      },
+      { kind: 'inbox_message', source: { collectionName: collection.name, subscriptionId: sub.id, window: sent }, recordCount, blocks: [] },
       version,
       '',
     );
     const body = head + serializeBlocks(rows.map(toContentBlock), version) + tail;
     await this.post(address.address, { https: address.protocol === PROTOCOL_HTTPS, version, body });
-    return { count: rows.length, throughUs };
+    return { count: rows.length, throughUs: sent.throughUs };
   }
 
   /**

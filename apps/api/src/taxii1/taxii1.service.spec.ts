@@ -1,14 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { backoffMs } from './push-worker';
 import { addressProblem, hostAllowed, isInternalAddress } from './push-address';
-import { partCuts } from './taxii1.service';
-
-describe('partCuts', () => {
-  it('bounds every part by labels: the lower bound, the last label of each full part, the window end', () => {
-    expect(partCuts(undefined, [], 9)).toEqual([null, 9]);
-    expect(partCuts(5, [10, 20], 30)).toEqual([5, 10, 20, 30]);
-  });
-});
 
 describe('hostAllowed', () => {
   it('allows any host without a list, else exact names and .suffixes', () => {
