@@ -5,6 +5,8 @@ import { createTaxiwayServer } from './server';
 async function main(): Promise<void> {
   const config = loadConfig();
   const server = await createTaxiwayServer(config);
+  // SIGTERM/SIGINT run Nest's shutdown (not ready, drain, close in order), then the signal ends the process.
+  server.app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
   const url = await server.listen();
   server.app
     .getHttpAdapter()
@@ -13,18 +15,6 @@ async function main(): Promise<void> {
       { url, publicBaseUrl: config.publicBaseUrl, database: config.databaseUrl === undefined ? `embedded PGlite (${config.dataDir})` : 'postgresql' },
       'taxiway listening',
     );
-  let stopping = false;
-  const stop = (signal: string): void => {
-    if (stopping) return;
-    stopping = true;
-    server.app.getHttpAdapter().getInstance().log.info({ signal }, 'shutting down');
-    server.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
 }
 
 main().catch((e: unknown) => {

@@ -1,5 +1,6 @@
 export * from './catalog-store';
 export * from './data-source';
+export * from './database';
 export * from './embedded';
 export * from './object-store';
 export * from './admin-store';

@@ -1,6 +1,6 @@
 import { Controller, Get, Inject, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { READINESS } from '../taxii/tokens';
+import { READINESS } from '../tokens';
 
 export interface Readiness {
   check(): Promise<Record<string, boolean>>;

@@ -2,7 +2,7 @@ import { Catch, HttpException, type ArgumentsHost, type ExceptionFilter } from '
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError, isDomainError, type ErrorCode } from '@taxiway/domain';
 import { databaseUnavailable } from '@taxiway/store';
-import { allowedMethods } from './routes';
+import type { RouteTable } from './routes';
 import { codeForStatus, TAXII_ERROR_MAP } from './taxii-error.map';
 import { sendTaxii } from './media';
 
@@ -23,7 +23,7 @@ const DATABASE_RETRY_SECONDS = 5;
 const SERVER_FAILED = 'The server failed to process the request';
 
 /** Maps any thrown value to the status, TAXII error code and description of its error resource. */
-function classify(err: unknown, req: FastifyRequest): Rendered {
+function classify(err: unknown, req: FastifyRequest, routes: RouteTable): Rendered {
   if (isDomainError(err)) return classifyDomainError(err);
   if (databaseUnavailable(err)) {
     return {
@@ -33,7 +33,7 @@ function classify(err: unknown, req: FastifyRequest): Rendered {
       retryAfter: DATABASE_RETRY_SECONDS,
     };
   }
-  if (err instanceof HttpException) return classifyHttpException(err, req);
+  if (err instanceof HttpException) return classifyHttpException(err, req, routes);
   return classifyFastifyError(err as FastifyErrorShape);
 }
 
@@ -49,9 +49,9 @@ function classifyDomainError(err: DomainError): Rendered {
 }
 
 /** Nest's HTTP exceptions; the router's 404 becomes 405 on a known path with another method. */
-function classifyHttpException(err: HttpException, req: FastifyRequest): Rendered {
+function classifyHttpException(err: HttpException, req: FastifyRequest, routes: RouteTable): Rendered {
   const status = err.getStatus();
-  if (status === 404 && allowedMethods(req.url) !== undefined) {
+  if (status === 404 && routes.allowedMethods(req.url) !== undefined) {
     return { status: 405, code: 'MethodNotAllowed', description: `${req.method} is not allowed here` };
   }
   if (status === 404) return { status, code: 'NotFound', description: 'No such resource' };
@@ -91,18 +91,21 @@ function classifyFastifyError(fst: FastifyErrorShape): Rendered {
  */
 @Catch()
 export class TaxiiExceptionFilter implements ExceptionFilter {
+  /** `routes`: what the router serves, for 405 and Allow. */
+  constructor(private readonly routes: RouteTable) {}
+
   catch(err: unknown, host: ArgumentsHost): void {
     const ctx = host.switchToHttp();
     const req = ctx.getRequest<FastifyRequest>();
     const reply = ctx.getResponse<FastifyReply>();
-    const r = classify(err, req);
+    const r = classify(err, req, this.routes);
     const log = { error_id: req.id, status: r.status, error_code: r.code, method: req.method, url: req.url.slice(0, 2048) };
     if (r.status === 503) req.log.warn({ ...log, err }, 'request refused: database unavailable');
     else if (r.status >= 500) req.log.error({ ...log, err }, 'request failed');
     else req.log.info({ ...log, reason: r.description }, 'request refused');
     if (reply.sent) return;
     if (r.status === 401) void reply.header('www-authenticate', WWW_AUTHENTICATE);
-    if (r.status === 405) void reply.header('allow', (allowedMethods(req.url) ?? []).join(', '));
+    if (r.status === 405) void reply.header('allow', (this.routes.allowedMethods(req.url) ?? []).join(', '));
     if (r.status === 429 || r.status === 503) void reply.header('retry-after', String(retryAfterSeconds(r)));
     sendTaxii(reply, r.status, taxiiErrorJson(r, String(req.id)));
   }

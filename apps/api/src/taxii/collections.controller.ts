@@ -6,7 +6,7 @@ import { sendTaxii } from '../http/media';
 import { collectionCtx, ctxOf } from './context';
 import type { EnvelopeBody } from '../ingest/ingest-pool';
 import { TaxiiService, type TaxiiResponse } from './taxii.service';
-import { CATALOG, TAXII_SERVICE } from './tokens';
+import { CATALOG, TAXII_SERVICE } from '../tokens';
 
 function collectionJson(c: CollectionInfo, a: Access): Record<string, unknown> {
   return {

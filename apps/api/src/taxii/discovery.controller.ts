@@ -4,7 +4,7 @@ import { TAXII_MEDIA_TYPE } from '@taxiway/domain';
 import type { Config } from '@taxiway/config';
 import type { CatalogService } from '../catalog/catalog.service';
 import { sendTaxii } from '../http/media';
-import { CATALOG, CONFIG } from './tokens';
+import { CATALOG, CONFIG } from '../tokens';
 import { ctxOf } from './context';
 
 @Controller()

@@ -1,0 +1,46 @@
+import { Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Config } from '@taxiway/config';
+import { loadDesiredStateFile } from '@taxiway/control';
+import type { Database, SqlCatalogStore } from '@taxiway/store';
+import type { ServerOptions } from '../server';
+import { CATALOG, CATALOG_STORE, CONFIG, DATABASE, LOGGER, SERVER_OPTIONS } from '../tokens';
+import { StoreModule } from '../store/store.module';
+import { CatalogService } from './catalog.service';
+
+/** The periodic reload behind LISTEN/NOTIFY. */
+const RELOAD_MS = 30_000;
+
+/**
+ * The catalogue: the configuration file (or the state given in code) applied through libs/control
+ * at start, then the routing tables and access index, reloaded on NOTIFY from any replica or the
+ * operator.
+ */
+@Module({
+  imports: [StoreModule],
+  providers: [
+    {
+      // Loaded while the container is built: the work of start-up is done in async factories, never
+      // in onModuleInit, which runs between Nest's route registration and its error handler (ADR 0014).
+      provide: CATALOG,
+      inject: [CONFIG, SERVER_OPTIONS, DATABASE, CATALOG_STORE, LOGGER],
+      useFactory: async (config: Config, options: ServerOptions, database: Database, store: SqlCatalogStore, log: FastifyBaseLogger) => {
+        const state = options.state ?? (config.configFile !== undefined ? loadDesiredStateFile(config.configFile) : undefined);
+        if (state !== undefined) await store.applyDesiredState(state, { prune: true });
+        const catalog = new CatalogService(store, log);
+        await catalog.reload();
+        // PGlite serves this process only: no other writer can NOTIFY it, and the periodic reload suffices.
+        await catalog.watch(database.isEmbedded ? undefined : database.url, RELOAD_MS, config.database.connectTimeoutMs);
+        return catalog;
+      },
+    },
+  ],
+  exports: [CATALOG],
+})
+export class CatalogModule implements OnApplicationShutdown {
+  constructor(@Inject(CATALOG) private readonly catalog: CatalogService) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.catalog.close();
+  }
+}

@@ -1,0 +1,66 @@
+import type { DataSource } from 'typeorm';
+import { createDataSource, migrate, migrationsAtHead, poolStats, type DatabaseTimeouts } from './data-source';
+import { startEmbeddedDatabase, type EmbeddedDatabase } from './embedded';
+
+export interface DatabaseOptions {
+  /** A PostgreSQL URL; undefined starts the embedded PGlite default. */
+  readonly url: string | undefined;
+  /** The embedded database's data directory (undefined or ':memory:' keeps it in memory). */
+  readonly dataDir?: string;
+  /** Pool size on PostgreSQL; PGlite executes one statement at a time and always gets 1. */
+  readonly poolSize: number;
+  readonly timeouts?: DatabaseTimeouts;
+}
+
+/**
+ * The database a process runs on, connected and migrated: a PostgreSQL server, or the embedded
+ * PGlite default started here and stopped on close. It is the one handle the apps hold; the stores
+ * of this library are built on it, so no driver or ORM type reaches the apps.
+ */
+export class Database {
+  private constructor(
+    /** The pool and transactions (TypeORM): for this library's stores and for test set-up only. */
+    readonly dataSource: DataSource,
+    /** The URL the pool connects to (PGlite's loopback socket when embedded): LISTEN and other replicas use it. */
+    readonly url: string,
+    private readonly embedded: EmbeddedDatabase | undefined,
+  ) {}
+
+  /** Connects (starting PGlite first when no URL is given) and runs pending migrations under the advisory lock. */
+  static async open(opts: DatabaseOptions): Promise<Database> {
+    const embedded = opts.url === undefined ? await startEmbeddedDatabase(opts.dataDir === ':memory:' ? undefined : opts.dataDir) : undefined;
+    const url = embedded === undefined ? opts.url : embedded.url;
+    if (url === undefined) throw new Error('unreachable: no database URL');
+    const ds = createDataSource(url, embedded === undefined ? opts.poolSize : 1, opts.timeouts);
+    try {
+      await ds.initialize();
+      await migrate(ds);
+    } catch (e: unknown) {
+      if (ds.isInitialized) await ds.destroy();
+      await embedded?.stop();
+      throw e;
+    }
+    return new Database(ds, url, embedded);
+  }
+
+  /** True when this process runs the embedded PGlite (no other process can LISTEN on it). */
+  get isEmbedded(): boolean {
+    return this.embedded !== undefined;
+  }
+
+  /** True when every known migration is applied (readiness); rejects if the database does not answer in time. */
+  migrationsAtHead(timeoutMs?: number): Promise<boolean> {
+    return migrationsAtHead(this.dataSource, timeoutMs);
+  }
+
+  /** Connections in use, idle, and callers waiting for one (metrics). */
+  poolStats(): { inUse: number; idle: number; waiting: number } | undefined {
+    return poolStats(this.dataSource);
+  }
+
+  /** Closes the pool, then stops PGlite if it runs here. */
+  async close(): Promise<void> {
+    if (this.dataSource.isInitialized) await this.dataSource.destroy();
+    await this.embedded?.stop();
+  }
+}
