@@ -33,7 +33,7 @@ describe.each<BackendName>(['postgresql', 'pglite'])('no amplification (%s)', (b
     expect(ms).toBeLessThan(15_000);
     expect((process.memoryUsage().rss - rss0) / 1024 / 1024).toBeLessThan(400);
     // Stored: the content and what it uses, not 199 declarations per block.
-    const stored = await s.server.dataSource.query(`SELECT sum(length(content) + length(content_ns::text))::bigint AS n FROM content_blocks`);
+    const stored = await s.server.database.dataSource.query(`SELECT sum(length(content) + length(content_ns::text))::bigint AS n FROM content_blocks`);
     expect(Number(stored[0].n)).toBeLessThan(20_000 * 20);
     const answer = await post(s.url, '/taxii1/big/poll/', poll('big'), { auth: basic('alice') });
     // One part of 1,000 blocks (TAXII1_PART_SIZE): about 200 bytes each, not 14 KB.
@@ -74,13 +74,13 @@ describe.each<BackendName>(['postgresql', 'pglite'])('no amplification (%s)', (b
   });
 
   it('refuses an Inbox message of more than TAXII1_MAX_BLOCKS_PER_MESSAGE blocks, storing none', async () => {
-    const before = await s.server.dataSource.query(`SELECT count(*)::int AS n FROM content_blocks`);
+    const before = await s.server.database.dataSource.query(`SELECT count(*)::int AS n FROM content_blocks`);
     const block = '<taxii_11:Content_Block><taxii_11:Content_Binding binding_id="urn:x"/><taxii_11:Content><y/></taxii_11:Content></taxii_11:Content_Block>';
     const body = `<taxii_11:Inbox_Message xmlns:taxii_11="${NS11}" message_id="many-${randomUUID()}">${block.repeat(20_001)}</taxii_11:Inbox_Message>`;
     const r = await post(s.url, '/taxii1/big/inbox/', body, { auth: basic('alice') });
     expect(status(r)).toMatchObject({ type: 'BAD_MESSAGE' });
     expect(status(r).message).toMatch(/at most 20000/);
-    const after = await s.server.dataSource.query(`SELECT count(*)::int AS n FROM content_blocks`);
+    const after = await s.server.database.dataSource.query(`SELECT count(*)::int AS n FROM content_blocks`);
     expect(after[0].n).toBe(before[0].n);
   });
 });

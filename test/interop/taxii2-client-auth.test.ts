@@ -18,7 +18,7 @@ describe('interop: taxii2-client authenticates with a password, an API key as To
     if (!existsSync(PYTHON)) throw new Error(`${PYTHON} missing: run scripts/test-all.sh, which creates the interop virtualenv`);
     s = await startServer(STATE, { realBaseUrl: true });
     const issued = await issueApiKey();
-    await new SqlAdminStore(s.server.dataSource).insertApiKey({ id: issued.id, principal: 'alice', secretHash: issued.secretHash });
+    await new SqlAdminStore(s.server.database.dataSource).insertApiKey({ id: issued.id, principal: 'alice', secretHash: issued.secretHash });
     await s.server.catalog.reload();
     key = issued.key;
   });

@@ -65,7 +65,7 @@ describe('operator against a real kube-apiserver, PostgreSQL and the API (issue 
   beforeAll(async () => {
     cp = await startCluster();
     api = await startServer(EMPTY);
-    op = await startOperator(cp, String(api.server.dataSource.options.extra?.connectionString ?? ''), { resyncSeconds: 2 });
+    op = await startOperator(cp, api.server.database.url, { resyncSeconds: 2 });
   }, 180_000);
   afterAll(async () => {
     await op?.stop();
@@ -318,7 +318,7 @@ spec: { apiRoot: foxtrot, id: 7e4f0d7a-1111-4222-8333-444455556666 }
   });
 
   it('keeps exactly one leader among two replicas and fails over when it stops', async () => {
-    const url = String(api.server.dataSource.options.extra?.connectionString ?? '');
+    const url = api.server.database.url;
     const standby = await startOperator(cp, url, { identity: 'operator-standby', resyncSeconds: 2 });
     try {
       await new Promise((r) => setTimeout(r, 1500));

@@ -166,7 +166,7 @@ describe('one access decision for TAXII 2.1, TAXII 1.x and the CLI (issue 11)', 
     it('the CLI prints the same decisions', async () => {
       const lines: string[] = [];
       const io = { out: (l: string) => lines.push(l), err: () => undefined, env: {} };
-      const ds = s.server.dataSource;
+      const ds = s.server.database.dataSource;
       const stores = { admin: new SqlAdminStore(ds), catalog: new SqlCatalogStore(ds), audit: s.server.audit, taxii1: s.server.taxii1Store };
       expect(await runCommand(['grants', row.who], io, stores)).toBe(0);
       const line = lines.find((l) => l.startsWith('matrix\tc\t'))?.split('\t');

@@ -184,7 +184,7 @@ describe('authentication throttling that protects without locking anyone out (is
     const s = await start();
     const suite = client('127.0.0.8');
     const key = await issueApiKey();
-    await new SqlAdminStore(s.server.dataSource).insertApiKey({ id: key.id, principal: 'demo', secretHash: key.secretHash });
+    await new SqlAdminStore(s.server.database.dataSource).insertApiKey({ id: key.id, principal: 'demo', secretHash: key.secretHash });
     await s.server.catalog.reload();
     const failures: [string, string | undefined][] = [
       ['no credentials', undefined],
@@ -223,7 +223,7 @@ describe('the verification cache and login tokens follow credential changes (iss
   it('honours AUTH_CACHE_SECONDS across catalogue reloads, and drops only the changed principal on every replica', async () => {
     const a = await startServer(DEMO, { env: { AUTH_CACHE_SECONDS: '600' } });
     servers.push(a);
-    const b = await startServer(DEMO, { env: { AUTH_CACHE_SECONDS: '600', DATABASE_URL: String(a.server.dataSource.options.extra?.connectionString ?? '') } });
+    const b = await startServer(DEMO, { env: { AUTH_CACHE_SECONDS: '600', DATABASE_URL: a.server.database.url } });
     servers.push(b);
     const get = (s: RunningServer, user: string, password = `${user}-pw`) =>
       fetch(`${s.url}/taxii2/`, { headers: { accept: TAXII, authorization: basic(user, password) } }).then((r) => r.status);

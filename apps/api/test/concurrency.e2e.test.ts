@@ -96,7 +96,7 @@ describe.each(['postgresql', 'pglite'] as const)('concurrent writers and readers
       expect(seen).toHaveLength(expected);
       expect(new Set(seen).size).toBe(expected);
     }
-    const dates: { d: number }[] = await s.server.dataSource.query(
+    const dates: { d: number }[] = await s.server.database.dataSource.query(
       `SELECT date_added_us AS d FROM objects o JOIN collections c ON c.pk = o.collection_pk WHERE c.id = $1 ORDER BY seq`,
       [RW],
     );

@@ -76,7 +76,7 @@ describe('grant model: groups, roles and collection overrides (issue 3)', () => 
   });
 
   it('re-applies without change, and removing a member from the group removes its access at once', async () => {
-    const store = new SqlCatalogStore(s.server.dataSource);
+    const store = new SqlCatalogStore(s.server.database.dataSource);
     expect(await store.applyDesiredState(STATE, { prune: true })).toEqual({ created: [], updated: [], removed: [], retained: [] });
     const without = { ...STATE, principals: STATE.principals.map((p) => (p.name === 'm1' ? { ...p, groups: [] } : p)) };
     expect((await store.applyDesiredState(without, { prune: true })).updated).toEqual(['Principal/m1']);

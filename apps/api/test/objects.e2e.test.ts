@@ -243,7 +243,7 @@ describe.each(['postgresql', 'pglite'] as const)('objects, manifest, versions, d
     };
 
     it('walks every page with next alone (Elastic), with next plus the same filters (taxii2-client), and by header', async () => {
-      const rows: { n: number }[] = await s.server.dataSource.query(
+      const rows: { n: number }[] = await s.server.database.dataSource.query(
         `SELECT count(*)::int AS n FROM objects o JOIN collections c ON c.pk = o.collection_pk WHERE c.id = $1`,
         [RW],
       );

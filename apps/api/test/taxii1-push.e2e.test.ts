@@ -137,7 +137,7 @@ describe('TAXII 1.x push delivery', () => {
   afterEach(async () => {
     for (const r of receivers) sent.push(...r.got.map((d) => d.body));
     await Promise.all(receivers.splice(0).map((r) => r.stop()));
-    await s.server.dataSource.query(`DELETE FROM taxii1_subscriptions`);
+    await s.server.database.dataSource.query(`DELETE FROM taxii1_subscriptions`);
   });
   afterAll(async () => {
     await s?.close();
@@ -325,8 +325,8 @@ describe('TAXII 1.x push delivery', () => {
       const lines: string[] = [];
       const io = { out: (l: string) => lines.push(l), err: (l: string) => lines.push(l), env: {} };
       const stores = {
-        admin: new SqlAdminStore(other.server.dataSource),
-        catalog: new SqlCatalogStore(other.server.dataSource),
+        admin: new SqlAdminStore(other.server.database.dataSource),
+        catalog: new SqlCatalogStore(other.server.database.dataSource),
         audit: other.server.audit,
         taxii1: other.server.taxii1Store,
       };

@@ -263,7 +263,7 @@ describe('TAXII 1.x services over HTTP (PostgreSQL)', () => {
 
     it('accepts API keys and tokens from the JWT login endpoint (cabby --jwt-auth), JSON or form', async () => {
       const key = await issueApiKey();
-      const admin = new SqlAdminStore(s.server.dataSource);
+      const admin = new SqlAdminStore(s.server.database.dataSource);
       await admin.insertApiKey({ id: key.id, principal: 'alice', secretHash: key.secretHash });
       await s.server.catalog.reload();
       expect((await call(`${A}/discovery/`, discovery(), { auth: `Bearer ${key.key}` })).root?.local).toBe('Discovery_Response');
@@ -685,7 +685,7 @@ describe('TAXII 1.x services over HTTP (PostgreSQL)', () => {
 });
 
 async function countBlocks(s: RunningServer, collection: string): Promise<number> {
-  const rows = await s.server.dataSource.query<{ n: number }[]>(
+  const rows = await s.server.database.dataSource.query<{ n: number }[]>(
     `SELECT count(*)::int AS n FROM content_blocks b JOIN collections c ON c.pk = b.collection_pk WHERE c.name = $1`,
     [collection],
   );

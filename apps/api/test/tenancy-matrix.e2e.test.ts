@@ -186,7 +186,7 @@ describe('two-tenant access matrix: every endpoint × method × caller (issue 3)
     // The matrix sends dozens of wrong passwords and revoked keys: lift failed-login throttling,
     // which limits.e2e.test.ts covers, so that it does not turn the other cells into 429s.
     s = await startServer(STATE, { env: { AUTH_FAILURES_PER_MINUTE_PER_ADDRESS: '100000', AUTH_FAILURES_PER_MINUTE_PER_USER: '100000' } });
-    const admin = new SqlAdminStore(s.server.dataSource);
+    const admin = new SqlAdminStore(s.server.database.dataSource);
     const live = await issueApiKey();
     const revoked = await issueApiKey();
     await admin.insertApiKey({ id: live.id, principal: 'a-writer', secretHash: live.secretHash });

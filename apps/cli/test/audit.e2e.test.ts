@@ -19,8 +19,8 @@ describe('audit log of writes and reads (issue 3)', () => {
     const errors: string[] = [];
     const io: Io = { out: (l) => lines.push(l), err: (l) => errors.push(l), env: {} };
     const code = await runCommand(argv, io, {
-      admin: new SqlAdminStore(s.server.dataSource),
-      catalog: new SqlCatalogStore(s.server.dataSource),
+      admin: new SqlAdminStore(s.server.database.dataSource),
+      catalog: new SqlCatalogStore(s.server.database.dataSource),
       audit: s.server.audit,
       taxii1: s.server.taxii1Store,
     });
@@ -69,8 +69,8 @@ describe('audit log of writes and reads (issue 3)', () => {
 
   it('is append-only: the database refuses UPDATE and DELETE, except the retention purge', async () => {
     await s.server.audit.flush();
-    await expect(s.server.dataSource.query(`UPDATE audit_log SET principal = 'someone-else'`)).rejects.toThrow(/append-only/);
-    await expect(s.server.dataSource.query(`DELETE FROM audit_log`)).rejects.toThrow(/append-only/);
+    await expect(s.server.database.dataSource.query(`UPDATE audit_log SET principal = 'someone-else'`)).rejects.toThrow(/append-only/);
+    await expect(s.server.database.dataSource.query(`DELETE FROM audit_log`)).rejects.toThrow(/append-only/);
     const before = (await cli('audit', 'tenant-a')).rows.length;
     expect(before).toBeGreaterThan(0);
     expect(await s.server.audit.purge(new Date(Date.now() - 3_600_000))).toBe(0);
@@ -79,13 +79,13 @@ describe('audit log of writes and reads (issue 3)', () => {
   });
 
   it('keeps entries it could not write and writes them once the database is back', async () => {
-    await s.server.dataSource.query(`ALTER TABLE audit_log RENAME TO audit_log_away`);
+    await s.server.database.dataSource.query(`ALTER TABLE audit_log RENAME TO audit_log_away`);
     try {
       await client(s.url, basic('bob')).get(`/tenant-a/collections/${RW}/objects/?match[type]=indicator`);
       await s.server.audit.flush(); // fails: the entry is kept
       expect(s.logs.some((l) => l['msg'] === 'audit flush failed; will retry')).toBe(true);
     } finally {
-      await s.server.dataSource.query(`ALTER TABLE audit_log_away RENAME TO audit_log`);
+      await s.server.database.dataSource.query(`ALTER TABLE audit_log_away RENAME TO audit_log`);
     }
     expect((await cli('audit', 'tenant-a', '--principal', 'bob')).rows).toEqual([['bob', 'read', 'rw', 'objects', '1', '-', 'match[type]=indicator']]);
   });

@@ -33,7 +33,7 @@ describe('API keys declared in the configuration by reference (issue 3)', () => 
 
   beforeAll(async () => {
     s = await startServer(state(BOTH));
-    store = new SqlCatalogStore(s.server.dataSource);
+    store = new SqlCatalogStore(s.server.database.dataSource);
   });
   afterAll(async () => {
     await s?.close();
@@ -48,7 +48,7 @@ describe('API keys declared in the configuration by reference (issue 3)', () => 
 
   it('revokes a key taken out of the configuration and leaves CLI-issued keys alone', async () => {
     const cli = await issueApiKey();
-    await new SqlAdminStore(s.server.dataSource).insertApiKey({ id: cli.id, principal: 'sentinel', secretHash: cli.secretHash });
+    await new SqlAdminStore(s.server.database.dataSource).insertApiKey({ id: cli.id, principal: 'sentinel', secretHash: cli.secretHash });
     await s.server.catalog.reload();
     expect((await apply('[{ name: rotation, keyFrom: { env: KEY2 } }]')).updated).toEqual(['Principal/sentinel']);
     expect(await status(k1.key)).toBe(401);
@@ -57,8 +57,8 @@ describe('API keys declared in the configuration by reference (issue 3)', () => 
     const lines: string[] = [];
     const io: Io = { out: (l) => lines.push(l), err: () => undefined, env: {} };
     await runCommand(['key', 'list', '--principal', 'sentinel'], io, {
-      admin: new SqlAdminStore(s.server.dataSource),
-      catalog: new SqlCatalogStore(s.server.dataSource),
+      admin: new SqlAdminStore(s.server.database.dataSource),
+      catalog: new SqlCatalogStore(s.server.database.dataSource),
       audit: s.server.audit,
       taxii1: s.server.taxii1Store,
     });
@@ -73,7 +73,7 @@ describe('API keys declared in the configuration by reference (issue 3)', () => 
 
   it('refuses a configuration that claims a CLI-issued key id, and changes nothing', async () => {
     const cli = await issueApiKey();
-    await new SqlAdminStore(s.server.dataSource).insertApiKey({ id: cli.id, principal: 'sentinel', secretHash: cli.secretHash });
+    await new SqlAdminStore(s.server.database.dataSource).insertApiKey({ id: cli.id, principal: 'sentinel', secretHash: cli.secretHash });
     const bad = toDesiredState(parseDocumentsYaml(yaml('[{ keyFrom: { env: CLI } }]')), { env: { CLI: cli.key } });
     await expect(store.applyDesiredState(bad, { prune: true })).rejects.toThrow(/already in use/);
     await s.server.catalog.reload();

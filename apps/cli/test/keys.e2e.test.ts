@@ -28,9 +28,9 @@ describe('API keys and the taxiway admin CLI (issue 3)', () => {
   beforeAll(async () => {
     a = await startServer(STATE);
     // A second replica on the same database: revocation must reach it too.
-    b = await startServer(STATE, { env: { DATABASE_URL: String(a.server.dataSource.options.extra?.connectionString ?? '') } });
-    admin = new SqlAdminStore(a.server.dataSource);
-    stores = { admin, catalog: new SqlCatalogStore(a.server.dataSource), audit: a.server.audit, taxii1: a.server.taxii1Store };
+    b = await startServer(STATE, { env: { DATABASE_URL: a.server.database.url } });
+    admin = new SqlAdminStore(a.server.database.dataSource);
+    stores = { admin, catalog: new SqlCatalogStore(a.server.database.dataSource), audit: a.server.audit, taxii1: a.server.taxii1Store };
   });
   afterAll(async () => {
     await b?.close();
@@ -80,7 +80,7 @@ describe('API keys and the taxiway admin CLI (issue 3)', () => {
   it('refuses an expired key', async () => {
     const { key } = await issue('--expires-in', '1m');
     await until(async () => (await client(a.url, `Bearer ${key}`).get('/tenant-a/')).status === 200, 3000);
-    await a.server.dataSource.query(`UPDATE api_keys SET expires_at = now() - interval '1 second' WHERE id = $1`, [key.split('_')[1]]);
+    await a.server.database.dataSource.query(`UPDATE api_keys SET expires_at = now() - interval '1 second' WHERE id = $1`, [key.split('_')[1]]);
     await a.server.catalog.reload();
     expect((await client(a.url, `Bearer ${key}`).get('/tenant-a/')).status).toBe(401);
   });
