@@ -177,6 +177,26 @@ describe('Reconciler against a fake Kubernetes API', () => {
     expect(await t.outcomes()).toEqual({ 'ApiRoot/error': 4, 'ApiRoot/success': 1 });
   });
 
+  it('starts the backoff over after an invalid spec: the first transient error after its fix waits 1 s again', async () => {
+    const t = setup();
+    t.kube.create(apiRoot('alpha'));
+    const key = keyOf('ApiRoot', NS, 'alpha');
+    t.applier.failNext('connection refused', 2);
+    await t.reconciler.reconcile(key);
+    await t.reconciler.reconcile(key);
+    t.applier.reject(key, invalid(Reason.InvalidSpec, 'bad'));
+    await t.reconciler.reconcile(key);
+
+    t.applier.accept(key);
+    t.applier.failNext('connection refused');
+    t.kube.edit('ApiRoot', NS, 'alpha', (r) => {
+      r.spec['title'] = 'Fixed';
+    });
+    await t.reconciler.reconcile(key);
+
+    expect(t.queue.delays(key)).toEqual([1000, 2000, 1000]);
+  });
+
   it('retries a transient cross-object failure (ApiRootNotFound) with backoff and gives a Collection its stored id once it applies', async () => {
     const t = setup();
     t.kube.create({ kind: 'Collection', metadata: { name: 'feed', namespace: NS }, spec: { apiRoot: 'alpha', id: '9b1c0a4e-3f3e-4f6e-9a55-0d3b1a5e8c11' } });

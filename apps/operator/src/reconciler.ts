@@ -123,7 +123,11 @@ export class Reconciler {
       this.queue?.addAfter(key, this.deps.resyncMs);
       return 'success';
     }
-    if (v.permanent) return 'invalid';
+    if (v.permanent) {
+      // Nothing retries an invalid spec; its fix starts a new series of attempts.
+      this.backoff.reset(key);
+      return 'invalid';
+    }
     this.retry(key, `${r.kind} ${v.reason}: ${v.message}`);
     return 'error';
   }
