@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { desiredFrom, type SecretLookup } from './desired';
+import { desiredFrom, secretCache, type SecretLookup } from './desired';
 import type { Kind, Resource } from './resources';
 
 let n = 0;
@@ -117,5 +117,63 @@ describe('desiredFrom: custom resources → desired state, keep list and per-res
     );
     expect(out.failures.has('Collection/globex/iocs')).toBe(false);
     expect(out.state.collections.some((c) => c.apiRoot === 'globex' && c.name === 'iocs')).toBe(true);
+  });
+
+  it('reads API keys and passwords from the Secret cache in the resource namespace, with the CRD default keys', () => {
+    const key = `txw_abcdefghij12_${'C'.repeat(43)}`;
+    const lookup: SecretLookup = (ns, name) => (ns === 'acme' && name === 'bot' ? { password: 'pw', key, other: 'not-a-key' } : undefined);
+    const out = desiredFrom(
+      [
+        res('Principal', 'bot', { passwordSecretRef: { name: 'bot' }, apiKeys: [{ name: 'ci', secretRef: { name: 'bot' } }] }, { namespace: 'acme' }),
+        res('Principal', 'odd', { apiKeys: [{ secretRef: { name: 'bot', key: 'other' } }] }, { namespace: 'acme' }),
+      ],
+      lookup,
+      db,
+    );
+    expect(out.state.principals.map((p) => [p.name, p.apiKeys?.map((k) => k.id)])).toEqual([['bot', ['abcdefghij12']]]);
+    expect(out.failures.get('Principal/acme/odd')).toMatchObject({
+      reason: 'InvalidSpec',
+      message: 'Principal/acme/odd: spec.apiKeys[0] does not hold a Taxiway API key (txw_<id>_<secret>; make one with taxiway key generate)',
+    });
+  });
+
+  it("states an invalid resource's problems with the field path and the resource, and fails nothing else", () => {
+    const out = desiredFrom(
+      [
+        res('ApiRoot', 'r', {
+          grants: [
+            { principal: 'p', role: 'read' },
+            { group: 'g', role: 'read' },
+            { principal: 'ghost', role: 'write' },
+          ],
+        }),
+        res('Principal', 'p', {}),
+      ],
+      secrets,
+      db,
+    );
+    expect(out.failures.get('ApiRoot/ns/r')?.message).toBe('ApiRoot/ns/r: spec.grants[2] names unknown principal "ghost"');
+    expect(out.failures.size).toBe(1);
+    expect(out.state.principals.map((p) => p.name)).toEqual(['p']);
+  });
+});
+
+describe('secretCache: the SecretSource over the Secret cache', () => {
+  const source = secretCache((ns, name) => (ns === 'a' && name === 's' ? { k: 'v' } : undefined));
+
+  it('reads a key of a Secret in the given namespace only', () => {
+    expect(source.read({ secret: 's', key: 'k', namespace: 'a' })).toEqual({ value: 'v' });
+    expect(source.read({ secret: 's', key: 'k', namespace: 'b' })).toEqual({ problem: 'Secret b/s has no key k' });
+    expect(source.read({ secret: 's', key: 'x', namespace: 'a' })).toEqual({ problem: 'Secret a/s has no key x' });
+  });
+
+  it('reads no environment variables or files', () => {
+    process.env['TAXIWAY_TEST_SECRET'] = 'leak';
+    try {
+      expect(source.read({ env: 'TAXIWAY_TEST_SECRET' })).toEqual({ problem: 'a custom resource takes secrets from Secrets in its namespace only' });
+      expect(source.read({ file: '/etc/hostname' })).toMatchObject({ problem: expect.any(String) });
+    } finally {
+      delete process.env['TAXIWAY_TEST_SECRET'];
+    }
   });
 });

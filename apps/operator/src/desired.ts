@@ -1,10 +1,25 @@
-import { toDesiredState, type ConfigProblem, type ResourceDocument } from '@taxiway/control';
+import { toDesiredState, type ConfigProblem, type ResourceDocument, type SecretSource } from '@taxiway/control';
 import { isDomainError, type DesiredState, type PruneExemptions } from '@taxiway/domain';
-import { isDeleting, resourceKey, type Kind, type Resource, type SecretKeyRef } from './resources';
+import { isDeleting, keyOf, ofKind, resourceKey, type Kind, type Resource, type ResourceOf, type SecretKeyRef } from './resources';
 import { invalid, Reason, transient, type Verdict } from './status';
 
 /** The data of a Secret (decoded), or undefined if there is no such Secret. */
 export type SecretLookup = (namespace: string, name: string) => Readonly<Record<string, string>> | undefined;
+
+/**
+ * libs/control's SecretSource over the operator's Secret cache: a custom resource's Secret
+ * references are read in its namespace. Environment and file references are a configuration
+ * file's (the CRDs have no such fields).
+ */
+export function secretCache(lookup: SecretLookup): SecretSource {
+  return {
+    read(ref) {
+      if (!('secret' in ref)) return { problem: 'a custom resource takes secrets from Secrets in its namespace only' };
+      const value = lookup(ref.namespace ?? '', ref.secret)?.[ref.key];
+      return value === undefined ? { problem: `Secret ${ref.namespace ?? ''}/${ref.secret} has no key ${ref.key}` } : { value };
+    },
+  };
+}
 
 export interface DesiredOutcome {
   /** What to apply: every resource that passed its checks. */
@@ -18,18 +33,16 @@ export interface DesiredOutcome {
 const byAge = (a: Resource, b: Resource): number =>
   (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? '') || resourceKey(a).localeCompare(resourceKey(b));
 
-const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
-
 /** A value only one resource may hold, and how a later claimant fails. */
-interface Uniqueness {
-  readonly valueOf: (r: Resource) => string | undefined;
+interface Uniqueness<R extends Resource> {
+  readonly valueOf: (r: R) => string | undefined;
   readonly reason: Reason;
   readonly what: string;
 }
 
 /** Claims of a unique value: the oldest resource holding it wins, the others fail with `reason`. */
-function claim(resources: readonly Resource[], { valueOf, reason, what }: Uniqueness, failures: Map<string, Verdict>): void {
-  const owner = new Map<string, Resource>();
+function claim<R extends Resource>(resources: readonly R[], { valueOf, reason, what }: Uniqueness<R>, failures: Map<string, Verdict>): void {
+  const owner = new Map<string, R>();
   for (const r of [...resources].sort(byAge)) {
     const v = valueOf(r);
     if (v === undefined || failures.has(resourceKey(r))) continue;
@@ -40,27 +53,26 @@ function claim(resources: readonly Resource[], { valueOf, reason, what }: Unique
 }
 
 /** Unique names and paths (reserved paths are libs/control's check, and the CRD's CEL rule). */
-function checkRoots(roots: readonly Resource[], failures: Map<string, Verdict>): void {
+function checkRoots(roots: readonly ResourceOf<'ApiRoot'>[], failures: Map<string, Verdict>): void {
   claim(roots, { valueOf: (r) => r.metadata.name, reason: Reason.NameConflict, what: 'the API root name' }, failures);
-  claim(roots, { valueOf: (r) => (str(r.spec['path']) ?? r.metadata.name).toLowerCase(), reason: Reason.PathConflict, what: 'the path' }, failures);
+  claim(roots, { valueOf: (r) => (r.spec.path ?? r.metadata.name).toLowerCase(), reason: Reason.PathConflict, what: 'the path' }, failures);
 }
 
 /** Collections need their ApiRoot (same namespace, itself passing its checks) and unique ids, names and aliases. */
-function checkCollections(collections: readonly Resource[], roots: readonly Resource[], failures: Map<string, Verdict>): void {
+function checkCollections(collections: readonly ResourceOf<'Collection'>[], roots: readonly Resource[], failures: Map<string, Verdict>): void {
   const rootKeys = new Set(roots.filter((r) => !failures.has(resourceKey(r))).map((r) => `${r.metadata.namespace}/${r.metadata.name}`));
   for (const c of collections) {
-    const root = str(c.spec['apiRoot']) ?? '';
-    if (!rootKeys.has(`${c.metadata.namespace}/${root}`))
-      failures.set(resourceKey(c), transient(Reason.ApiRootNotFound, `ApiRoot ${c.metadata.namespace}/${root} does not exist or is not ready`));
+    if (!rootKeys.has(`${c.metadata.namespace}/${c.spec.apiRoot}`))
+      failures.set(resourceKey(c), transient(Reason.ApiRootNotFound, `ApiRoot ${c.metadata.namespace}/${c.spec.apiRoot} does not exist or is not ready`));
   }
-  const inRoot = (c: Resource, v: string | undefined): string | undefined => (v === undefined ? undefined : `${str(c.spec['apiRoot']) ?? ''}/${v}`);
-  claim(collections, { valueOf: (c) => str(c.spec['id']), reason: Reason.CollectionConflict, what: 'the collection id' }, failures);
+  const inRoot = (c: ResourceOf<'Collection'>, v: string | undefined): string | undefined => (v === undefined ? undefined : `${c.spec.apiRoot}/${v}`);
+  claim(collections, { valueOf: (c) => c.spec.id, reason: Reason.CollectionConflict, what: 'the collection id' }, failures);
   claim(collections, { valueOf: (c) => inRoot(c, c.metadata.name), reason: Reason.NameConflict, what: 'the collection name in its API root' }, failures);
-  claim(collections, { valueOf: (c) => inRoot(c, str(c.spec['alias'])), reason: Reason.CollectionConflict, what: 'the alias' }, failures);
+  claim(collections, { valueOf: (c) => inRoot(c, c.spec.alias), reason: Reason.CollectionConflict, what: 'the alias' }, failures);
 }
 
 /** Principals need every Secret (and key) they reference, and unique names. */
-function checkPrincipals(principals: readonly Resource[], secrets: SecretLookup, failures: Map<string, Verdict>): void {
+function checkPrincipals(principals: readonly ResourceOf<'Principal'>[], secrets: SecretLookup, failures: Map<string, Verdict>): void {
   for (const p of principals) {
     const missing = secretRefs(p).find((ref) => secrets(p.metadata.namespace, ref.name)?.[ref.key ?? ''] === undefined);
     if (missing !== undefined)
@@ -71,53 +83,44 @@ function checkPrincipals(principals: readonly Resource[], secrets: SecretLookup,
 
 /** Cross-object checks CEL cannot express (STYLE §3.2 step 4). */
 function crossObjectChecks(live: readonly Resource[], secrets: SecretLookup, failures: Map<string, Verdict>): void {
-  const of = (k: Kind) => live.filter((r) => r.kind === k);
-  checkRoots(of('ApiRoot'), failures);
-  checkCollections(of('Collection'), of('ApiRoot'), failures);
-  checkPrincipals(of('Principal'), secrets, failures);
+  const roots = live.filter((r) => ofKind(r, 'ApiRoot'));
+  checkRoots(roots, failures);
+  checkCollections(
+    live.filter((r) => ofKind(r, 'Collection')),
+    roots,
+    failures,
+  );
+  checkPrincipals(
+    live.filter((r) => ofKind(r, 'Principal')),
+    secrets,
+    failures,
+  );
 }
 
-/** Every Secret key a Principal references (its password and its API keys), with the CRD's default keys. */
-export function secretRefs(p: Resource): SecretKeyRef[] {
-  const refs: SecretKeyRef[] = [];
-  const pw = p.spec['passwordSecretRef'] as SecretKeyRef | undefined;
-  if (pw !== undefined) refs.push({ name: pw.name, key: pw.key ?? 'password' });
-  for (const k of (p.spec['apiKeys'] ?? []) as { secretRef: SecretKeyRef }[]) refs.push({ name: k.secretRef.name, key: k.secretRef.key ?? 'key' });
-  return refs;
+/** Every Secret key a Principal references (its password and its API keys), with the CRD's default keys; none for other kinds. */
+export function secretRefs(r: Resource): SecretKeyRef[] {
+  if (!ofKind(r, 'Principal')) return [];
+  const { passwordSecretRef: pw, apiKeys = [] } = r.spec;
+  return [
+    ...(pw !== undefined ? [{ name: pw.name, key: pw.key ?? 'password' }] : []),
+    ...apiKeys.map((k) => ({ name: k.secretRef.name, key: k.secretRef.key ?? 'key' })),
+  ];
 }
 
-/** Turns a Principal's Secret references into the `passwordFrom`/`keyFrom` env references libs/control reads. */
-function principalDocument(p: Resource, secrets: SecretLookup, env: Record<string, string>): ResourceDocument {
-  const { passwordSecretRef, apiKeys, ...rest } = p.spec as {
-    passwordSecretRef?: SecretKeyRef;
-    apiKeys?: { name?: string; expiresAt?: string; secretRef: SecretKeyRef }[];
-  };
-  const read = (ref: SecretKeyRef, dflt: string): { env: string } => {
-    const name = `SECRET_${Object.keys(env).length}`;
-    env[name] = secrets(p.metadata.namespace, ref.name)?.[ref.key ?? dflt] ?? '';
-    return { env: name };
-  };
-  const spec: Record<string, unknown> = { ...rest };
-  if (passwordSecretRef !== undefined) spec['passwordFrom'] = read(passwordSecretRef, 'password');
-  if (apiKeys !== undefined) spec['apiKeys'] = apiKeys.map((k) => ({ name: k.name, expiresAt: k.expiresAt, keyFrom: read(k.secretRef, 'key') }));
-  return { apiVersion: p.apiVersion, kind: p.kind, metadata: { name: p.metadata.name }, spec };
-}
-
-function document(r: Resource, secrets: SecretLookup, env: Record<string, string>): ResourceDocument {
-  if (r.kind === 'Principal') return principalDocument(r, secrets, env);
-  const { hostnames: _hostnames, ...spec } = r.spec;
-  return { apiVersion: r.apiVersion, kind: r.kind, metadata: { name: r.metadata.name }, spec };
+/** A custom resource as libs/control reads it: the same document a configuration file holds, with its namespace. */
+function document(r: Resource): ResourceDocument {
+  return { apiVersion: r.apiVersion, kind: r.kind, metadata: { name: r.metadata.name, namespace: r.metadata.namespace }, spec: r.spec };
 }
 
 /**
  * Whether a problem of libs/control is about resource `r`, the document at `index` of the input: by
- * that position when the problem names one, else by kind and name (and ApiRoot for a Collection),
+ * the resource it names (kind, namespace and name are a resource's key), else by its position;
  * never by matching message text (two Collections of one name in two ApiRoots are two resources).
  */
 function isAbout(p: ConfigProblem, r: Resource, index: number): boolean {
-  if (p.ref.index !== undefined) return p.ref.index === index;
-  if (p.ref.kind !== r.kind || p.ref.name !== r.metadata.name) return false;
-  return r.kind !== 'Collection' || p.ref.apiRoot === str(r.spec['apiRoot']);
+  const { kind, namespace, name } = p.ref;
+  if (kind !== undefined && namespace !== undefined && name !== undefined) return keyOf(kind, namespace, name) === resourceKey(r);
+  return p.ref.index === index;
 }
 
 /**
@@ -133,10 +136,8 @@ function validate(live: readonly Resource[], secrets: SecretLookup, db: StoredPr
   for (const r of failedPrincipals(failures, live)) keepKnown(r);
   let candidates = live.filter((r) => !failures.has(resourceKey(r)));
   for (let attempt = 0; attempt <= candidates.length; attempt++) {
-    const env: Record<string, string> = {};
-    const docs = candidates.map((r) => document(r, secrets, env));
     try {
-      return toDesiredState(docs, { env, knownPrincipals });
+      return toDesiredState(candidates.map(document), { secrets: secretCache(secrets), knownPrincipals });
     } catch (e: unknown) {
       if (!isDomainError(e) || e.code !== 'InvalidConfig') throw e;
       const problems = (e.details?.['structured'] ?? []) as readonly ConfigProblem[];
@@ -172,11 +173,11 @@ export function desiredFrom(resources: readonly Resource[], secrets: SecretLooku
   const live = resources.filter((r) => !isDeleting(r));
   const failures = new Map<string, Verdict>();
   crossObjectChecks(live, secrets, failures);
-  const kept = (k: Kind) => live.filter((r) => r.kind === k && failures.has(resourceKey(r)));
+  const kept = <K extends Kind>(k: K): ResourceOf<K>[] => live.filter((r): r is ResourceOf<K> => ofKind(r, k) && failures.has(resourceKey(r)));
   const state = validate(live, secrets, db, failures);
   const keep: PruneExemptions = {
     apiRoots: new Set(kept('ApiRoot').map((r) => r.metadata.name)),
-    collections: new Set(kept('Collection').map((c) => `${str(c.spec['apiRoot']) ?? ''}/${c.metadata.name}`)),
+    collections: new Set(kept('Collection').map((c) => `${c.spec.apiRoot}/${c.metadata.name}`)),
     principals: new Set(kept('Principal').map((p) => p.metadata.name)),
   };
   return { state, keep, failures };

@@ -1,4 +1,6 @@
-/** The custom resources the operator reconciles (crds/ is the schema's source of truth). */
+import type { ApiRootSpec, CollectionSpec, PrincipalSpec } from '@taxiway/control';
+
+/** The custom resources the operator reconciles (crds/ is the schema's source of truth; the spec types are generated from it). */
 export const GROUP = 'taxiway.io';
 export const VERSION = 'v1alpha1';
 export const FINALIZER = 'taxiway.io/finalizer';
@@ -36,10 +38,20 @@ export interface Resource {
   status?: { observedGeneration?: number; conditions?: Condition[]; url?: string; id?: string };
 }
 
-export interface SecretKeyRef {
-  name: string;
-  key?: string;
+/** The spec type of each kind, generated from crds/ (libs/control/src/crd-types.generated.ts). */
+export interface Specs {
+  ApiRoot: ApiRootSpec;
+  Collection: CollectionSpec;
+  Principal: PrincipalSpec;
 }
+
+/** A resource of kind `K`, its spec typed by the CRD (the API server checked it against the CRD's schema and applied its defaults). */
+export type ResourceOf<K extends Kind> = Resource & { kind: K; spec: Specs[K] };
+
+export const ofKind = <K extends Kind>(r: Resource, kind: K): r is ResourceOf<K> => r.kind === kind;
+
+/** A reference to a key of a Secret in the resource's namespace (`passwordSecretRef`, `apiKeys[].secretRef`). */
+export type SecretKeyRef = NonNullable<PrincipalSpec['passwordSecretRef']>;
 
 /** `kind/namespace/name`: the key of the per-object queue and of every cache. */
 export function keyOf(kind: Kind, namespace: string, name: string): string {
