@@ -1,15 +1,6 @@
 #!/usr/bin/env node
 import { loadConfig } from '@taxiway/config';
-import {
-  createDataSource,
-  migrate,
-  SqlAdminStore,
-  SqlAuditLog,
-  SqlCatalogStore,
-  SqlTaxii1Store,
-  startEmbeddedDatabase,
-  type EmbeddedDatabase,
-} from '@taxiway/store';
+import { Database, SqlAdminStore, SqlAuditLog, SqlCatalogStore, SqlTaxii1Store } from '@taxiway/store';
 import { runCommand, USAGE } from './commands';
 
 async function main(argv: string[]): Promise<number> {
@@ -18,16 +9,10 @@ async function main(argv: string[]): Promise<number> {
     return argv.length === 0 ? 2 : 0;
   }
   const config = loadConfig(process.env, []);
-  let embedded: EmbeddedDatabase | undefined;
-  let url = config.databaseUrl;
-  if (url === undefined) {
-    embedded = await startEmbeddedDatabase(config.dataDir);
-    url = embedded.url;
-  }
-  const ds = createDataSource(url, 1);
-  await ds.initialize();
+  const db = await Database.open({ url: config.databaseUrl, dataDir: config.dataDir, poolSize: 1 });
+  const ds = db.dataSource;
   try {
-    const applied = await migrate(ds);
+    const applied = db.applied;
     if (argv[0] === 'migrate') {
       process.stdout.write(applied.length === 0 ? 'migrations: up to date\n' : `migrations applied: ${applied.join(', ')}\n`);
       return 0;
@@ -43,8 +28,7 @@ async function main(argv: string[]): Promise<number> {
       },
     );
   } finally {
-    await ds.destroy();
-    await embedded?.stop();
+    await db.close();
   }
 }
 

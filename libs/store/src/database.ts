@@ -24,6 +24,8 @@ export class Database {
     /** The URL the pool connects to (PGlite's loopback socket when embedded): LISTEN and other replicas use it. */
     readonly url: string,
     private readonly embedded: EmbeddedDatabase | undefined,
+    /** The migrations this open applied (empty when the schema was already at head). */
+    readonly applied: readonly string[],
   ) {}
 
   /** Connects (starting PGlite first when no URL is given) and runs pending migrations under the advisory lock. */
@@ -34,13 +36,12 @@ export class Database {
     const ds = createDataSource(url, embedded === undefined ? opts.poolSize : 1, opts.timeouts);
     try {
       await ds.initialize();
-      await migrate(ds);
+      return new Database(ds, url, embedded, await migrate(ds));
     } catch (e: unknown) {
       if (ds.isInitialized) await ds.destroy();
       await embedded?.stop();
       throw e;
     }
-    return new Database(ds, url, embedded);
   }
 
   /** True when this process runs the embedded PGlite (no other process can LISTEN on it). */
