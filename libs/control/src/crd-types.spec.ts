@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { celRule, isTransitionRule } from './cel';
@@ -18,6 +18,15 @@ describe('crd-types.generated.ts: the spec types and rules generated from crds/'
     const committed = readFileSync(resolve(REPO, GENERATED_FILE), 'utf8');
     const rendered = await renderCrdTypes(resolve(REPO, 'crds'));
     expect(committed === rendered, `${GENERATED_FILE} is stale: run \`${REGENERATE}\` and commit it`).toBe(true);
+  });
+
+  it('is generated from the CRDs the chart ships (charts/taxiway/files/crds holds copies of crds/)', () => {
+    const files = readdirSync(resolve(REPO, 'crds')).filter((f) => f.endsWith('.yaml'));
+    expect(readdirSync(resolve(REPO, 'charts/taxiway/files/crds')).sort()).toEqual(files.sort());
+    for (const f of files)
+      expect(readFileSync(resolve(REPO, 'charts/taxiway/files/crds', f), 'utf8'), `charts/taxiway/files/crds/${f} differs from crds/${f}: copy it`).toBe(
+        readFileSync(resolve(REPO, 'crds', f), 'utf8'),
+      );
   });
 
   it('implements every CEL rule of the CRDs that is not a transition rule', () => {
