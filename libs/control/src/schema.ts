@@ -141,11 +141,18 @@ function typeFinding(schema: Schema, value: unknown): string | undefined {
   return is(value, schema.format) ? undefined : finding;
 }
 
+const regexes = new Map<string, RegExp>();
+function regex(pattern: string): RegExp {
+  let re = regexes.get(pattern);
+  if (re === undefined) regexes.set(pattern, (re = new RegExp(pattern)));
+  return re;
+}
+
 function stringFinding(schema: Schema, value: string): string | undefined {
   if (schema.enum !== undefined && !schema.enum.includes(value)) return `must be one of ${schema.enum.join(', ')} (got ${JSON.stringify(value)})`;
   const length = lengthFinding(schema.minLength, schema.maxLength, value.length, 'characters');
   if (length !== undefined) return length;
-  if (schema.pattern !== undefined && !new RegExp(schema.pattern).test(value)) return `${JSON.stringify(value)} must match ${schema.pattern}`;
+  if (schema.pattern !== undefined && !regex(schema.pattern).test(value)) return `${JSON.stringify(value)} must match ${schema.pattern}`;
   if (schema.format === 'date-time' && Number.isNaN(Date.parse(value))) return 'must be an RFC 3339 time';
   return undefined;
 }
