@@ -307,6 +307,9 @@ spec:
       problem: expect.stringMatching(/configuration file takes secrets from env or file/),
     });
     writeFileSync(join(dir, 'config.yaml'), 'kind: Principal\nmetadata: { name: p }\nspec: { apiKeys: [{ keyFrom: { file: key.txt } }] }\n');
+    expect(() => toDesiredState(parseDocumentsYaml('kind: Principal\nmetadata: { name: p }\nspec: { passwordFrom: { env: PW, file: pw.txt } }\n'))).toThrow(
+      'spec.passwordFrom: names exactly one of env or file',
+    );
     expect(loadDesiredStateFile(join(dir, 'config.yaml'), {}).principals[0]?.apiKeys?.[0]?.id).toBe('abcdefghij12');
   });
 });
