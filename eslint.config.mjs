@@ -49,6 +49,9 @@ export default tseslint.config(
   { files: ['apps/api/src/**/*.ts'], rules: layer(['domain', 'config', 'auth', 'control', 'store', 'metrics', 'taxii1']) },
   { files: ['apps/cli/src/**/*.ts'], rules: layer(['domain', 'config', 'auth', 'store']) },
   { files: ['apps/operator/src/**/*.ts'], rules: layer(['domain', 'control', 'store', 'metrics']) },
+  // Specs may also use libs/testing (the in-memory fakes of the ports, fixtures).
+  { files: ['apps/api/src/**/*.spec.ts'], rules: layer(['domain', 'config', 'auth', 'control', 'store', 'metrics', 'taxii1', 'testing']) },
+  { files: ['apps/operator/src/**/*.spec.ts'], rules: layer(['domain', 'control', 'store', 'metrics', 'testing']) },
   {
     // Nest modules: their constructors and provider factories take what the container injects (one
     // parameter per dependency, never called by hand), so the parameter bound does not apply.

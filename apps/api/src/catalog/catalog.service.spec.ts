@@ -1,6 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ApiRootInfo, CatalogSnapshot, CollectionInfo, PrincipalInfo } from '@taxiway/domain';
-// eslint-disable-next-line no-restricted-imports -- test code: the in-memory fakes of the ports (see the report on the layer rule)
 import { catalogSnapshot, MemoryCatalogStore } from '@taxiway/testing';
 import { CatalogService } from './catalog.service';
 

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ALL_VERSIONS, CursorCodec, formatTaxiiTimestamp, type ApiRootInfo, type CollectionInfo, type PrincipalInfo, type RawQuery } from '@taxiway/domain';
-// eslint-disable-next-line no-restricted-imports -- test code: the in-memory fakes of the ports (see the report on the layer rule)
 import { MemoryAuditSink, MemoryObjectStore, minimalIndicator } from '@taxiway/testing';
 import { bodyOf, IngestPool } from '../ingest/ingest-pool';
 import type { TaxiiContext } from '../tenancy/request-context';
