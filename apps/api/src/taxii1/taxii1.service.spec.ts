@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '@taxiway/config';
 import { Window, type ApiRootInfo, type CollectionInfo, type PrincipalInfo } from '@taxiway/domain';
-// eslint-disable-next-line no-restricted-imports -- test code: the in-memory fakes of the ports (the layer rule does not yet exempt specs)
 import { MemoryAuditSink, MemoryCatalogStore, MemoryTaxii1Store, catalogSnapshot } from '@taxiway/testing';
 import {
   MESSAGE_BINDING,
