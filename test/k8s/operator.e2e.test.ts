@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateApiKey } from '@taxiway/auth';
 import type { KubeControlPlane } from '@taxiway/testing';
 import { basic, client, startServer, type RunningServer } from '../support/server';
-import { apply, eventually, getResource, kubectl, REPO, startCluster, startOperator, waitReady, type RunningOperator } from './support';
+import { apply, eventually, getResource, kubectl, readiness, REPO, startCluster, startOperator, waitReady, type RunningOperator } from './support';
 
 // Depth: cluster e2e (a real kube-apiserver + etcd, a real PostgreSQL, the real API server).
 const EMPTY = { apiRoots: [], collections: [], principals: [] };
@@ -192,6 +192,34 @@ data: { password: ${b64('echo-pw')} }
     await waitReady(cp, 'collection/t-refs/orphan');
     await waitReady(cp, 'principal/t-refs/echo-member');
     await eventually(async () => ((await client(api.url, basic('echo-member', 'echo-pw')).get('/echo/collections/')).status === 200 ? true : undefined), 5000);
+  });
+
+  it("marks only the invalid one of two same-named Collections in different tenants' namespaces InvalidSpec; the other stays Ready and served", async () => {
+    await apply(cp, tenantYaml('t-same-a', 'golf'));
+    await apply(cp, tenantYaml('t-same-b', 'hotel'));
+    await waitReady(cp, 'collection/t-same-a/iocs');
+    const healthy = await waitReady(cp, 'collection/t-same-b/iocs');
+    // Only t-same-a's `iocs` turns invalid: its grant names a principal nobody declared.
+    await apply(
+      cp,
+      `
+apiVersion: taxiway.io/v1alpha1
+kind: Collection
+metadata: { name: iocs, namespace: t-same-a }
+spec: { apiRoot: golf, alias: iocs, title: IOCs, deletionPolicy: Delete, grants: [{ principal: ghost, read: true }] }
+`,
+    );
+    const invalid = await waitReady(cp, 'collection/t-same-a/iocs', 'False/InvalidSpec');
+    const message = invalid.status?.conditions?.find((c) => c.type === 'Ready')?.message ?? '';
+    expect(message).toContain('ghost');
+    // Past a resync (2 s), the same-named Collection of the other tenant is still Ready and serves.
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(await readiness(cp, 'collection', 't-same-b', 'iocs')).toBe('True/Reconciled');
+    const listed = await member('hotel').get('/hotel/collections/');
+    expect(listed.status).toBe(200);
+    expect(listed.json['collections']).toEqual([expect.objectContaining({ id: healthy.status?.id, alias: 'iocs' })]);
+    // Its message names this Collection only, never the other tenant's.
+    expect(message).not.toContain('t-same-b');
   });
 
   it('refuses a second Collection claiming the same id (CollectionConflict) and accepts API keys from a Secret', async () => {
