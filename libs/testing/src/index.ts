@@ -8,3 +8,4 @@ export * from './object-store-contract';
 export * from './memory-audit-sink';
 export * from './memory-catalog-store';
 export * from './memory-taxii1-store';
+export * from './taxii1-store-contract';
