@@ -195,8 +195,8 @@ data: { password: ${b64('echo-pw')} }
   });
 
   it("marks only the invalid one of two same-named Collections in different tenants' namespaces InvalidSpec; the other stays Ready and served", async () => {
-    await apply(cp, tenantYaml('t-same-a', 'golf'));
-    await apply(cp, tenantYaml('t-same-b', 'hotel'));
+    await apply(cp, tenantYaml('t-same-a', 'kilo'));
+    await apply(cp, tenantYaml('t-same-b', 'lima'));
     await waitReady(cp, 'collection/t-same-a/iocs');
     const healthy = await waitReady(cp, 'collection/t-same-b/iocs');
     // Only t-same-a's `iocs` turns invalid: its grant names a principal nobody declared.
@@ -206,7 +206,7 @@ data: { password: ${b64('echo-pw')} }
 apiVersion: taxiway.io/v1alpha1
 kind: Collection
 metadata: { name: iocs, namespace: t-same-a }
-spec: { apiRoot: golf, alias: iocs, title: IOCs, deletionPolicy: Delete, grants: [{ principal: ghost, read: true }] }
+spec: { apiRoot: kilo, alias: iocs, title: IOCs, deletionPolicy: Delete, grants: [{ principal: ghost, read: true }] }
 `,
     );
     const invalid = await waitReady(cp, 'collection/t-same-a/iocs', 'False/InvalidSpec');
@@ -215,7 +215,7 @@ spec: { apiRoot: golf, alias: iocs, title: IOCs, deletionPolicy: Delete, grants:
     // Past a resync (2 s), the same-named Collection of the other tenant is still Ready and serves.
     await new Promise((r) => setTimeout(r, 2500));
     expect(await readiness(cp, 'collection', 't-same-b', 'iocs')).toBe('True/Reconciled');
-    const listed = await member('hotel').get('/hotel/collections/');
+    const listed = await member('lima').get('/lima/collections/');
     expect(listed.status).toBe(200);
     expect(listed.json['collections']).toEqual([expect.objectContaining({ id: healthy.status?.id, alias: 'iocs' })]);
     // Its message names this Collection only, never the other tenant's.
