@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import type { DataSource } from 'typeorm';
-import { createDataSource } from '@taxiway/store';
+import { Database, SqlCatalogStore } from '@taxiway/store';
 import { startKubeControlPlane, type KubeControlPlane } from '@taxiway/testing';
 import { describeError, Kube } from '../../apps/operator/src/kube';
 import { Operator } from '../../apps/operator/src/operator';
@@ -59,12 +59,12 @@ export async function startOperator(
   databaseUrl: string,
   opts: { namespace?: string; identity?: string; resyncSeconds?: number; publicBaseUrl?: string } = {},
 ): Promise<RunningOperator> {
-  const ds = createDataSource(databaseUrl, 4);
-  await ds.initialize();
+  const db = await Database.open({ url: databaseUrl, poolSize: 4 });
+  const ds = db.dataSource;
   const logs: string[] = [];
   const operator = new Operator({
     kube: Kube.fromEnvironment(cp.kubeconfigPath),
-    dataSource: ds,
+    catalog: new SqlCatalogStore(db),
     namespace: opts.namespace,
     publicBaseUrl: opts.publicBaseUrl ?? 'https://taxii.example.test',
     resyncSeconds: opts.resyncSeconds ?? 300,
@@ -83,7 +83,7 @@ export async function startOperator(
     logs,
     stop: async () => {
       await operator.stop();
-      await ds.destroy();
+      await db.close();
     },
   };
 }

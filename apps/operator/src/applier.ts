@@ -1,6 +1,5 @@
-import type { DataSource } from 'typeorm';
 import type { ApplyReport } from '@taxiway/domain';
-import { SqlCatalogStore } from '@taxiway/store';
+import type { SqlCatalogStore } from '@taxiway/store';
 import { desiredFrom, type SecretLookup } from './desired';
 import type { Resource } from './resources';
 import type { Verdict } from './status';
@@ -35,17 +34,14 @@ export interface ClusterView {
  * of callers waiting at once share one apply.
  */
 export class Applier implements ApplyPort {
-  private readonly store: SqlCatalogStore;
   private current: Promise<SyncResult> | undefined;
   private next: Promise<SyncResult> | undefined;
 
   constructor(
-    private readonly ds: DataSource,
+    private readonly store: SqlCatalogStore,
     private readonly view: ClusterView,
     private readonly onResult: (r: SyncResult) => void = () => undefined,
-  ) {
-    this.store = new SqlCatalogStore(ds);
-  }
+  ) {}
 
   sync(): Promise<SyncResult> {
     if (this.current === undefined) {

@@ -1,5 +1,5 @@
-import { KubeConfig, type V1Ingress } from '@kubernetes/client-node';
-import { Kube, type KubeClient } from './kube';
+import type { V1Ingress } from '@kubernetes/client-node';
+import type { KubeClient } from './kube';
 import { FIELD_MANAGER, GROUP, VERSION, type Resource } from './resources';
 
 /** Where per-tenant hostnames are routed: the API's Service, and the Ingress class to use. */
@@ -50,15 +50,10 @@ export type IngressClient = Pick<KubeClient, 'applyIngress' | 'deleteIngress'>;
 
 /** Owns (server-side apply) or removes the Ingress of an ApiRoot's hostnames. */
 export class IngressManager implements IngressPort {
-  private readonly kube: IngressClient;
-
-  /** `kube` is a KubeClient; a KubeConfig is still taken while operator.ts passes one (it should pass its Kube). */
   constructor(
-    kube: IngressClient | KubeConfig,
+    private readonly kube: IngressClient,
     private readonly settings: IngressSettings,
-  ) {
-    this.kube = kube instanceof KubeConfig ? new Kube(kube) : kube;
-  }
+  ) {}
 
   async reconcile(r: Resource): Promise<void> {
     const hostnames = Array.isArray(r.spec['hostnames']) ? (r.spec['hostnames'] as string[]) : [];

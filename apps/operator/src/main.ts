@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { hostname } from 'node:os';
-import { createDataSource, migrate } from '@taxiway/store';
+import { Database, SqlCatalogStore } from '@taxiway/store';
 import { describeError, Kube } from './kube';
 import { Operator } from './operator';
 
@@ -48,12 +48,10 @@ const log = (msg: string, err?: unknown): void => {
 
 async function main(): Promise<void> {
   const env = operatorEnv();
-  const ds = createDataSource(env.databaseUrl, 4);
-  await ds.initialize();
-  await migrate(ds);
+  const db = await Database.open({ url: env.databaseUrl, poolSize: 4 });
   const operator = new Operator({
     kube: Kube.fromEnvironment(env.kubeconfig),
-    dataSource: ds,
+    catalog: new SqlCatalogStore(db),
     namespace: env.namespace,
     publicBaseUrl: env.publicBaseUrl,
     resyncSeconds: env.resyncSeconds,
@@ -83,7 +81,7 @@ async function main(): Promise<void> {
     log(`${signal}: shutting down`);
     operator
       .stop()
-      .then(() => ds.destroy())
+      .then(() => db.close())
       .then(
         () => process.exit(0),
         (err: unknown) => {

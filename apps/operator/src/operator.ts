@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { V1Secret } from '@kubernetes/client-node';
-import type { DataSource } from 'typeorm';
+import type { SqlCatalogStore } from '@taxiway/store';
 import { Applier, type SyncResult } from './applier';
 import { secretRefs } from './desired';
 import { IngressManager, type IngressSettings } from './ingress';
@@ -15,7 +15,8 @@ import { ResourceWatch, type Watcher, type WatchEvent } from './watch';
 
 export interface OperatorOptions {
   readonly kube: Kube;
-  readonly dataSource: DataSource;
+  /** The catalogue the desired state is applied to (libs/store, the same path as the config file). */
+  readonly catalog: SqlCatalogStore;
   /** Watch one namespace, or every namespace when undefined. */
   readonly namespace: string | undefined;
   readonly publicBaseUrl: string;
@@ -47,10 +48,8 @@ export class Operator {
   private leading = false;
 
   constructor(private readonly opts: OperatorOptions) {
-    this.applier = new Applier(
-      opts.dataSource,
-      { resources: () => [...this.cache.values()], secrets: (ns, name) => this.secrets.get(secretKey(ns, name)) },
-      (r) => this.afterSync(r),
+    this.applier = new Applier(opts.catalog, { resources: () => [...this.cache.values()], secrets: (ns, name) => this.secrets.get(secretKey(ns, name)) }, (r) =>
+      this.afterSync(r),
     );
     this.reconciler = new Reconciler({
       kube: opts.kube,
@@ -65,7 +64,7 @@ export class Operator {
       },
       rootUrl: (path) => `${opts.publicBaseUrl.replace(/\/$/, '')}/${path}/`,
       resyncMs: opts.resyncSeconds * 1000,
-      ingress: new IngressManager(opts.kube.config, opts.ingress),
+      ingress: new IngressManager(opts.kube, opts.ingress),
       log: opts.log,
     });
     this.queue = new KeyedQueue(

@@ -1,6 +1,7 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { DomainError } from '@taxiway/domain';
 import { CATALOG_CHANNEL } from './catalog-store';
+import { dataSourceOf, type Connection } from './database';
 
 export interface ApiKeyListing {
   readonly id: string;
@@ -16,7 +17,11 @@ export interface ApiKeyListing {
  * one transaction that ends with NOTIFY, so every API replica reloads its catalogue within a second.
  */
 export class SqlAdminStore {
-  constructor(private readonly ds: DataSource) {}
+  private readonly ds: DataSource;
+
+  constructor(db: Connection) {
+    this.ds = dataSourceOf(db);
+  }
 
   private async change<T>(work: (em: EntityManager) => Promise<T>): Promise<T> {
     return this.ds.transaction(async (em) => {

@@ -1,5 +1,6 @@
 import type { DataSource } from 'typeorm';
 import type { AuditAction, AuditEntry, AuditSink } from '@taxiway/domain';
+import { dataSourceOf, type Connection } from './database';
 
 export type AuditRecord = AuditEntry;
 
@@ -35,10 +36,13 @@ export class SqlAuditLog implements AuditSink {
     return this.opts.maxBuffered ?? 100_000;
   }
 
+  private readonly ds: DataSource;
+
   constructor(
-    private readonly ds: DataSource,
+    db: Connection,
     private readonly opts: { flushMs: number; maxBatch: number; onError: (err: unknown, dropped: number) => void; maxBuffered?: number },
   ) {
+    this.ds = dataSourceOf(db);
     this.timer = setInterval(() => void this.flush(), opts.flushMs);
     this.timer.unref();
   }

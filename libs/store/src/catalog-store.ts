@@ -14,13 +14,18 @@ import type {
   PruneExemptions,
   DesiredStateTarget,
 } from '@taxiway/domain';
+import { dataSourceOf, type Connection } from './database';
 
 /** Channel on which catalogue changes are announced to every API replica. */
 export const CATALOG_CHANNEL = 'taxiway_catalog';
 const APPLY_LOCK = 0x7a78_0002;
 
 export class SqlCatalogStore implements CatalogStore, DesiredStateTarget {
-  constructor(private readonly ds: DataSource) {}
+  private readonly ds: DataSource;
+
+  constructor(db: Connection) {
+    this.ds = dataSourceOf(db);
+  }
 
   async loadCatalog(): Promise<CatalogSnapshot> {
     const [roots, collections, principals, rootGrants, collectionGrants, apiKeys, memberships, groupRootGrants, groupCollectionGrants] = await Promise.all([

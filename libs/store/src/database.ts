@@ -65,3 +65,10 @@ export class Database {
     await this.embedded?.stop();
   }
 }
+
+/** What a store is built on: the apps' Database handle, or (in this library's tests) its DataSource. */
+export type Connection = Database | DataSource;
+
+export function dataSourceOf(c: Connection): DataSource {
+  return c instanceof Database ? c.dataSource : c;
+}

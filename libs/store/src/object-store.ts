@@ -20,6 +20,7 @@ import {
 } from '@taxiway/domain';
 import { Params } from './sql';
 import { allocatePositions, lockTimeline, recordAppended, recordRemoved, type TimelineQuota } from './timeline';
+import { dataSourceOf, type Connection } from './database';
 
 interface InsertedRow {
   stix_id: string;
@@ -368,8 +369,11 @@ export class SqlObjectStore implements ObjectStore {
   private readonly pool: Pool;
   private readonly names = new Map<string, string>();
 
-  constructor(private readonly ds: DataSource) {
-    this.pool = (ds.driver as unknown as { master: Pool }).master;
+  private readonly ds: DataSource;
+
+  constructor(db: Connection) {
+    this.ds = dataSourceOf(db);
+    this.pool = (this.ds.driver as unknown as { master: Pool }).master;
   }
 
   /**

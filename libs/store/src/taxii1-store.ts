@@ -19,6 +19,7 @@ import {
   Window,
 } from '@taxiway/domain';
 import { allocatePositions, lockTimeline, recordAppended, STIX21_BINDING_ID } from './timeline';
+import { dataSourceOf, type Connection } from './database';
 
 /** The TAXII 1.x storage port (libs/domain/src/taxii1-store.ts) in SQL. */
 interface SubscriptionDbRow {
@@ -110,7 +111,11 @@ function windowSql(withStix21: boolean, select: 'rows' | 'labels'): string {
 }
 
 export class SqlTaxii1Store implements Taxii1Store {
-  constructor(private readonly ds: DataSource) {}
+  private readonly ds: DataSource;
+
+  constructor(db: Connection) {
+    this.ds = dataSourceOf(db);
+  }
 
   /**
    * Adds content blocks to one or more collections in one transaction: all are stored or none.

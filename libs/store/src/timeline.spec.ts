@@ -41,11 +41,11 @@ describe('the collection timeline has one home (libs/store/src/timeline.ts)', ()
   });
 });
 
-/** SQL statements, and the PostgreSQL client: what only libs/store may hold (comments are allowed to mention them). */
-const SQL = [/[`'"]\s*(SELECT|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|WITH\s+\w+\s+AS)\b/i, /from\s+'pg'/];
+/** SQL statements, the PostgreSQL client and TypeORM: what only libs/store may hold (comments are allowed to mention them). */
+const SQL = [/[`'"]\s*(SELECT|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|WITH\s+\w+\s+AS)\b/i, /from\s+'pg'/, /from\s+'typeorm(\/[^']*)?'/];
 
 describe('SQL has one home (libs/store)', () => {
-  it('no app and no other lib holds SQL text or the pg client', () => {
+  it('no app and no other lib holds SQL text, the pg client or a TypeORM type', () => {
     const offenders: string[] = [];
     for (const base of ['libs', 'apps']) {
       for (const pkg of readdirSync(join(ROOT, base))) {
