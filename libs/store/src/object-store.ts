@@ -17,6 +17,7 @@ import {
   type StatusResource,
   type StixRecord,
   type VersionSelector,
+  Window,
 } from '@taxiway/domain';
 import { Params } from './sql';
 import { allocatePositions, lockTimeline, recordAppended, recordRemoved, type TimelineQuota } from './timeline';
@@ -351,15 +352,15 @@ function columns(records: readonly StixRecord[]): {
   };
 }
 
-/** The instants (afterUs, throughUs] the inserted rows took. */
-function span(inserted: readonly InsertedRow[]): { afterUs: number; throughUs: number } {
+/** The window of labels the inserted rows took. */
+function span(inserted: readonly InsertedRow[]): Window {
   let first = Number.MAX_SAFE_INTEGER;
   let last = 0;
   for (const r of inserted) {
     first = Math.min(first, r.date_added_us);
     last = Math.max(last, r.date_added_us);
   }
-  return { afterUs: first - 1, throughUs: last };
+  return Window.labels(first, last);
 }
 
 export class SqlObjectStore implements ObjectStore {
@@ -467,7 +468,7 @@ export class SqlObjectStore implements ObjectStore {
       unique.map((u) => u.record),
       run.pacer,
     );
-    if (inserted.length > 0) await recordAppended(em, { collectionPk, count: inserted.length, ...span(inserted), stix21: true });
+    if (inserted.length > 0) await recordAppended(em, { collectionPk, count: inserted.length, window: span(inserted), stix21: true });
     const multi = await multiVersionIds(inserted, run.pacer);
     for (let at = 0; at < multi.length; at += IDS_PER_STATEMENT) await em.query(DEMOTE_SQL, [collectionPk, multi.slice(at, at + IDS_PER_STATEMENT)]);
     this.noteInserted(inserted.length);

@@ -162,8 +162,7 @@ export class SqlTaxii1Store implements Taxii1Store {
     );
     const first = rows[0]?.first_us ?? 0;
     const last = rows[0]?.last_us ?? 0;
-    const appended = Window.labels(first, last);
-    await recordAppended(em, { collectionPk, count: blocks.length, afterUs: appended.afterUs, throughUs: appended.throughUs, stix21: false });
+    await recordAppended(em, { collectionPk, count: blocks.length, window: Window.labels(first, last), stix21: false });
     return { collectionPk, count: blocks.length, bytes: bytes.reduce((a, b) => a + b, 0), firstUs: first, lastUs: last };
   }
 

@@ -1,4 +1,5 @@
 import type { EntityManager } from 'typeorm';
+import type { Window } from '@taxiway/domain';
 
 /**
  * A collection's timeline: the one order in which everything added to a collection becomes
@@ -47,12 +48,12 @@ export function allocatePositions(pk: string, count: string): string {
 )`;
 }
 
-/** What one insert appended to a collection: how many items, at instants (afterUs, throughUs]. */
+/** What one insert appended to a collection: how many items, at the labels of `window`. */
 export interface Appended {
   readonly collectionPk: number;
   readonly count: number;
-  readonly afterUs: number;
-  readonly throughUs: number;
+  /** From the first label taken through the last (Window.labels). */
+  readonly window: Window;
   /** STIX 2.1 objects (queued only for push subscriptions that take that binding), or TAXII 1.x content blocks. */
   readonly stix21: boolean;
 }
@@ -65,7 +66,7 @@ export async function recordAppended(em: EntityManager, a: Appended): Promise<vo
   await em.query(
     `INSERT INTO taxii1_outbox (subscription_pk, begin_us, end_us)
      SELECT pk, $2, $3 FROM taxii1_subscriptions WHERE collection_pk = $1 AND push_address IS NOT NULL ${filter}`,
-    [a.collectionPk, a.afterUs, a.throughUs],
+    [a.collectionPk, a.window.afterUs ?? null, a.window.throughUs],
   );
 }
 
