@@ -7,14 +7,20 @@ declare module 'vitest' {
   }
 }
 
-let server: PgServer | undefined;
+let server: Promise<PgServer> | undefined;
+let users = 0;
 
-/** One real PostgreSQL server for the whole integration run; each test file creates its own database. */
+/**
+ * One real PostgreSQL server for the whole run, shared by the integration and cluster projects
+ * (each calls setup); each test file creates its own database.
+ */
 export async function setup(project: TestProject): Promise<void> {
-  server = await startPostgres({ fast: true });
-  project.provide('pgUrl', server.url);
+  users += 1;
+  server ??= startPostgres({ fast: true });
+  project.provide('pgUrl', (await server).url);
 }
 
 export async function teardown(): Promise<void> {
-  await server?.stop();
+  users -= 1;
+  if (users === 0) await (await server)?.stop();
 }
