@@ -94,6 +94,18 @@ export interface CatalogSnapshot {
   readonly apiKeys: readonly ApiKeyInfo[];
 }
 
+/** A catalogue with nothing in it (before the first load). */
+export const EMPTY_CATALOG: CatalogSnapshot = {
+  roots: [],
+  collections: [],
+  principals: [],
+  rootGrants: [],
+  collectionGrants: [],
+  groupRootGrants: [],
+  groupCollectionGrants: [],
+  apiKeys: [],
+};
+
 /** What one principal may do with one collection. */
 export interface Access {
   readonly read: boolean;

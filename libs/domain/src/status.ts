@@ -12,6 +12,28 @@ export interface StatusDetail {
   readonly reason?: DetailReason;
 }
 
+/** What a repeated version was measured against: a version already stored, or an earlier copy in the same envelope. */
+export type RepeatedAgainst = 'collection' | 'envelope';
+
+const REPEAT_MESSAGES: Readonly<Record<RepeatedAgainst, { readonly duplicate: string; readonly conflict: string }>> = {
+  collection: {
+    duplicate: 'duplicate: this version is already in the collection',
+    conflict: 'conflict: the collection holds different content for this version',
+  },
+  envelope: {
+    duplicate: 'duplicate: repeated in this envelope',
+    conflict: 'conflict: repeated in this envelope with different content',
+  },
+};
+
+/** The judgement of a repeated version: the same content is a duplicate (a success), other content a conflict (a failure). */
+export function repeatVerdict(same: boolean, id: string, version: string, against: RepeatedAgainst): { ok: boolean; detail: StatusDetail } {
+  const m = REPEAT_MESSAGES[against];
+  return same
+    ? { ok: true, detail: { id, version, message: m.duplicate, reason: 'duplicate' } }
+    : { ok: false, detail: { id, version, message: m.conflict, reason: 'conflict' } };
+}
+
 /** A status detail as TAXII serializes it: id, version and message only. */
 export const detailJson = (d: StatusDetail): string => JSON.stringify({ id: d.id, version: d.version, message: d.message });
 

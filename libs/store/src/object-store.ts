@@ -18,6 +18,7 @@ import {
   type StixRecord,
   type VersionSelector,
   Window,
+  repeatVerdict,
 } from '@taxiway/domain';
 import { Params } from './sql';
 import { allocatePositions, lockTimeline, recordAppended, recordRemoved, type TimelineQuota } from './timeline';
@@ -158,22 +159,6 @@ interface UniqueJudgement {
   readonly outcome: Outcomes;
 }
 
-/** Status messages of a copy that matches (duplicate) or differs from (conflict) the one it repeats. */
-interface Verdicts {
-  readonly duplicate: string;
-  readonly conflict: string;
-}
-
-const AGAINST_COLLECTION: Verdicts = {
-  duplicate: 'duplicate: this version is already in the collection',
-  conflict: 'conflict: the collection holds different content for this version',
-};
-
-const AGAINST_ENVELOPE: Verdicts = {
-  duplicate: 'duplicate: repeated in this envelope',
-  conflict: 'conflict: repeated in this envelope with different content',
-};
-
 /** A record's JSON text: a string, or UTF-8 bytes for a large object (StixRecord.raw). */
 type Raw = StixRecord['raw'];
 
@@ -236,12 +221,6 @@ function* byteParts(bytes: Buffer, max: number): Generator<Buffer> {
   }
 }
 
-function verdict(same: boolean, id: string, version: string, verdicts: Verdicts): Outcome {
-  return same
-    ? { ok: true, detail: { id, version, message: verdicts.duplicate, reason: 'duplicate' } }
-    : { ok: false, detail: { id, version, message: verdicts.conflict, reason: 'conflict' } };
-}
-
 /** Exact duplicates inside one envelope are stored once; a second, different copy is a conflict. */
 async function splitRepeats(valid: readonly Entry[], pacer: Pacer): Promise<{ unique: Entry[]; repeats: Repeat[] }> {
   const unique: Entry[] = [];
@@ -268,7 +247,7 @@ async function judgeUnique(u: Entry, j: UniqueJudgement, pacer: Pacer): Promise<
   }
   const prior = j.existing.get(key);
   const same = prior !== undefined && (await sameAsStored(prior, u.record.raw, pacer));
-  j.outcome.set(u.index, verdict(same, u.record.id, reported, AGAINST_COLLECTION));
+  j.outcome.set(u.index, repeatVerdict(same, u.record.id, reported, 'collection'));
   if (prior !== undefined && prior.unversioned) j.stored.set(key, formatTaxiiTimestamp(BigInt(prior.version_us)));
 }
 
@@ -276,7 +255,7 @@ async function judgeRepeats(repeats: readonly Repeat[], stored: ReadonlyMap<stri
   for (const r of repeats) {
     const key = versionKey(r.record.id, r.record.versionUs);
     const version = r.record.version ?? stored.get(key) ?? '';
-    outcome.set(r.index, verdict(sameText(r.first.raw, r.record.raw), r.record.id, version, AGAINST_ENVELOPE));
+    outcome.set(r.index, repeatVerdict(sameText(r.first.raw, r.record.raw), r.record.id, version, 'envelope'));
     if (pacer.due) await pacer.yield();
   }
 }

@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import type { DesiredState } from '@taxiway/domain';
+import type { CatalogSnapshot, DesiredState } from '@taxiway/domain';
 import { createDataSource, migrate, SqlCatalogStore, SqlObjectStore, startEmbeddedDatabase } from '@taxiway/store';
 import type { ObjectStoreFixture } from '@taxiway/testing';
 import { freshDatabase } from '../../../test/support/db';
@@ -63,19 +63,22 @@ export function state(collections: readonly string[] = ['c1', 'c2'], maxObjects:
 }
 
 /**
- * A backend as the object store contract takes it: the API root and principal of state([]), and each
- * new collection added to the desired state and applied, as the operator or a config file would.
+ * A backend with state([]) applied, whose `createCollection` adds a collection (with an optional
+ * quota) to the desired state and applies it, as the operator or a config file would: what the
+ * storage contracts' fixtures need.
  */
-export async function openObjectStoreFixture(backend: { open(): Promise<Backend> }): Promise<ObjectStoreFixture> {
+export async function openContractBackend(backend: { open(): Promise<Backend> }): Promise<{
+  readonly b: Backend;
+  readonly catalog: CatalogSnapshot;
+  createCollection(opts?: { maxObjects?: number }): Promise<{ pk: number; name: string }>;
+}> {
   const b = await backend.open();
   const names: string[] = [];
   const quotas = new Map<string, number>();
   await b.catalog.applyDesiredState(state(names), { prune: true });
-  const cat = await b.catalog.loadCatalog();
   return {
-    store: new SqlObjectStore(b.ds),
-    apiRootPk: cat.roots[0]!.pk,
-    principalPk: cat.principals[0]!.pk,
+    b,
+    catalog: await b.catalog.loadCatalog(),
     async createCollection(opts = {}) {
       const name = `k${names.length + 1}`;
       names.push(name);
@@ -83,8 +86,19 @@ export async function openObjectStoreFixture(backend: { open(): Promise<Backend>
       await b.catalog.applyDesiredState(state(names, quotas), { prune: true });
       const made = (await b.catalog.loadCatalog()).collections.find((c) => c.name === name);
       if (made === undefined) throw new Error(`collection ${name} was not created`);
-      return made.pk;
+      return { pk: made.pk, name };
     },
+  };
+}
+
+/** A backend as the object store contract takes it: the API root and principal of state([]). */
+export async function openObjectStoreFixture(backend: { open(): Promise<Backend> }): Promise<ObjectStoreFixture> {
+  const { b, catalog, createCollection } = await openContractBackend(backend);
+  return {
+    store: new SqlObjectStore(b.ds),
+    apiRootPk: catalog.roots[0]!.pk,
+    principalPk: catalog.principals[0]!.pk,
+    createCollection: async (opts = {}) => (await createCollection(opts)).pk,
     close: () => b.close(),
   };
 }

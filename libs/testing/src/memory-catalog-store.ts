@@ -1,18 +1,8 @@
-import type { CatalogSnapshot, CatalogStore } from '@taxiway/domain';
+import { EMPTY_CATALOG, type CatalogSnapshot, type CatalogStore } from '@taxiway/domain';
 
 /** A catalogue with nothing in it; `over` fills in the parts a test needs. */
 export function catalogSnapshot(over: Partial<CatalogSnapshot> = {}): CatalogSnapshot {
-  return {
-    roots: [],
-    collections: [],
-    principals: [],
-    rootGrants: [],
-    collectionGrants: [],
-    groupRootGrants: [],
-    groupCollectionGrants: [],
-    apiKeys: [],
-    ...over,
-  };
+  return { ...EMPTY_CATALOG, ...over };
 }
 
 /**

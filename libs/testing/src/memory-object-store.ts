@@ -15,6 +15,7 @@ import {
   type StatusResource,
   type StixRecord,
   type VersionRow,
+  repeatVerdict,
 } from '@taxiway/domain';
 
 /** One stored object version: the columns SqlObjectStore keeps, with the JSON as text. */
@@ -53,22 +54,6 @@ interface Outcome {
   readonly detail: StatusDetail;
 }
 
-/** The status messages of a copy that matches (duplicate) or differs from (conflict) the one it repeats. */
-interface Verdicts {
-  readonly duplicate: string;
-  readonly conflict: string;
-}
-
-const AGAINST_COLLECTION: Verdicts = {
-  duplicate: 'duplicate: this version is already in the collection',
-  conflict: 'conflict: the collection holds different content for this version',
-};
-
-const AGAINST_ENVELOPE: Verdicts = {
-  duplicate: 'duplicate: repeated in this envelope',
-  conflict: 'conflict: repeated in this envelope with different content',
-};
-
 /** Texts longer than this are compared as text only, never re-parsed (as SqlObjectStore does). */
 const COMPARE_CANONICAL_CHARS = 1024 * 1024;
 
@@ -84,12 +69,6 @@ function sameContent(a: string, b: string): boolean {
   if (a === b) return true;
   if (a.length > COMPARE_CANONICAL_CHARS || b.length > COMPARE_CANONICAL_CHARS) return false;
   return canonicalJson(JSON.parse(a)) === canonicalJson(JSON.parse(b));
-}
-
-function verdict(same: boolean, id: string, version: string, verdicts: Verdicts): Outcome {
-  return same
-    ? { ok: true, detail: { id, version, message: verdicts.duplicate, reason: 'duplicate' } }
-    : { ok: false, detail: { id, version, message: verdicts.conflict, reason: 'conflict' } };
 }
 
 /** Version as reported: `modified`/`created` as received, else the first date_added. */
@@ -132,7 +111,7 @@ export class MemoryObjectStore implements ObjectStore {
     const stored = this.storeUnique(c, unique, outcome);
     for (const r of repeats) {
       const version = r.record.version ?? stored.get(versionKey(r.record)) ?? '';
-      outcome.set(r.index, verdict(sameContent(asText(r.first.raw), asText(r.record.raw)), r.record.id, version, AGAINST_ENVELOPE));
+      outcome.set(r.index, repeatVerdict(sameContent(asText(r.first.raw), asText(r.record.raw)), r.record.id, version, 'envelope'));
     }
     const total = req.valid.length + req.invalid.length;
     const resource: StatusResource = {
@@ -172,7 +151,7 @@ export class MemoryObjectStore implements ObjectStore {
         if (prior.version === undefined) stored.set(key, reportedVersion(prior));
         outcome.set(
           e.index,
-          verdict(sameContent(prior.raw, asText(e.record.raw)), e.record.id, e.record.version ?? reportedVersion(prior), AGAINST_COLLECTION),
+          repeatVerdict(sameContent(prior.raw, asText(e.record.raw)), e.record.id, e.record.version ?? reportedVersion(prior), 'collection'),
         );
       }
     }

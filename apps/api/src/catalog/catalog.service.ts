@@ -1,18 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { AccessIndex } from '@taxiway/auth';
-import type { ApiRootInfo, CatalogSnapshot, CatalogStore, CollectionInfo } from '@taxiway/domain';
+import { EMPTY_CATALOG, type ApiRootInfo, type CatalogSnapshot, type CatalogStore, type CollectionInfo } from '@taxiway/domain';
 import { CatalogListener } from '@taxiway/store';
-
-const EMPTY: CatalogSnapshot = {
-  roots: [],
-  collections: [],
-  principals: [],
-  rootGrants: [],
-  collectionGrants: [],
-  groupRootGrants: [],
-  groupCollectionGrants: [],
-  apiKeys: [],
-};
 
 /**
  * In-memory routing tables and the access index (libs/auth), rebuilt from the database on change. A
@@ -20,7 +9,7 @@ const EMPTY: CatalogSnapshot = {
  * within a second; a periodic reload is the safety net. Access decisions are the index's alone.
  */
 export class CatalogService {
-  private index = new AccessIndex(EMPTY);
+  private index = new AccessIndex(EMPTY_CATALOG);
   private rootsByPath = new Map<string, ApiRootInfo>();
   private rootsByPk = new Map<number, ApiRootInfo>();
   private collectionsByPk = new Map<number, CollectionInfo>();
