@@ -13,3 +13,4 @@ export * from './api-key';
 export * from './pacer';
 export * from './taxii1-store';
 export * from './window';
+export * from './feed-cursor';
