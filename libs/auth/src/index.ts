@@ -8,3 +8,4 @@ export * from './rate-limit';
 export * from './request-limiter';
 export * from './throttle';
 export * from './verifier';
+export * from './sealed';
