@@ -79,7 +79,10 @@ export function afterPage(p: FeedPosition, query: FeedPageQuery, page: UpstreamP
   const last = headerInstant(page.dateAddedLast);
   const { mark, moved } = advanceMark(p, last);
   if (page.next !== undefined && page.more !== false && page.count > 0) {
-    return { position: { ...mark, next: page.next, walkAddedAfter: query.added_after, limit: query.limit }, caughtUp: false };
+    return {
+      position: { ...mark, next: page.next, ...(query.added_after !== undefined && { walkAddedAfter: query.added_after }), limit: query.limit },
+      caughtUp: false,
+    };
   }
   const more = page.more ?? page.count >= query.limit;
   if (!more || page.count === 0) return { position: { ...mark, limit: s.limit }, caughtUp: true };
@@ -90,7 +93,7 @@ export function afterPage(p: FeedPosition, query: FeedPageQuery, page: UpstreamP
 /** The mark after a page whose last date_added is `last`: it only ever moves forward. */
 function advanceMark(p: FeedPosition, last: { us: number; digits: number } | undefined): { mark: FeedPosition; moved: boolean } {
   if (last !== undefined && (p.markUs === undefined || last.us > p.markUs)) return { mark: { markUs: last.us, markDigits: last.digits }, moved: true };
-  return { mark: { markUs: p.markUs, markDigits: p.markDigits }, moved: false };
+  return { mark: markOf(p), moved: false };
 }
 
 /**
@@ -109,7 +112,12 @@ function fullPageInPlace(mark: FeedPosition, query: FeedPageQuery, lastUs: numbe
 
 /** After the upstream refused a `next` (expired, unknown): the walk restarts from the mark. */
 export function restartWalk(p: FeedPosition, s: FeedPagingSettings): FeedPosition {
-  return { markUs: p.markUs, markDigits: p.markDigits, limit: p.limit ?? s.limit };
+  return { ...markOf(p), limit: p.limit ?? s.limit };
+}
+
+/** The mark of a position alone. */
+function markOf(p: FeedPosition): FeedPosition {
+  return { ...(p.markUs !== undefined && { markUs: p.markUs }), ...(p.markDigits !== undefined && { markDigits: p.markDigits }) };
 }
 
 /** `added_after` for a walk from the mark: one unit of the header's precision before it; else the feed's start. */
