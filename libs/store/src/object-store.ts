@@ -132,23 +132,23 @@ function versionKey(id: string, versionUs: bigint | string | undefined): string 
 }
 
 /** One valid object of an envelope, at its position in the envelope. */
-interface Entry {
+export interface StoreEntry {
   readonly index: number;
   readonly record: StixRecord;
 }
 
 /** A later copy of a version already in the envelope, with the first copy. */
-interface Repeat extends Entry {
+interface Repeat extends StoreEntry {
   readonly first: StixRecord;
 }
 
-interface Outcome {
+export interface StoreOutcome {
   ok: boolean;
   detail: StatusDetail;
 }
 
-/** Outcome of each envelope position. */
-type Outcomes = Map<number, Outcome>;
+/** StoreOutcome of each envelope position. */
+export type StoreOutcomes = Map<number, StoreOutcome>;
 
 /** What judging one distinct version of the envelope needs to know about the insert. */
 interface UniqueJudgement {
@@ -156,7 +156,7 @@ interface UniqueJudgement {
   /** key -> reported version of stored versions; gains the stored version of unversioned duplicates. */
   readonly stored: Map<string, string>;
   readonly existing: ReadonlyMap<string, ExistingRow>;
-  readonly outcome: Outcomes;
+  readonly outcome: StoreOutcomes;
 }
 
 /** A record's JSON text: a string, or UTF-8 bytes for a large object (StixRecord.raw). */
@@ -222,8 +222,8 @@ function* byteParts(bytes: Buffer, max: number): Generator<Buffer> {
 }
 
 /** Exact duplicates inside one envelope are stored once; a second, different copy is a conflict. */
-async function splitRepeats(valid: readonly Entry[], pacer: Pacer): Promise<{ unique: Entry[]; repeats: Repeat[] }> {
-  const unique: Entry[] = [];
+async function splitRepeats(valid: readonly StoreEntry[], pacer: Pacer): Promise<{ unique: StoreEntry[]; repeats: Repeat[] }> {
+  const unique: StoreEntry[] = [];
   const firstByKey = new Map<string, StixRecord>();
   const repeats: Repeat[] = [];
   for (const v of valid) {
@@ -238,7 +238,7 @@ async function splitRepeats(valid: readonly Entry[], pacer: Pacer): Promise<{ un
   return { unique, repeats };
 }
 
-async function judgeUnique(u: Entry, j: UniqueJudgement, pacer: Pacer): Promise<void> {
+async function judgeUnique(u: StoreEntry, j: UniqueJudgement, pacer: Pacer): Promise<void> {
   const key = versionKey(u.record.id, u.record.versionUs);
   const reported = u.record.version ?? j.stored.get(key) ?? formatTaxiiTimestamp(BigInt(j.existing.get(key)?.version_us ?? 0));
   if (j.insertedKeys.has(key)) {
@@ -251,7 +251,7 @@ async function judgeUnique(u: Entry, j: UniqueJudgement, pacer: Pacer): Promise<
   if (prior !== undefined && prior.unversioned) j.stored.set(key, formatTaxiiTimestamp(BigInt(prior.version_us)));
 }
 
-async function judgeRepeats(repeats: readonly Repeat[], stored: ReadonlyMap<string, string>, outcome: Outcomes, pacer: Pacer): Promise<void> {
+async function judgeRepeats(repeats: readonly Repeat[], stored: ReadonlyMap<string, string>, outcome: StoreOutcomes, pacer: Pacer): Promise<void> {
   for (const r of repeats) {
     const key = versionKey(r.record.id, r.record.versionUs);
     const version = r.record.version ?? stored.get(key) ?? '';
@@ -261,7 +261,7 @@ async function judgeRepeats(repeats: readonly Repeat[], stored: ReadonlyMap<stri
 }
 
 /** The status details in envelope order (positions 0 .. total - 1), split into successes and failures. */
-async function partition(outcome: Outcomes, total: number, pacer: Pacer): Promise<{ successes: StatusDetail[]; failures: StatusDetail[] }> {
+async function partition(outcome: StoreOutcomes, total: number, pacer: Pacer): Promise<{ successes: StatusDetail[]; failures: StatusDetail[] }> {
   const successes: StatusDetail[] = [];
   const failures: StatusDetail[] = [];
   for (let i = 0; i < total; i++) {
@@ -286,7 +286,7 @@ async function insertedVersions(inserted: readonly InsertedRow[], pacer: Pacer):
 }
 
 /** The records whose version was not inserted (stored already: a duplicate or a conflict). */
-async function notInserted(unique: readonly Entry[], insertedKeys: ReadonlySet<string>, pacer: Pacer): Promise<StixRecord[]> {
+async function notInserted(unique: readonly StoreEntry[], insertedKeys: ReadonlySet<string>, pacer: Pacer): Promise<StixRecord[]> {
   const out: StixRecord[] = [];
   for (const u of unique) {
     if (!insertedKeys.has(versionKey(u.record.id, u.record.versionUs))) out.push(u.record);
@@ -307,8 +307,8 @@ function nextBatch(records: readonly StixRecord[], start: number): { end: number
 }
 
 /** One envelope's store: the outcome of each position, and the pacer its loops share. */
-interface Run {
-  readonly outcome: Outcomes;
+export interface StoreRun {
+  readonly outcome: StoreOutcomes;
   readonly pacer: Pacer;
 }
 
@@ -394,14 +394,11 @@ export class SqlObjectStore implements ObjectStore {
   async addObjects(req: AddRequest): Promise<StatusResource> {
     const pacer = new Pacer();
     const total = req.valid.length + req.invalid.length;
-    const outcome: Outcomes = new Map();
-    const run: Run = { outcome, pacer };
+    const outcome: StoreOutcomes = new Map();
     for (const f of req.invalid) outcome.set(f.index, { ok: false, detail: f.detail });
-    const { unique, repeats } = await splitRepeats(req.valid, pacer);
 
     const done = await this.ds.transaction(async (em) => {
-      const stored = unique.length > 0 ? await this.storeUnique(em, req.collectionPk, unique, run) : new Map<string, string>();
-      await judgeRepeats(repeats, stored, outcome, pacer);
+      await this.storeWithin(em, req.collectionPk, req.valid, { outcome, pacer });
       const { successes, failures } = await partition(outcome, total, pacer);
       await em.query(
         `INSERT INTO statuses (id, api_root_pk, collection_pk, principal_pk, status, request_timestamp_us, total_count, successes, failures, pendings)
@@ -432,10 +429,21 @@ export class SqlObjectStore implements ObjectStore {
   }
 
   /**
+   * Stores versions through the timeline inside a transaction the caller holds, and records each
+   * entry's outcome (stored, duplicate, conflict, quota) in `run.outcome` by its index: Add Objects
+   * beside its status resource, a feed's page beside its position.
+   */
+  async storeWithin(em: EntityManager, collectionPk: number, valid: readonly StoreEntry[], run: StoreRun): Promise<void> {
+    const { unique, repeats } = await splitRepeats(valid, run.pacer);
+    const stored = unique.length > 0 ? await this.storeUnique(em, collectionPk, unique, run) : new Map<string, string>();
+    await judgeRepeats(repeats, stored, run.outcome, run.pacer);
+  }
+
+  /**
    * Inserts the envelope's distinct versions and records each one's outcome: stored, a duplicate of the
    * stored version, or a conflict with it. Returns key -> reported version of the stored versions ('' if versioned).
    */
-  private async storeUnique(em: EntityManager, collectionPk: number, all: readonly Entry[], run: Run): Promise<Map<string, string>> {
+  private async storeUnique(em: EntityManager, collectionPk: number, all: readonly StoreEntry[], run: StoreRun): Promise<Map<string, string>> {
     // The lock comes before the INSERT, so the INSERT's snapshot already holds every earlier writer's rows.
     const quota = await lockTimeline(em, collectionPk);
     const { allowed: unique, refused } = await this.withinQuota(em, collectionPk, all, quota);
@@ -467,7 +475,7 @@ export class SqlObjectStore implements ObjectStore {
    * otherwise versions already stored (duplicates cost nothing) and new ones in envelope order up
    * to the quota. The rest fail with a message; nothing past the quota is stored.
    */
-  private async withinQuota(em: EntityManager, collectionPk: number, entries: readonly Entry[], quota: TimelineQuota | undefined): Promise<QuotaSplit> {
+  private async withinQuota(em: EntityManager, collectionPk: number, entries: readonly StoreEntry[], quota: TimelineQuota | undefined): Promise<QuotaSplit> {
     const max = quota?.maxObjects ?? null;
     const used = quota?.objectCount ?? 0;
     if (max === null || entries.length <= max - used) return { allowed: entries, refused: [] };
@@ -662,16 +670,16 @@ export class SqlObjectStore implements ObjectStore {
 }
 
 interface QuotaSplit {
-  readonly allowed: readonly Entry[];
-  readonly refused: readonly Entry[];
+  readonly allowed: readonly StoreEntry[];
+  readonly refused: readonly StoreEntry[];
 }
 
 const quotaMessage = (q: TimelineQuota | undefined): string => `quota exceeded: this collection holds at most ${q?.maxObjects ?? 0} object versions`;
 
 /** Keeps stored versions and the first `room` new ones, in order; refuses the other new ones. */
-function splitByQuota(entries: readonly Entry[], isStored: (e: Entry) => boolean, room: number): QuotaSplit {
-  const allowed: Entry[] = [];
-  const refused: Entry[] = [];
+function splitByQuota(entries: readonly StoreEntry[], isStored: (e: StoreEntry) => boolean, room: number): QuotaSplit {
+  const allowed: StoreEntry[] = [];
+  const refused: StoreEntry[] = [];
   let left = Math.max(0, room);
   for (const e of entries) {
     if (isStored(e)) allowed.push(e);
