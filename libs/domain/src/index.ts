@@ -14,3 +14,4 @@ export * from './pacer';
 export * from './taxii1-store';
 export * from './window';
 export * from './feed-cursor';
+export * from './feed-store';

@@ -10,6 +10,7 @@ import { CollectionQuota1732900000000 } from './migrations/1732900000000-collect
 import { Audit1733000000000 } from './migrations/1733000000000-audit';
 import { ConfigApiKeys1733100000000 } from './migrations/1733100000000-config-api-keys';
 import { Taxii11733200000000 } from './migrations/1733200000000-taxii1';
+import { Feeds1733300000000 } from './migrations/1733300000000-feeds';
 
 // int8 → number. Every bigint we store (µs timestamps, sequences, sizes) is below 2^53.
 types.setTypeParser(20, (v: string) => Number(v));
@@ -24,6 +25,7 @@ export const MIGRATIONS = [
   Audit1733000000000,
   ConfigApiKeys1733100000000,
   Taxii11733200000000,
+  Feeds1733300000000,
 ];
 
 /** Key of the session advisory lock that serializes migrations across replicas and the Helm Job. */

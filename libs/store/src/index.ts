@@ -8,3 +8,4 @@ export * from './audit-store';
 export * from './taxii1-store';
 export * from './availability';
 export * from './catalog-listener';
+export * from './feed-store';

@@ -9,3 +9,5 @@ export * from './memory-audit-sink';
 export * from './memory-catalog-store';
 export * from './memory-taxii1-store';
 export * from './taxii1-store-contract';
+export * from './memory-feed-store';
+export * from './feed-store-contract';
