@@ -1,5 +1,9 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
+import { request } from 'undici';
 import { describe, expect, it } from 'vitest';
-import { addressProblem, hostAllowed, isInternalAddress } from './push-address';
+import { addressProblem, hostAllowed, isInternalAddress, pushAgent } from './push-address';
 
 describe('hostAllowed', () => {
   it('allows any host without a list, else exact names and .suffixes', () => {
@@ -39,5 +43,23 @@ describe('push address policy', () => {
     expect(addressProblem(new URL('http://127.0.0.1/x'), { allowedHosts: [], allowPrivate: true })).toBeUndefined();
     expect(addressProblem(new URL('http://127.0.0.1/x'), { allowedHosts: ['127.0.0.1'], allowPrivate: false })).toBeUndefined();
     expect(addressProblem(new URL('http://other.example/x'), { allowedHosts: ['127.0.0.1'], allowPrivate: false })).toMatch(/ALLOWED_HOSTS/);
+  });
+});
+
+describe('pushAgent', () => {
+  it('keeps refusing names that resolve to internal addresses when given connection options, and applies the options', async () => {
+    const silent = createServer(() => undefined);
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const { port } = silent.address() as AddressInfo;
+    const strict = pushAgent({ allowedHosts: [], allowPrivate: false }, { headersTimeout: 200, connect: { timeout: 1000 } });
+    const open = pushAgent({ allowedHosts: [], allowPrivate: true }, { headersTimeout: 200, connect: { timeout: 1000 } });
+    try {
+      await expect(request(`http://${hostname()}:${port}/`, { dispatcher: strict })).rejects.toMatchObject({ code: 'EPUSHDENIED' });
+      await expect(request(`http://${hostname()}:${port}/`, { dispatcher: open })).rejects.toMatchObject({ code: 'UND_ERR_HEADERS_TIMEOUT' });
+    } finally {
+      await Promise.all([strict.close(), open.close()]);
+      silent.closeAllConnections();
+      await new Promise<void>((r) => silent.close(() => r()));
+    }
   });
 });

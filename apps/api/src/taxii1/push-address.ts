@@ -1,6 +1,6 @@
 import { lookup, type LookupAddress } from 'node:dns';
 import { BlockList, isIP } from 'node:net';
-import { Agent } from 'undici';
+import { Agent, type buildConnector } from 'undici';
 
 /**
  * Where push deliveries may go. A subscriber chooses the address, so by default the server only
@@ -69,11 +69,15 @@ export function addressProblem(url: URL, policy: PushPolicy): string | undefined
 
 type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
 
+/** Agent options besides the address check: timeouts, and TLS (`ca`, client `cert` and `key`) for the connections. */
+export type CheckedAgentOptions = Omit<Agent.Options, 'connect'> & { readonly connect?: Omit<buildConnector.BuildOptions, 'lookup'> };
+
 /**
  * An HTTP client whose connections resolve the host once and refuse internal addresses (unless the
- * policy allows them), so the address checked is the address connected to.
+ * policy allows them), so the address checked is the address connected to. Feeds pulling from an
+ * upstream use it too, with their TLS and timeout options.
  */
-export function pushAgent(policy: PushPolicy): Agent {
+export function pushAgent(policy: PushPolicy, agentOptions: CheckedAgentOptions = {}): Agent {
   const checkedLookup = (hostname: string, options: { all?: boolean }, callback: LookupCallback): void => {
     lookup(hostname, { all: true }, (err, addresses) => {
       if (err !== null) return callback(err, []);
@@ -91,5 +95,5 @@ export function pushAgent(policy: PushPolicy): Agent {
       callback(null, first.address, first.family);
     });
   };
-  return new Agent({ connect: { lookup: checkedLookup } });
+  return new Agent({ ...agentOptions, connect: { ...agentOptions.connect, lookup: checkedLookup } });
 }
