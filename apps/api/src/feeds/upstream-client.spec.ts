@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
@@ -286,6 +286,24 @@ describe('Taxii21Upstream over HTTP', () => {
     };
     const g = failed(await open({ bodyTimeoutMs: 400 }).getObjects({ limit: 1 }));
     expect(g).toMatchObject({ kind: 'transient', message: expect.stringMatching(/did not send its answer within 400 ms/) as unknown });
+  });
+
+  it('times out a connection whose TLS handshake never completes as a connect timeout', async () => {
+    const sockets: Socket[] = [];
+    const mute = createTcpServer((sock) => void sockets.push(sock));
+    await new Promise<void>((r) => mute.listen(0, '127.0.0.1', r));
+    const { port } = mute.address() as AddressInfo;
+    const c = new Taxii21Upstream(`https://127.0.0.1:${port}/c/`, { ...OPEN, connectTimeoutMs: 300, headersTimeoutMs: 30_000 });
+    const t0 = Date.now();
+    const f = failed(await c.getObjects({ limit: 1 }));
+    await c.close();
+    for (const sock of sockets) sock.destroy();
+    await new Promise<void>((r) => mute.close(() => r()));
+    expect(f).toMatchObject({
+      kind: 'transient',
+      message: expect.stringMatching(/^Connecting to https:\/\/127\.0\.0\.1:\d+\/c\/objects\/ timed out$/) as unknown,
+    });
+    expect(Date.now() - t0).toBeLessThan(5000);
   });
 
   it('refuses internal addresses unless the policy allows them: literals before connecting, names at connection time', async () => {
