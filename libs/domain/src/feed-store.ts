@@ -1,11 +1,31 @@
 import type { FeedPosition } from './feed-cursor';
 import type { StixRecord } from './stix';
 
+/** Where a feed pulls from. */
+export type FeedSource = { readonly kind: 'taxii21'; readonly collectionUrl: string };
+
+/** What and how a feed pulls, as applied from its resource (stored as the row's `spec`). */
+export interface FeedSpec {
+  readonly source: FeedSource;
+  /** Objects per page asked of the upstream (`limit`). */
+  readonly pageSize: number;
+  readonly intervalSeconds: number;
+  /** Up to this much is added to each interval at random, so that many feeds do not poll in step. */
+  readonly jitterSeconds: number;
+  /** Where a feed without a position starts (`added_after`, RFC 3339). */
+  readonly startAddedAfter?: string;
+  /** `match[type]` of every request. */
+  readonly types?: readonly string[];
+}
+
 /** A feed leased to one puller (ADR 0017): only the holder of `claim` may move its position. */
 export interface FeedClaim {
   readonly feedPk: number;
   readonly claim: string;
   readonly collectionPk: number;
+  readonly spec: FeedSpec;
+  /** The credentials, sealed for this row (libs/auth Sealer, context `feed:<pk>`); undefined for an open upstream. */
+  readonly authSealed: string | undefined;
   /** Where the last committed page left the feed. */
   readonly position: FeedPosition;
 }

@@ -7,6 +7,7 @@ import {
   type FeedPageResult,
   type FeedPosition,
   type FeedProgress,
+  type FeedSpec,
   type FeedStore,
   type FeedTurnOutcome,
 } from '@taxiway/domain';
@@ -17,6 +18,8 @@ interface ClaimRow {
   pk: number;
   claim: string;
   collection_pk: number;
+  spec: FeedSpec;
+  auth_sealed: string | null;
   position: FeedPosition;
 }
 
@@ -60,11 +63,18 @@ export class SqlFeedStore implements FeedStore {
                   WHERE NOT suspended AND next_poll_at <= now() AND (lease_until IS NULL OR lease_until < now())
                   ORDER BY next_poll_at LIMIT $1 FOR UPDATE SKIP LOCKED) due
           WHERE f.pk = due.pk
-          RETURNING f.pk, f.claim::text AS claim, f.collection_pk, f.position)
+          RETURNING f.pk, f.claim::text AS claim, f.collection_pk, f.spec, f.auth_sealed, f.position)
        SELECT * FROM leased`,
       [limit, leaseMs, randomUUID()],
     );
-    return rows.map((r) => ({ feedPk: r.pk, claim: r.claim, collectionPk: r.collection_pk, position: r.position }));
+    return rows.map((r) => ({
+      feedPk: r.pk,
+      claim: r.claim,
+      collectionPk: r.collection_pk,
+      spec: r.spec,
+      authSealed: r.auth_sealed ?? undefined,
+      position: r.position,
+    }));
   }
 
   async renew(c: FeedClaim, leaseMs: number): Promise<boolean> {

@@ -1,7 +1,15 @@
 import * as vitest from 'vitest';
 import { SqlFeedStore } from '@taxiway/store';
 import { feedStoreContract, type FeedStoreFixture } from '@taxiway/testing';
+import type { FeedSpec } from '@taxiway/domain';
 import { BACKENDS, openContractBackend, type Backend } from './backends';
+
+const SPEC: FeedSpec = {
+  source: { kind: 'taxii21', collectionUrl: 'https://upstream.example/api/collections/c/' },
+  pageSize: 1000,
+  intervalSeconds: 300,
+  jitterSeconds: 0,
+};
 
 /** The contract's fixture on a SQL backend: each feed gets a collection of its own, applied as the operator would; the feed row is inserted as the apply will. */
 async function openFeedStoreFixture(backend: { open(): Promise<Backend> }): Promise<FeedStoreFixture> {
@@ -13,8 +21,8 @@ async function openFeedStoreFixture(backend: { open(): Promise<Backend> }): Prom
     async createFeed(opts = {}) {
       const { pk: collectionPk } = await createCollection();
       const rows: { pk: number }[] = await b.ds.query(
-        `INSERT INTO feeds (api_root_pk, name, collection_pk, spec, suspended) VALUES ($1, $2, $3, '{}'::jsonb, $4) RETURNING pk`,
-        [rootPk, `feed-${++n}`, collectionPk, opts.suspended === true],
+        `INSERT INTO feeds (api_root_pk, name, collection_pk, spec, auth_sealed, suspended) VALUES ($1, $2, $3, $4::jsonb, $5, $6) RETURNING pk`,
+        [rootPk, `feed-${++n}`, collectionPk, JSON.stringify(opts.spec ?? SPEC), opts.authSealed ?? null, opts.suspended === true],
       );
       return { feedPk: rows[0]!.pk, collectionPk };
     },

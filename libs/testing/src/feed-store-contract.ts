@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { validateStixObject, type FeedClaim, type FeedStore, type StixRecord } from '@taxiway/domain';
+import { validateStixObject, type FeedClaim, type FeedSpec, type FeedStore, type StixRecord } from '@taxiway/domain';
 import type { SuiteApi } from './object-store-contract';
 import { minimalIndicator } from './stix';
 
@@ -7,7 +7,11 @@ import { minimalIndicator } from './stix';
 export interface FeedStoreFixture {
   readonly store: FeedStore;
   /** A new feed into a new, empty collection; due at once unless suspended. */
-  createFeed(opts?: { readonly suspended?: boolean }): Promise<{ feedPk: number; collectionPk: number }>;
+  createFeed(opts?: {
+    readonly suspended?: boolean;
+    readonly spec?: FeedSpec;
+    readonly authSealed?: string;
+  }): Promise<{ feedPk: number; collectionPk: number }>;
   /** The object versions the collection holds, as `id@modified`, sorted. */
   versions(collectionPk: number): Promise<string[]>;
   close(): Promise<void>;
@@ -22,6 +26,14 @@ function rec(id: string, modified = '2024-01-01T00:00:00.000Z', extra: Record<st
 const uid = (): string => `indicator--${randomUUID()}`;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const LEASE_MS = 60_000;
+const SPEC: FeedSpec = {
+  source: { kind: 'taxii21', collectionUrl: 'https://isac.example/api1/collections/91a7b528-80eb-42ed-a74d-c6fbd5a26116/' },
+  pageSize: 500,
+  intervalSeconds: 600,
+  jitterSeconds: 30,
+  startAddedAfter: '2026-01-01T00:00:00Z',
+  types: ['indicator', 'malware'],
+};
 
 /**
  * What every FeedStore does (ADR 0017): one holder per feed, pages and positions committed
@@ -53,6 +65,14 @@ export function feedStoreContract(t: SuiteApi, name: string, open: () => Promise
       expect(holders).toHaveLength(1);
       expect(await claim(feedPk)).toBeUndefined();
       for (const c of [...a, ...b]) await f.store.finish(c, { ok: true, nextPollInMs: 3_600_000 });
+    });
+
+    it('hands the holder the feed’s spec and sealed credentials with the lease', async () => {
+      const { feedPk } = await f.createFeed({ spec: SPEC, authSealed: 'v1.k.iv.body.tag' });
+      const c = (await claim(feedPk))!;
+      expect(c.spec).toEqual(SPEC);
+      expect(c.authSealed).toBe('v1.k.iv.body.tag');
+      await f.store.finish(c, { ok: true, nextPollInMs: 3_600_000 });
     });
 
     it('does not lease a suspended feed', async () => {

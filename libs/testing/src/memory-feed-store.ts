@@ -1,16 +1,25 @@
 import { randomUUID } from 'node:crypto';
-import type { FeedClaim, FeedPage, FeedPageResult, FeedProgress, FeedStore, FeedTurnOutcome } from '@taxiway/domain';
+import type { FeedClaim, FeedPage, FeedPageResult, FeedProgress, FeedSpec, FeedStore, FeedTurnOutcome } from '@taxiway/domain';
 import type { MemoryObjectStore } from './memory-object-store';
 
 interface MemoryFeed {
   readonly pk: number;
   readonly collectionPk: number;
+  readonly spec: FeedSpec;
+  readonly authSealed: string | undefined;
   suspended: boolean;
   progress: FeedProgress;
   nextPollAtMs: number;
   leaseUntilMs: number | undefined;
   claim: string | undefined;
 }
+
+const DEFAULT_SPEC: FeedSpec = {
+  source: { kind: 'taxii21', collectionUrl: 'https://upstream.example/api/collections/c/' },
+  pageSize: 1000,
+  intervalSeconds: 300,
+  jitterSeconds: 0,
+};
 
 /**
  * The FeedStore port in memory (the reference model of feed-store-contract.ts, which SqlFeedStore
@@ -27,11 +36,13 @@ export class MemoryFeedStore implements FeedStore {
   ) {}
 
   /** A feed into `collectionPk` (of the object store), due at once unless suspended. */
-  createFeed(collectionPk: number, opts: { readonly suspended?: boolean } = {}): number {
+  createFeed(collectionPk: number, opts: { readonly suspended?: boolean; readonly spec?: FeedSpec; readonly authSealed?: string } = {}): number {
     const pk = this.nextPk++;
     this.feeds.set(pk, {
       pk,
       collectionPk,
+      spec: opts.spec ?? DEFAULT_SPEC,
+      authSealed: opts.authSealed,
       suspended: opts.suspended === true,
       nextPollAtMs: this.now(),
       leaseUntilMs: undefined,
@@ -62,7 +73,7 @@ export class MemoryFeedStore implements FeedStore {
     return due.map((f) => {
       f.claim = claim;
       f.leaseUntilMs = now + leaseMs;
-      return { feedPk: f.pk, claim, collectionPk: f.collectionPk, position: f.progress.position };
+      return { feedPk: f.pk, claim, collectionPk: f.collectionPk, spec: f.spec, authSealed: f.authSealed, position: f.progress.position };
     });
   }
 
