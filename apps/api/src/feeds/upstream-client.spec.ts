@@ -102,20 +102,27 @@ describe('Taxii21Upstream over HTTP', () => {
       next: 'abc/def=',
       limit: '500',
       'match[type]': 'indicator,malware',
+      'match[version]': 'all',
     });
     expect(s?.headers.accept).toBe('application/taxii+json;version=2.1');
     expect(s?.headers.authorization).toBe(`Basic ${Buffer.from('feed:s3cret:pw').toString('base64')}`);
   });
 
-  it('sends a token as Bearer or Token, and nothing without credentials; only limit when the query has no mark', async () => {
+  it('sends a token as Bearer or Token, and nothing without credentials; only limit and every version when the query has no mark', async () => {
     up.handler = (_q, res) => json(res, 200, '{}');
     await open({ credentials: { token: { scheme: 'Bearer', value: 'tok-1' } } }).getObjects({ limit: 10 });
     await client?.close();
     await open({ credentials: { token: { scheme: 'Token', value: 'tok-2' } } }).getObjects({ limit: 10 });
     await client?.close();
     await open().getObjects({ limit: 10 });
-    expect(up.seen.map((s) => s.headers.authorization)).toEqual(['Bearer tok-1', 'Token tok-2', undefined]);
-    expect(up.seen[2]?.url).toBe('/api1/collections/c1/objects/?limit=10');
+    await client?.getObjects({ limit: 10, matchVersion: 'last' });
+    await client?.getObjects({ limit: 10, matchVersion: '' });
+    expect(up.seen.map((s) => s.headers.authorization)).toEqual(['Bearer tok-1', 'Token tok-2', undefined, undefined, undefined]);
+    expect(up.seen.slice(2).map((s) => s.url)).toEqual([
+      '/api1/collections/c1/objects/?limit=10&match%5Bversion%5D=all',
+      '/api1/collections/c1/objects/?limit=10&match%5Bversion%5D=last',
+      '/api1/collections/c1/objects/?limit=10',
+    ]);
   });
 
   it('refuses Basic credentials and a token together, and a URL carrying userinfo, without echoing them', () => {

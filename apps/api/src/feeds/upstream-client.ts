@@ -70,6 +70,13 @@ export interface UpstreamFailure {
 
 export type UpstreamAnswer = UpstreamObjects | UpstreamFailure;
 
+/** A Get Objects request: the paging query (feed-cursor) and the feed's filters. */
+export type ObjectsQuery = FeedPageQuery & {
+  readonly matchType?: readonly string[];
+  /** `match[version]`: default `all` (every version, as a mirror needs); `''` sends none. */
+  readonly matchVersion?: string;
+};
+
 export type CollectionLookup = { readonly ok: true; readonly collectionUrl: string } | UpstreamFailure;
 
 const DEFAULTS = { connectTimeoutMs: 10_000, headersTimeoutMs: 60_000, bodyTimeoutMs: 120_000, maxPageBytes: 64 * 1024 * 1024 };
@@ -183,8 +190,13 @@ export class Taxii21Upstream {
     }
   }
 
-  /** Get Objects: `GET {collection}objects/?added_after&next&limit&match[type]`. Never throws. */
-  async getObjects(query: FeedPageQuery & { readonly matchType?: readonly string[] }): Promise<UpstreamAnswer> {
+  /**
+   * Get Objects: `GET {collection}objects/?added_after&next&limit&match[type]&match[version]`.
+   * Never throws. `match[version]` is `all` unless the query says otherwise: without it a TAXII 2.1
+   * server answers only each object's latest version (the specification's default), and a mirror
+   * would miss the versions superseded before it polled.
+   */
+  async getObjects(query: ObjectsQuery): Promise<UpstreamAnswer> {
     const url = objectsUrl(this.collectionUrl, query);
     const got = await this.get(url, query.next !== undefined);
     if (!got.ok) return got;
@@ -330,12 +342,13 @@ export class Taxii21Upstream {
 const CURSOR_STATUSES: ReadonlySet<number> = new Set([400, 404, 410]);
 
 /** `{collection}objects/?added_after&next&limit&match[type]`. */
-function objectsUrl(collectionUrl: string, query: FeedPageQuery & { readonly matchType?: readonly string[] }): URL {
+function objectsUrl(collectionUrl: string, query: ObjectsQuery): URL {
   const url = new URL('objects/', collectionUrl);
   if (query.added_after !== undefined) url.searchParams.set('added_after', query.added_after);
   if (query.next !== undefined) url.searchParams.set('next', query.next);
   url.searchParams.set('limit', String(query.limit));
   if (query.matchType !== undefined && query.matchType.length > 0) url.searchParams.set('match[type]', query.matchType.join(','));
+  if (query.matchVersion !== '') url.searchParams.set('match[version]', query.matchVersion ?? 'all');
   return url;
 }
 
