@@ -346,11 +346,20 @@ describe('Taxii21Upstream over HTTP', () => {
     expect(scrub('see https://a:b@host/x and ftp://u@h/', [])).toBe('see https://host/x and ftp://h/');
   });
 
-  it('finds a collection by title or id from a discovery URL, default API root first', async () => {
+  it("finds a collection by title or id from a discovery URL, default API root first, only at the discovery URL's origin", async () => {
     up.handler = (req, res) => {
       const p = new URL(req.url ?? '', base).pathname;
       if (p === '/taxii2/')
-        return json(res, 200, JSON.stringify({ title: 'd', default: `${base}/r2/`, api_roots: [`${base}/r1/`, '/r2/', 'http://10.0.0.1/r3/'] }));
+        return json(
+          res,
+          200,
+          JSON.stringify({
+            title: 'd',
+            default: `${base}/r2/`,
+            api_roots: [`${base}/r1/`, '/r2/', 'http://10.0.0.1/r3/', `http://localhost:${new URL(base).port}/r4/`, 7],
+          }),
+        );
+      if (p === '/r4/collections/') return json(res, 200, JSON.stringify({ collections: [{ id: 'c-d', title: 'Elsewhere' }] }));
       if (p === '/r1/collections/') return json(res, 200, JSON.stringify({ collections: [{ id: 'c-a', title: 'Shared' }] }));
       if (p === '/r2/collections/')
         return json(
@@ -370,7 +379,17 @@ describe('Taxii21Upstream over HTTP', () => {
     expect(await Taxii21Upstream.resolveCollection(`${base}/taxii2`, 'c-a', opts)).toEqual({ ok: true, collectionUrl: `${base}/r1/collections/c-a/` });
     const none = await Taxii21Upstream.resolveCollection(`${base}/taxii2/`, 'Nope', opts);
     expect(none).toMatchObject({ ok: false, kind: 'refused', message: expect.stringMatching(/No collection titled or identified "Nope"/) as unknown });
-    expect(up.seen.some((s) => s.url.includes('r3'))).toBe(false);
+    const elsewhere = await Taxii21Upstream.resolveCollection(`${base}/taxii2/`, 'Elsewhere', {
+      ...OPEN,
+      credentials: { token: { scheme: 'Bearer', value: 't' } },
+    });
+    expect(elsewhere).toMatchObject({ ok: false, kind: 'refused' });
+    expect(up.seen.some((s) => /r3|r4/.test(s.url))).toBe(false);
+    up.handler = (req, res) =>
+      req.url === '/taxii2/'
+        ? json(res, 200, JSON.stringify({ api_roots: ['/r1/', '/r2/'] }))
+        : json(res, req.url?.startsWith('/r1') === true ? 503 : 200, '{"collections":[]}');
+    expect(await Taxii21Upstream.resolveCollection(`${base}/taxii2/`, 'Shared', opts)).toMatchObject({ ok: false, kind: 'transient', status: 503 });
     up.handler = (_q, res) => json(res, 401, '{}');
     expect(await Taxii21Upstream.resolveCollection(`${base}/taxii2/`, 'Shared', opts)).toMatchObject({ ok: false, kind: 'auth' });
   });

@@ -178,8 +178,10 @@ export class Taxii21Upstream {
 
   /**
    * The collection URL of the collection titled (or identified by) `titleOrId` under a discovery
-   * URL: the default API root first, then the others listed. Every request is checked by the same
-   * address policy (a discovery answer cannot send the client to an internal address).
+   * URL: the default API root first, then the others listed at the discovery URL's origin (the
+   * credentials go to no other host). Every request is checked by the same address policy (a
+   * discovery answer cannot send the client to an internal address). A root that could not be read
+   * makes a missing collection a transient failure, not a refusal.
    */
   static async resolveCollection(discoveryUrl: string, titleOrId: string, options: UpstreamOptions): Promise<CollectionLookup> {
     const client = new Taxii21Upstream(discoveryUrl, options);
@@ -219,28 +221,26 @@ export class Taxii21Upstream {
   private async findCollection(titleOrId: string): Promise<CollectionLookup> {
     const discovery = await this.getJson(new URL(this.collectionUrl));
     if (!discovery.ok) return discovery;
-    const doc = discovery.json as { default?: unknown; api_roots?: unknown };
-    const listed = Array.isArray(doc.api_roots) ? doc.api_roots : [];
-    const roots = [...new Set([doc.default, ...(listed as unknown[])].filter((r): r is string => typeof r === 'string'))];
-    for (const root of roots) {
+    let transient: UpstreamFailure | undefined;
+    for (const root of apiRootsOf(discovery.json, this.collectionUrl)) {
       const found = await this.collectionIn(root, titleOrId);
-      if (found !== undefined) return found;
+      if (found?.ok === false && found.kind === 'transient') transient ??= found;
+      else if (found !== undefined) return found;
     }
-    return this.failure('refused', `No collection titled or identified "${titleOrId.slice(0, 200)}" under ${safeUrl(this.collectionUrl)}`);
+    // A root that could not be read may hold it: say so rather than "no such collection".
+    return transient ?? this.failure('refused', `No collection titled or identified "${titleOrId.slice(0, 200)}" under ${safeUrl(this.collectionUrl)}`);
   }
 
-  /** The collection in this API root, a failure that stops the search (auth, throttling), or undefined to go on. */
-  private async collectionIn(root: string, titleOrId: string): Promise<CollectionLookup | undefined> {
-    let collections: URL;
-    try {
-      collections = new URL('collections/', baseUrl(new URL(root, this.collectionUrl).href, 'API root URL'));
-    } catch {
-      return undefined;
-    }
+  /** The collection in this API root; a failure (a refused root is skipped as undefined); undefined when it is not there. */
+  private async collectionIn(root: URL, titleOrId: string): Promise<CollectionLookup | undefined> {
+    const collections = new URL('collections/', root);
     const got = await this.getJson(collections);
-    if (!got.ok) return got.kind === 'auth' || got.kind === 'throttled' ? got : undefined;
-    const list = (got.json as { collections?: unknown }).collections;
-    const match = (Array.isArray(list) ? (list as Array<Record<string, unknown>>) : []).find((c) => c['title'] === titleOrId || c['id'] === titleOrId);
+    if (!got.ok) return got.kind === 'refused' ? undefined : got;
+    const list = got.json['collections'];
+    const match = (Array.isArray(list) ? (list as unknown[]) : []).find(
+      (c): c is Record<string, unknown> =>
+        typeof c === 'object' && c !== null && ((c as Record<string, unknown>)['title'] === titleOrId || (c as Record<string, unknown>)['id'] === titleOrId),
+    );
     if (match === undefined || typeof match['id'] !== 'string') return undefined;
     return { ok: true, collectionUrl: new URL(`${encodeURIComponent(match['id'])}/`, collections).href };
   }
@@ -336,6 +336,27 @@ export class Taxii21Upstream {
   private failure(kind: UpstreamFailureKind, message: string, status?: number): UpstreamFailure {
     return { ok: false, kind, ...(status !== undefined && { status }), message: scrub(message, this.secrets) };
   }
+}
+
+/**
+ * The API roots a discovery answer lists, the default first, resolved against the discovery URL.
+ * Only roots at the discovery URL's origin: the feed's credentials are never sent to another host
+ * because a discovery answer names it (give such a collection's URL directly).
+ */
+function apiRootsOf(doc: Record<string, unknown>, discoveryUrl: string): URL[] {
+  const listed: unknown[] = Array.isArray(doc['api_roots']) ? (doc['api_roots'] as unknown[]) : [];
+  const origin = new URL(discoveryUrl).origin;
+  const roots = new Map<string, URL>();
+  for (const r of [doc['default'], ...listed]) {
+    if (typeof r !== 'string') continue;
+    try {
+      const u = baseUrl(new URL(r, discoveryUrl).href, 'API root URL');
+      if (u.origin === origin) roots.set(u.href, u);
+    } catch {
+      // Not a URL, or one with userinfo: not followed.
+    }
+  }
+  return [...roots.values()];
 }
 
 /** Answers to a request with `next` that mean the cursor is refused or expired. */
