@@ -11,3 +11,4 @@ export * from './memory-taxii1-store';
 export * from './taxii1-store-contract';
 export * from './memory-feed-store';
 export * from './feed-store-contract';
+export * from './upstreams';
