@@ -359,6 +359,29 @@ describe('OpenTAXII 0.9.3 as a TAXII 1.1 upstream (sqlite)', () => {
   });
 });
 
+describe('OpenTAXII 0.9.3 TAXII 1.1 poll with count_blocks_in_poll_responses', () => {
+  let o: OpenTaxii;
+  beforeAll(async () => {
+    o = await startOpenTaxii({ pollPartSize: 2, countBlocks: true, taxii2Collections: [] });
+  });
+  afterAll(async () => {
+    await o?.stop();
+  });
+
+  it('counts the blocks (Record_Count) and says more=false on a last full part', async () => {
+    const blocksIn = [1, 2, 3, 4].map((n) => ({ content: `<x:Block xmlns:x="urn:example:x">${n}</x:Block>` }));
+    expect(status(await post(o.taxii1.inbox, '', inbox(blocksIn, { dest: ['feed-a'] }), { auth: o.authorization })).type).toBe('SUCCESS');
+    const first = await post(o.taxii1.poll, '', poll('feed-a'), { auth: o.authorization });
+    expect(child(first.root, 'Record_Count')?.text).toBe('4');
+    expect(child(first.root, 'Record_Count')?.attrs.get('partial_count')).toBe('false');
+    const second = await post(o.taxii1.poll, '', fulfillment('feed-a', first.root!.attrs.get('result_id')!, 2), { auth: o.authorization });
+    expect([first, second].map((p) => [p.root?.attrs.get('more'), blocks(p).length])).toEqual([
+      ['true', 2],
+      ['false', 2],
+    ]);
+  });
+});
+
 describe('OpenTAXII 0.9.3 as a TAXII 2.1 upstream (sqlite)', () => {
   let o: OpenTaxii;
   let col: string;
@@ -427,6 +450,14 @@ describe('OpenTAXII 0.9.3 as a TAXII 2.1 upstream (sqlite)', () => {
     const garbage = await taxii(`${col}objects/?limit=2&next=not-a-token`, o.authorization);
     expect(garbage.status).toBe(400);
     expect(garbage.body).toMatchObject({ name: 'validation error', description: { next: ['Not a valid value.'] } });
+  });
+
+  it('honours a next token issued before kill -9 after a restart on the same port (the position lives in sqlite)', async () => {
+    const first = await taxii(`${col}objects/?limit=2`, o.authorization);
+    await o.kill9();
+    await o.restart();
+    const rest = await taxii(`${col}objects/?limit=10&next=${encodeURIComponent(String(first.body['next']))}`, o.authorization);
+    expect(ids(rest)).toEqual([id(3), id(4), id(5)]);
   });
 
   it('returns all objects in one answer without limit (no server page size) and more=false', async () => {
