@@ -10,12 +10,14 @@ export class TooManyObjects extends Error {
 }
 
 /** Where the elements of the top-level `"objects"` array lie in the text, and where the array itself is. */
-interface Split {
-  /** [start, end) of the array, brackets included. */
+export interface ObjectSlices {
+  /** [start, end) of the (last) array, brackets included. */
   readonly array: readonly [number, number];
   /** [starts[k], ends[k]) is element k. */
   readonly starts: readonly number[];
   readonly ends: readonly number[];
+  /** How many top-level `"objects"` arrays the text has (JSON parsers keep the last; a feed refuses more than one). */
+  readonly lists: number;
 }
 
 const QUOTE = 0x22;
@@ -46,7 +48,8 @@ interface ScanState {
   elementStart: number;
   starts: number[];
   ends: number[];
-  split: Split | undefined;
+  lists: number;
+  split: ObjectSlices | undefined;
   /** Stop as soon as the array holds more elements than this. */
   readonly maxElements: number;
 }
@@ -72,6 +75,7 @@ function closeElement(text: string, st: ScanState, end: number, last: boolean): 
 function open(st: ScanState, c: number): void {
   if (st.depth === 1 && st.afterColon && st.key === 'objects' && c === 0x5b /* [ */) {
     st.inObjects = true;
+    st.lists++;
     st.arrayStart = st.i;
     st.starts = [];
     st.ends = [];
@@ -84,7 +88,7 @@ function close(text: string, st: ScanState): boolean {
   st.depth--;
   if (st.inObjects && st.depth === 1) {
     if (!closeElement(text, st, st.i, true)) return false;
-    st.split = { array: [st.arrayStart, st.i + 1], starts: st.starts, ends: st.ends };
+    st.split = { array: [st.arrayStart, st.i + 1], starts: st.starts, ends: st.ends, lists: st.lists };
     st.inObjects = false;
   }
   return st.depth >= 0;
@@ -130,8 +134,13 @@ function scan(text: string, st: ScanState): boolean {
   return true;
 }
 
-/** The elements of the envelope's top-level "objects" array; undefined if it has none the scanner can follow. */
-function split(text: string, maxElements: number): Split | undefined {
+/**
+ * The elements of the envelope's top-level "objects" array, found by a string-aware scan without
+ * parsing (TooManyObjects past `maxElements`); undefined if the text has no such array or is not
+ * JSON the scanner can follow (parsing it whole gives the error). Add Objects and feed pages
+ * (feeds/page-envelope.ts) both read envelopes through it.
+ */
+export function splitObjects(text: string, maxElements: number): ObjectSlices | undefined {
   const st: ScanState = {
     i: 0,
     depth: 0,
@@ -142,6 +151,7 @@ function split(text: string, maxElements: number): Split | undefined {
     elementStart: 0,
     starts: [],
     ends: [],
+    lists: 0,
     split: undefined,
     maxElements,
   };
@@ -161,7 +171,7 @@ function split(text: string, maxElements: number): Split | undefined {
  * worker (ingest/ingest-pool.ts).
  */
 export function parseEnvelope(text: string, maxObjects = Number.MAX_SAFE_INTEGER): unknown {
-  const s = split(text, maxObjects);
+  const s = splitObjects(text, maxObjects);
   if (s === undefined) return sjson.parse(text, undefined, SJSON);
   const top: unknown = sjson.parse(`${text.slice(0, s.array[0])}[]${text.slice(s.array[1])}`, undefined, SJSON);
   if (typeof top !== 'object' || top === null || Array.isArray(top)) return top;
