@@ -1,5 +1,8 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { minimalIndicator, startMedallion, startOpenTaxii, type Medallion, type OpenTaxii, type StixObject } from '@taxiway/testing';
+import { minimalIndicator, startMedallion, startOpenTaxii, upstreamsPython, type Medallion, type OpenTaxii, type StixObject } from '@taxiway/testing';
 import { blocks, child, fulfillment, inbox, poll, post, status } from '../support/taxii1';
 
 /**
@@ -9,6 +12,7 @@ import { blocks, child, fulfillment, inbox, poll, post, status } from '../suppor
  */
 
 const TAXII = 'application/taxii+json;version=2.1';
+const run = promisify(execFile);
 
 interface TaxiiRes {
   readonly status: number;
@@ -387,7 +391,7 @@ describe('OpenTAXII 0.9.3 as a TAXII 2.1 upstream (sqlite)', () => {
   let col: string;
 
   beforeAll(async () => {
-    o = await startOpenTaxii({ taxii2Collections: ['upstream'] });
+    o = await startOpenTaxii({ taxii2Collections: ['upstream', 'second'] });
     col = o.taxii2!.collectionUrl('upstream');
   });
   afterAll(async () => {
@@ -400,7 +404,13 @@ describe('OpenTAXII 0.9.3 as a TAXII 2.1 upstream (sqlite)', () => {
     expect(d.body).toMatchObject({ default: rootPath, api_roots: [rootPath] });
     expect((await taxii(`${o.taxii2!.apiRootUrl}collections/`, undefined)).status).toBe(401);
     const cols = (await taxii(`${o.taxii2!.apiRootUrl}collections/`, o.authorization)).body['collections'] as { id: string; can_write: boolean }[];
-    expect(cols).toEqual([expect.objectContaining({ id: o.taxii2!.collections['upstream'], can_read: true, can_write: true })]);
+    expect(cols).toHaveLength(2);
+    expect(cols).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ id: o.taxii2!.collections['upstream'], title: 'upstream', can_read: true, can_write: true }),
+        expect.objectContaining({ id: o.taxii2!.collections['second'], title: 'second', can_read: true, can_write: true }),
+      ]),
+    );
   });
 
   it('stores Add Objects synchronously and gives each object its own date_added, microseconds apart', async () => {
@@ -492,6 +502,28 @@ describe('OpenTAXII 0.9.3 as a TAXII 2.1 upstream (sqlite)', () => {
     expect(res.status).toBe(200);
     expect(res.body).toEqual({});
     expect(res.headers.get('x-taxii-date-added-last')).toBeNull();
+  });
+
+  it('rejects its own next token with 400 when the boundary object was added at a whole second (isoformat drops the fraction the parser needs)', async () => {
+    const second = o.taxii2!.collectionUrl('second');
+    await taxii(`${second}objects/`, o.authorization, { method: 'POST', body: { objects: [indicator(201), indicator(202), indicator(203)] } });
+    // A date_added with zero microseconds, as one write in a million gets; set in OpenTAXII's sqlite file.
+    await run(upstreamsPython(), [
+      '-c',
+      'import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute("update opentaxii_stixobject set date_added = ? where id = ?", ("2020-01-01 00:00:00.000000", sys.argv[2])); c.commit()',
+      join(o.dataDir, 'taxii2.db'),
+      id(201),
+    ]);
+    const first = await taxii(`${second}objects/?limit=1`, o.authorization);
+    expect(ids(first)).toEqual([id(201)]);
+    expect(first.headers.get('x-taxii-date-added-last')).toBe('2020-01-01T00:00:00.000000Z');
+    const next = String(first.body['next']);
+    expect(Buffer.from(next, 'base64').toString('utf8')).toBe(`2020-01-01T00:00:00+00:00|${id(201)}`);
+    const rest = await taxii(`${second}objects/?limit=1&next=${encodeURIComponent(next)}`, o.authorization);
+    expect(rest.status).toBe(400);
+    expect(rest.body['description']).toEqual({ next: ['Not a valid value.'] });
+    // added_after at the page's last header is the way on.
+    expect(ids(await taxii(`${second}objects/?added_after=${first.headers.get('x-taxii-date-added-last')}`, o.authorization))).toEqual([id(202), id(203)]);
   });
 });
 

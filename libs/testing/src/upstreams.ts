@@ -33,6 +33,8 @@ export interface UpstreamProcess {
   readonly authorization: string;
   readonly user: string;
   readonly password: string;
+  /** The temporary directory with its configuration and data (sqlite files for OpenTAXII), for tests that tamper with them. */
+  readonly dataDir: string;
   /** Everything the server wrote to stdout and stderr so far (the last 256 KiB). */
   output(): string;
   /** SIGKILL, as `kill -9`: no clean shutdown. The port and data directory stay. */
@@ -142,6 +144,7 @@ function processControls(server: PythonServer, dir: string, port: number, { user
     authorization: basic(user, password),
     user,
     password,
+    dataDir: dir,
     output: () => server.output(),
     kill9: () => server.kill('SIGKILL'),
     restart: async () => {
