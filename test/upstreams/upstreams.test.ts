@@ -154,6 +154,9 @@ describe('medallion 3.0.0 (memory backend) as a TAXII 2.1 upstream', () => {
     // One microsecond earlier includes the boundary object; a value without fraction is accepted too.
     expect(ids(await taxii(`${seeded}objects/?added_after=2024-01-03T00:00:00.123455Z`, m.authorization))).toEqual([id(5), id(6)]);
     expect(ids(await taxii(`${seeded}objects/?added_after=2024-01-02T00:00:00Z`, m.authorization))).toEqual([id(5), id(6)]);
+    // Milliseconds parse too; an offset instead of Z does not (500, not 400).
+    expect(ids(await taxii(`${seeded}objects/?added_after=2024-01-03T00:00:00.123Z`, m.authorization))).toEqual([id(5), id(6)]);
+    expect((await taxii(`${seeded}objects/?added_after=${encodeURIComponent('2024-01-03T00:00:00.123+00:00')}`, m.authorization)).status).toBe(500);
   });
 
   it('answers an empty result as {} with no more, no next and no date headers', async () => {
@@ -498,6 +501,9 @@ describe('OpenTAXII 0.9.3 as a TAXII 2.1 upstream (sqlite)', () => {
     const noFraction = await taxii(`${col}objects/?added_after=2024-01-01T00:00:00Z`, o.authorization);
     expect(noFraction.status).toBe(400);
     expect(noFraction.body['description']).toEqual({ added_after: ['Not a valid datetime.'] });
+    // Any number of fraction digits parses; an offset instead of Z does not.
+    expect(ids(await taxii(`${col}objects/?added_after=2024-01-01T00:00:00.1Z`, o.authorization))).toHaveLength(5);
+    expect((await taxii(`${col}objects/?added_after=${encodeURIComponent('2024-01-01T00:00:00.000000+00:00')}`, o.authorization)).status).toBe(400);
   });
 
   it('serves the latest version by default with the headers of that page and sets spec_version to the object type (a bug)', async () => {
