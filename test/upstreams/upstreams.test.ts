@@ -80,7 +80,7 @@ describe('medallion 3.0.0 (memory backend) as a TAXII 2.1 upstream', () => {
         { title: 'seeded', canRead: true, canWrite: false, objects: seeds },
       ],
       maxPageSize: 4,
-      nextTimeoutSeconds: 2,
+      nextTimeoutSeconds: 3,
       nextSweepSeconds: 1,
     });
   });
@@ -207,7 +207,7 @@ describe('medallion 3.0.0 (memory backend) as a TAXII 2.1 upstream', () => {
     expect(unknown.body).toMatchObject({ title: 'ProcessingError', http_status: '400' });
     expect(unknown.body['description']).toMatch(/'next' not valid/);
     const first = await taxii(`${seeded}objects/?limit=2`, m.authorization);
-    await new Promise((r) => setTimeout(r, 4_000)); // session_timeout 2 s, swept every second
+    await new Promise((r) => setTimeout(r, 5_000)); // session_timeout 3 s, swept every second
     const expired = await taxii(`${seeded}objects/?limit=2&next=${String(first.body['next'])}`, m.authorization);
     expect(expired.status).toBe(400);
     expect(expired.body['description']).toMatch(/'next' not valid/);
