@@ -46,7 +46,7 @@ export interface CollectionSpec {
     /** Most object versions the collection may hold. */
     readonly maxObjects?: number;
   };
-  /** Per-collection overrides of the API root's roles. read/write true grants, false denies, absent inherits. */
+  /** Per-collection overrides of the API root's roles. read/write true grants, false denies, absent inherits (a grant setting neither changes nothing). */
   readonly grants?: readonly {
     readonly principal?: string;
     readonly group?: string;
@@ -158,10 +158,7 @@ export const SPEC_SCHEMAS = {
             read: { type: 'boolean' },
             write: { type: 'boolean' },
           },
-          rules: [
-            { rule: 'has(self.principal) != has(self.group)', message: 'a grant names exactly one of principal or group' },
-            { rule: 'has(self.read) || has(self.write)', message: 'a collection grant sets read, write or both' },
-          ],
+          rules: [{ rule: 'has(self.principal) != has(self.group)', message: 'a grant names exactly one of principal or group' }],
         },
       },
     },

@@ -40,6 +40,13 @@ describe('toDesiredState', () => {
     expect(s.collections[0]).toMatchObject({ name: 'iocs', apiRoot: 'tenant-a', alias: 'iocs', mediaTypes: ['application/stix+json;version=2.1'] });
   });
 
+  it('accepts a collection grant that sets neither read nor write (both inherit: it changes nothing), as files always could', () => {
+    const s = toDesiredState(parseDocumentsYaml(yaml.replace('grants: [{ principal: alice, read: true, write: true }]', 'grants: [{ principal: alice }]')), {
+      env: { ALICE_PW: 'pw' },
+    });
+    expect(s.collections[0]?.grants).toEqual([expect.objectContaining({ principal: 'alice' })]);
+  });
+
   it('hashes a password from the environment with argon2id, and keeps a stored hash that still matches', async () => {
     const s = toDesiredState(parseDocumentsYaml(yaml), { env: { ALICE_PW: 'pw' } });
     const make = s.principals[0]?.passwordHash;
@@ -215,13 +222,13 @@ metadata: { name: acme, namespace: tenants }
 ---
 kind: Collection
 metadata: { name: iocs, namespace: tenants }
-spec: { apiRoot: acme, grants: [{ principal: ghost, read: true }, { group: analysts, write: true }, { group: members }] }
+spec: { apiRoot: acme, grants: [{ principal: ghost, read: true }, { group: analysts, write: true }, { group: members, principal: ghost, read: true }] }
 `);
     expect(problems).toEqual([
       {
         ref: { index: 1, kind: 'Collection', namespace: 'tenants', apiRoot: 'acme', name: 'iocs' },
         path: 'spec.grants[2]',
-        message: 'Collection/tenants/iocs: spec.grants[2]: a collection grant sets read, write or both',
+        message: 'Collection/tenants/iocs: spec.grants[2]: a grant names exactly one of principal or group',
       },
       {
         ref: { index: 1, kind: 'Collection', namespace: 'tenants', apiRoot: 'acme', name: 'iocs' },
