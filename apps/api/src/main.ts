@@ -5,8 +5,8 @@ import { createTaxiwayServer } from './server';
 async function main(): Promise<void> {
   const config = loadConfig();
   const server = await createTaxiwayServer(config);
-  // SIGTERM/SIGINT run Nest's shutdown (not ready, drain, close in order), then the signal ends the process.
-  server.app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+  // SIGTERM/SIGINT run Nest's shutdown (not ready, drain, close in order), then the process exits 0.
+  server.app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
   const url = await server.listen();
   server.app
     .getHttpAdapter()

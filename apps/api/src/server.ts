@@ -11,13 +11,15 @@ import type { ApiMetrics } from '@taxiway/metrics';
 import type { Database, SqlAuditLog, SqlCatalogStore } from '@taxiway/store';
 import { AppModule } from './app.module';
 import type { CatalogService } from './catalog/catalog.service';
+import type { Readiness } from './health/health.controller';
 import { boundLine, errSerializer } from './http/log-bounds';
 import { sendTaxii } from './http/media';
 import { RouteTable } from './http/routes';
 import { frameworkErrorJson, TaxiiExceptionFilter } from './http/taxii-exception.filter';
 import { MetricsEndpoint } from './metrics/metrics.module';
 import type { PushWorker } from './taxii1/push-worker';
-import { API_METRICS, AUDIT_LOG, CATALOG, CATALOG_STORE, DATABASE, PUSH_WORKER, TAXII1_STORE } from './tokens';
+import { StartupResources } from './lifecycle';
+import { API_METRICS, AUDIT_LOG, CATALOG, CATALOG_STORE, DATABASE, PUSH_WORKER, READINESS, TAXII1_STORE } from './tokens';
 
 export interface TaxiwayServer {
   readonly app: NestFastifyApplication;
@@ -60,13 +62,21 @@ export async function createTaxiwayServer(config: Config, opts: ServerOptions = 
   fastify.server.headersTimeout = config.http.headersTimeoutMs;
   const routes = new RouteTable();
   routes.record(fastify);
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, opts), adapter, {
-    // Bodies are read by the tenancy hook's parser (TAXII 2.1) or as raw bytes (TAXII 1.x), never by Nest's JSON parser.
-    bodyParser: false,
-    logger: ['error', 'warn'],
-    // A provider that fails (database unreachable, bad configuration) rejects here, for main() to report; Nest would abort the process.
-    abortOnError: false,
-  });
+  const startup = new StartupResources();
+  let app: NestFastifyApplication;
+  try {
+    app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, opts, startup), adapter, {
+      // Bodies are read by the tenancy hook's parser (TAXII 2.1) or as raw bytes (TAXII 1.x), never by Nest's JSON parser.
+      bodyParser: false,
+      logger: ['error', 'warn'],
+      // A provider that fails (database unreachable, bad configuration) rejects here, for main() to report; Nest would abort the process.
+      abortOnError: false,
+    });
+  } catch (e: unknown) {
+    // No application exists, so no module can close what the factories before the failing one opened.
+    await startup.closeAll();
+    throw e;
+  }
   app.useGlobalFilters(new TaxiiExceptionFilter(routes));
   try {
     await app.init();
@@ -77,6 +87,7 @@ export async function createTaxiwayServer(config: Config, opts: ServerOptions = 
 
   const catalog = app.get<CatalogService>(CATALOG);
   const endpoint = app.get(MetricsEndpoint);
+  const readiness = app.get<Readiness>(READINESS);
   return {
     app,
     database: app.get<Database>(DATABASE),
@@ -89,6 +100,7 @@ export async function createTaxiwayServer(config: Config, opts: ServerOptions = 
     metricsUrl: () => endpoint.url,
     async listen() {
       await app.listen({ port: config.port, host: config.host });
+      readiness.serving = true;
       const warning = transportWarning(config);
       if (warning !== undefined) fastify.log.warn(warning);
       await endpoint.start();

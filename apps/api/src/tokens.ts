@@ -6,6 +6,8 @@ export const SERVER_OPTIONS = Symbol('SERVER_OPTIONS');
 export const LOGGER = Symbol('LOGGER');
 /** The Fastify instance under Nest, for the modules that install hooks and routes on it. */
 export const FASTIFY = Symbol('FASTIFY');
+/** StartupResources: handles opened by factories, closed by the facade if start-up fails. */
+export const STARTUP = Symbol('STARTUP');
 
 export const DATABASE = Symbol('DATABASE');
 export const CATALOG_STORE = Symbol('CATALOG_STORE');

@@ -59,10 +59,18 @@ export class Database {
     return poolStats(this.dataSource);
   }
 
-  /** Closes the pool, then stops PGlite if it runs here. */
-  async close(): Promise<void> {
-    if (this.dataSource.isInitialized) await this.dataSource.destroy();
-    await this.embedded?.stop();
+  private closing: Promise<void> | undefined;
+
+  /** Closes the pool, then stops PGlite if it runs here; a second call waits for the first. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      try {
+        if (this.dataSource.isInitialized) await this.dataSource.destroy();
+      } finally {
+        await this.embedded?.stop();
+      }
+    })();
+    return this.closing;
   }
 }
 

@@ -60,13 +60,18 @@ export async function startEmbeddedDatabase(dataDir: string | undefined): Promis
     await worker.terminate();
     throw new Error(`the embedded database did not start: ${'failed' in started ? started.failed : 'unknown'}`);
   }
+  let stopping: Promise<void> | undefined;
   return {
     url: `postgres://postgres@${started.listening}/postgres?sslmode=disable`,
-    async stop() {
-      const stopped = next().catch(() => undefined);
-      worker.postMessage('stop');
-      await stopped;
-      await worker.terminate();
+    // Once: a second stop() waits for the first (a thread that has ended posts nothing more).
+    stop() {
+      stopping ??= (async () => {
+        const stopped = next().catch(() => undefined);
+        worker.postMessage('stop');
+        await stopped;
+        await worker.terminate();
+      })();
+      return stopping;
     },
   };
 }

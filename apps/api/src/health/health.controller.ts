@@ -5,6 +5,8 @@ import { READINESS } from '../tokens';
 export interface Readiness {
   check(): Promise<Record<string, boolean>>;
   draining: boolean;
+  /** Set once the server listens: a shutdown before that (a failed start) has no load balancer to wait for. */
+  serving: boolean;
 }
 
 @Controller()

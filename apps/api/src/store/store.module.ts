@@ -3,7 +3,8 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from '@taxiway/config';
 import { nowUs } from '@taxiway/domain';
 import { Database, SqlAuditLog, SqlCatalogStore, SqlObjectStore, SqlTaxii1Store } from '@taxiway/store';
-import { AUDIT_LOG, CATALOG_STORE, CONFIG, DATABASE, LOGGER, OBJECT_STORE, TAXII1_STORE } from '../tokens';
+import { shutdownStage, type StartupResources } from '../lifecycle';
+import { AUDIT_LOG, CATALOG_STORE, CONFIG, DATABASE, LOGGER, OBJECT_STORE, STARTUP, TAXII1_STORE } from '../tokens';
 
 const HOUR_MS = 3_600_000;
 
@@ -16,23 +17,29 @@ const HOUR_MS = 3_600_000;
   providers: [
     {
       provide: DATABASE,
-      inject: [CONFIG],
-      useFactory: (config: Config) =>
-        Database.open({
+      inject: [CONFIG, STARTUP],
+      useFactory: async (config: Config, startup: StartupResources) => {
+        const database = await Database.open({
           url: config.databaseUrl,
           dataDir: config.dataDir,
           poolSize: config.dbPoolSize,
           timeouts: { connectMs: config.database.connectTimeoutMs, statementMs: config.database.statementTimeoutMs },
-        }),
+        });
+        startup.add(() => database.close());
+        return database;
+      },
     },
   ],
   exports: [DATABASE],
 })
 export class DatabaseModule implements OnApplicationShutdown {
-  constructor(@Inject(DATABASE) private readonly database: Database) {}
+  constructor(
+    @Inject(DATABASE) private readonly database: Database,
+    @Inject(LOGGER) private readonly log: FastifyBaseLogger,
+  ) {}
 
   async onApplicationShutdown(): Promise<void> {
-    await this.database.close();
+    await shutdownStage(this.log, 'database', () => this.database.close());
   }
 }
 
@@ -93,6 +100,6 @@ export class StoreModule implements OnApplicationBootstrap, BeforeApplicationShu
 
   /** After the HTTP server has drained: what the last requests audited is written. */
   async onApplicationShutdown(): Promise<void> {
-    await this.audit.close();
+    await shutdownStage(this.log, 'audit log', () => this.audit.close());
   }
 }

@@ -1,4 +1,5 @@
 import { Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
+import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from '@taxiway/config';
 import { CursorCodec, type ObjectStore } from '@taxiway/domain';
 import type { ApiMetrics } from '@taxiway/metrics';
@@ -8,7 +9,8 @@ import { IngestPool } from '../ingest/ingest-pool';
 import { MeteredObjectStore } from '../metrics/metered-store';
 import { MetricsModule } from '../metrics/metrics.module';
 import { StoreModule } from '../store/store.module';
-import { API_METRICS, AUDIT_LOG, CATALOG_STORE, CONFIG, INGEST_POOL, OBJECT_STORE, SHARING_METER, TAXII_SERVICE } from '../tokens';
+import { shutdownStage } from '../lifecycle';
+import { API_METRICS, AUDIT_LOG, CATALOG_STORE, CONFIG, INGEST_POOL, LOGGER, OBJECT_STORE, SHARING_METER, TAXII_SERVICE } from '../tokens';
 import { CollectionsController } from './collections.controller';
 import { DiscoveryController } from './discovery.controller';
 import { TaxiiService, type SharingMeter } from './taxii.service';
@@ -51,9 +53,12 @@ const INGEST_INLINE_BYTES = 256 * 1024;
   exports: [TAXII_SERVICE],
 })
 export class TaxiiModule implements OnApplicationShutdown {
-  constructor(@Inject(INGEST_POOL) private readonly ingest: IngestPool) {}
+  constructor(
+    @Inject(INGEST_POOL) private readonly ingest: IngestPool,
+    @Inject(LOGGER) private readonly log: FastifyBaseLogger,
+  ) {}
 
   async onApplicationShutdown(): Promise<void> {
-    await this.ingest.close();
+    await shutdownStage(this.log, 'ingest workers', () => this.ingest.close());
   }
 }

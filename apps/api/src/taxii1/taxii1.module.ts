@@ -25,6 +25,7 @@ import {
   TAXII1_SERVICE,
   TAXII1_STORE,
 } from '../tokens';
+import { shutdownStage } from '../lifecycle';
 import { PushWorker } from './push-worker';
 import { installTaxii1 } from './taxii1.http';
 import { Taxii1Service } from './taxii1.service';
@@ -78,13 +79,16 @@ const TAXII1_ROUTES = Symbol('TAXII1_ROUTES');
   exports: [PUSH_WORKER],
 })
 export class Taxii1Module implements OnApplicationBootstrap, BeforeApplicationShutdown {
-  constructor(@Inject(PUSH_WORKER) private readonly pushWorker: PushWorker | null) {}
+  constructor(
+    @Inject(PUSH_WORKER) private readonly pushWorker: PushWorker | null,
+    @Inject(LOGGER) private readonly log: FastifyBaseLogger,
+  ) {}
 
   onApplicationBootstrap(): void {
     this.pushWorker?.start();
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    await this.pushWorker?.stop();
+    await shutdownStage(this.log, 'push worker', () => this.pushWorker?.stop());
   }
 }
