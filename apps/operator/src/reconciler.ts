@@ -57,13 +57,13 @@ export class Reconciler {
 
   private async step(key: string): Promise<Outcome> {
     const r = this.deps.cached(key);
-    if (r === undefined) return 'gone';
+    if (r === undefined) return this.forget(key);
     if (isDeleting(r)) return this.finalize(key, r);
     if (!hasFinalizer(r)) {
       const updated = await this.deps.kube.mergePatch(r, {
         metadata: { finalizers: [...(r.metadata.finalizers ?? []), FINALIZER], resourceVersion: r.metadata.resourceVersion },
       });
-      if (updated === undefined) return 'gone';
+      if (updated === undefined) return this.forget(key);
       this.deps.remember({ ...updated, kind: r.kind });
       return this.step(key);
     }
@@ -86,7 +86,7 @@ export class Reconciler {
   }
 
   private async finalize(key: string, r: Resource): Promise<Outcome> {
-    if (!hasFinalizer(r)) return 'gone';
+    if (!hasFinalizer(r)) return this.forget(key);
     const result = await this.deps.applier.sync();
     if (!result.ok) {
       if (!(await this.writeStatus(r, transient(Reason.DatabaseError, `cleaning up failed: ${result.error ?? ''}`), result))) return this.forget(key);
