@@ -56,6 +56,13 @@ describe('conform: a value checked against a CRD schema', () => {
     ]);
   });
 
+  it('does not repeat the path before a CRD rule message that already names its field', () => {
+    const schema: Schema = { type: 'string', rules: [{ rule: "!self.matches('^[0-9]+$')", message: 'spec.alias must not be a number' }] };
+    const findings: SchemaFinding[] = [];
+    conform(schema, '123', 'spec.alias', { report: (f) => findings.push(f), rule: celRule });
+    expect(findings).toEqual([{ path: 'spec.alias', message: 'spec.alias must not be a number' }]);
+  });
+
   it('leaves out a whole list when one item has the wrong type', () => {
     expect(run({ name: 'a', tags: ['x', 3] })).toEqual({
       out: { name: 'a', policy: 'Retain', size: 10 },

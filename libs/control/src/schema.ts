@@ -79,7 +79,8 @@ export function conform(schema: Schema, value: unknown, path: string, ctx: Confo
 function checkRules(schema: Schema, value: unknown, path: string, ctx: ConformContext): void {
   for (const r of schema.rules ?? []) {
     const check = ctx.rule(r.rule);
-    if (check !== undefined && !check(value)) ctx.report({ path, message: `${path}: ${r.message}` });
+    // A CRD message that already names its field (`spec.alias must not be a UUID`) is not prefixed again.
+    if (check !== undefined && !check(value)) ctx.report({ path, message: r.message.startsWith(`${path} `) ? r.message : `${path}: ${r.message}` });
   }
 }
 
