@@ -1,11 +1,11 @@
-import { execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '@taxiway/testing';
+import { freePort, makeTestPki } from '@taxiway/testing';
 import { parseXml } from '@taxiway/taxii1';
 import { basic, startServer, type RunningServer } from '../support/server';
 import { discovery, headersFor } from '../support/taxii1';
@@ -13,22 +13,6 @@ import { STATE } from '../../apps/api/test/fixture';
 
 const run = promisify(execFile);
 const PYTHON = resolve(__dirname, '../../.venv-interop/bin/python');
-
-/** A CA, a server certificate for 127.0.0.1, a client certificate for alice, and a self-signed impostor. */
-function makePki(dir: string): void {
-  const ssl = (...args: string[]): void => void execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-  ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=Taxiway test CA');
-  writeFileSync(join(dir, 'server.ext'), 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
-  writeFileSync(join(dir, 'client.ext'), 'extendedKeyUsage=clientAuth\n');
-  for (const [name, cn, ext] of [
-    ['server', '127.0.0.1', 'server.ext'],
-    ['alice', 'alice', 'client.ext'],
-  ] as const) {
-    ssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`);
-    ssl('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.pem`, '-days', '2', '-extfile', ext);
-  }
-  ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'impostor.key', '-out', 'impostor.pem', '-days', '2', '-subj', '/CN=alice');
-}
 
 describe('TLS at the server: client certificates authenticate TAXII 1.x and 2.1 clients', () => {
   let s: RunningServer;
@@ -51,7 +35,7 @@ describe('TLS at the server: client certificates authenticate TAXII 1.x and 2.1 
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'taxiway-pki-'));
-    makePki(dir);
+    makeTestPki(dir, { caName: 'Taxiway test CA', clients: [{ name: 'alice', cn: 'alice' }], impostorCn: 'alice' });
     const port = String(await freePort());
     base = `https://127.0.0.1:${port}`;
     s = await startServer(STATE, {

@@ -12,3 +12,4 @@ export * from './taxii1-store-contract';
 export * from './memory-feed-store';
 export * from './feed-store-contract';
 export * from './upstreams';
+export * from './pki';

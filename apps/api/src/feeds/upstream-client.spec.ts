@@ -1,5 +1,4 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
@@ -16,6 +15,7 @@ import {
   type UpstreamObjects,
   type UpstreamOptions,
 } from './upstream-client';
+import { makeTestPki } from '@taxiway/testing';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -403,17 +403,7 @@ describe('Taxii21Upstream over HTTPS with a client certificate', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'taxiway-feed-pki-'));
-    const ssl = (...args: string[]): void => void execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-    ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=Feed test CA');
-    writeFileSync(join(dir, 'server.ext'), 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
-    writeFileSync(join(dir, 'client.ext'), 'extendedKeyUsage=clientAuth\n');
-    for (const [name, cn, ext] of [
-      ['server', '127.0.0.1', 'server.ext'],
-      ['feed', 'taxiway-feed', 'client.ext'],
-    ] as const) {
-      ssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`);
-      ssl('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.pem`, '-days', '2', '-extfile', ext);
-    }
+    makeTestPki(dir, { caName: 'Feed test CA', clients: [{ name: 'feed', cn: 'taxiway-feed' }] });
     up = new LocalUpstream(
       createHttpsServer({ key: pem('server.key'), cert: pem('server.pem'), ca: pem('ca.pem'), requestCert: true, rejectUnauthorized: true }),
       'https',

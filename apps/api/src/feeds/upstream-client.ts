@@ -2,6 +2,7 @@ import type { FeedPageQuery, UpstreamPage } from '@taxiway/domain';
 import type { IncomingHttpHeaders } from 'node:http';
 import { request, type Agent } from 'undici';
 import { addressProblem, pushAgent, type PushPolicy } from '../taxii1/push-address';
+import { decodeUtf8 } from '../http/envelope';
 import { MalformedPage, readPageEnvelope, type InvalidObject, type PageEnvelope } from './page-envelope';
 
 export const TAXII21_MEDIA_TYPE = 'application/taxii+json;version=2.1';
@@ -249,7 +250,7 @@ export class Taxii21Upstream {
     const got = await this.get(url, false);
     if (!got.ok) return got;
     try {
-      const json: unknown = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(got.answer.body));
+      const json: unknown = JSON.parse(decodeUtf8(got.answer.body));
       if (typeof json === 'object' && json !== null && !Array.isArray(json)) return { ok: true, json: json as Record<string, unknown> };
     } catch {
       // Classified below.
